@@ -1,0 +1,3 @@
+#include <iostream>
+#include "common/runtime.h"
+int main() { headlab::configure_threads(); std::cout << headlab::runtime_summary() << "\n"; }

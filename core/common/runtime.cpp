@@ -1,0 +1,34 @@
+#include "common/runtime.h"
+
+#include <torch/torch.h>
+
+#include <thread>
+
+#include "common/errors.h"
+
+namespace headlab {
+
+int configure_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+  return at::get_num_threads();
+}
+
+std::string resolve_device_name(const std::string& requested) {
+  const bool cuda = torch::cuda::is_available();
+  if (requested == "auto" || requested.empty()) return cuda ? "cuda" : "cpu";
+  if (requested == "cpu") return "cpu";
+  if (requested == "cuda") {
+    if (!cuda) throw InputError("device 'cuda' requested but this LibTorch build has no usable CUDA device");
+    return "cuda";
+  }
+  throw InputError("unknown device '" + requested + "' (expected cpu, cuda or auto)");
+}
+
+std::string runtime_summary() {
+  std::string s = "LibTorch " TORCH_VERSION ", intra-op threads " + std::to_string(at::get_num_threads());
+  s += torch::cuda::is_available() ? ", CUDA available" : ", CPU only";
+  return s;
+}
+
+}  // namespace headlab

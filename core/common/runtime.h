@@ -1,0 +1,20 @@
+#pragma once
+// Process-wide runtime set-up: intra-op threads and the compute device.
+#include <string>
+
+namespace c10 { struct Device; }
+
+namespace headlab {
+
+// OpenMP defaults to one thread on these machines: set the intra-op thread count
+// explicitly. threads <= 0 means "all hardware threads". Returns the count in force.
+int configure_threads(int threads = 0);
+
+// "cpu", "cuda" or "auto" (CUDA when this LibTorch build has it and a GPU is present).
+// Throws InputError for "cuda" when no CUDA device can be used.
+std::string resolve_device_name(const std::string& requested);
+
+// Which BLAS and how many threads: printed by the CLI and the benchmark.
+std::string runtime_summary();
+
+}  // namespace headlab

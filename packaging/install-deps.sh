@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages HeadLab needs to build, test and run.
+# Idempotent: asks apt only for packages that are not installed yet, and uses
+# sudo only when not already root. Usage: packaging/install-deps.sh [--no-gui]
+set -euo pipefail
+
+core_pkgs=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev            # LibTorch 1.13 (CPU) with headers and CMake config
+  libopenblas0-openmp     # optimized BLAS: matmul 12-30x faster than the reference one
+  libgtest-dev libgmock-dev
+  nlohmann-json3-dev libcli11-dev
+  python3-numpy           # reads .npy in the CLI end-to-end tests
+)
+gui_pkgs=(
+  qt6-base-dev libqt6opengl6-dev libqt6svg6-dev libqcustomplot-dev
+  libimgui-dev libgl-dev libglx-mesa0 libgl1-mesa-dri
+  xvfb xauth
+)
+
+want=("${core_pkgs[@]}")
+if [[ "${1:-}" != "--no-gui" ]]; then want+=("${gui_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#want[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [[ "$(id -u)" -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
