@@ -1,0 +1,168 @@
+#include "model/attention.h"
+
+#include <cmath>
+
+#include "common/torch_compat.h"
+#include "common/errors.h"
+#include "model/tensor_ops.h"
+
+namespace headlab::model {
+namespace {
+
+torch::nn::Linear make_linear(int64_t in, int64_t out) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+}
+
+}  // namespace
+
+AttentionImpl::AttentionImpl(const ModelConfig& c, int64_t layer, const torch::TensorOptions& options)
+    : n_heads(c.n_heads),
+      kv_heads(c.kv_heads()),
+      stored_kv_heads(c.stored_kv_heads()),
+      head_dim(c.head_dim),
+      rope_dims(c.rotary_dims()),
+      gta(c.attention == AttentionLayout::Gta),
+      use_qk_norm(c.qk_norm),
+      eps(c.norm_eps),
+      rope_theta(c.rope_theta) {
+  const int64_t d = c.d_model, dh = c.head_dim;
+  wq = register_module("wq", make_linear(d, n_heads * dh));
+  if (gta) {
+    wkv = register_module("wkv", make_linear(d, kv_heads * dh));
+    wk_rope = register_module("wk_rope", make_linear(d, rope_dims));
+  } else {
+    wk = register_module("wk", make_linear(d, stored_kv_heads * dh));
+    wv = register_module("wv", make_linear(d, stored_kv_heads * dh));
+  }
+  wo = register_module("wo", make_linear(n_heads * dh, d));
+  if (use_qk_norm) {
+    q_norm = register_module("q_norm", std::make_shared<torch::nn::Module>())->register_parameter("weight", torch::ones({dh}));
+    k_norm = register_module("k_norm", std::make_shared<torch::nn::Module>())->register_parameter("weight", torch::ones({dh}));
+  }
+  for (ModuleKind kind : kAllModuleKinds) states_[kind] = ModuleState::Absent;
+  for (ModuleKind kind : kAllModuleKinds) {
+    if (!c.has_module(layer, kind)) continue;
+    insert(kind, c);
+    if (c.is_bypassed(layer, kind)) set_state(kind, ModuleState::Bypassed);
+  }
+  to(options.device(), options.dtype().toScalarType());
+}
+
+ModuleState AttentionImpl::state(ModuleKind kind) const { return states_.at(kind); }
+
+bool AttentionImpl::in_forward(ModuleKind kind) const {
+  const ModuleState s = states_.at(kind);
+  return s == ModuleState::Active || s == ModuleState::Frozen;
+}
+
+void AttentionImpl::insert(ModuleKind kind, const ModelConfig& c) {
+  if (states_[kind] != ModuleState::Absent) return;
+  auto options = torch::TensorOptions().dtype(wq->weight.scalar_type()).device(wq->weight.device());
+  switch (kind) {
+    case ModuleKind::Kha:
+      kha = register_module("kha", KnockingHeads(head_dim, c.interaction.kha, options));
+      break;
+    case ModuleKind::Mea:
+      mea = register_module("mea", HeadMixing(stored_kv_heads, kv_heads, n_heads, head_dim,
+                                              c.interaction.mea.group_norm, options));
+      break;
+    case ModuleKind::TalkingHeads:
+      talking = register_module("talking", TalkingHeads(n_heads, options));
+      break;
+  }
+  states_[kind] = ModuleState::Active;
+}
+
+std::vector<torch::Tensor> AttentionImpl::module_parameters(ModuleKind kind) {
+  switch (kind) {
+    case ModuleKind::Kha: return kha ? kha->parameters() : std::vector<torch::Tensor>{};
+    case ModuleKind::Mea: return mea ? mea->parameters() : std::vector<torch::Tensor>{};
+    case ModuleKind::TalkingHeads: return talking ? talking->parameters() : std::vector<torch::Tensor>{};
+  }
+  return {};
+}
+
+void AttentionImpl::set_state(ModuleKind kind, ModuleState state) {
+  if (states_[kind] == ModuleState::Absent)
+    throw InputError("cannot set " + to_string(kind) + " to " + to_string(state) + ": the module is absent (insert it first)");
+  if (state == ModuleState::Absent) throw InputError("a module cannot be removed, only bypassed");
+  states_[kind] = state;
+  // Only active parameters train; the others get no gradient at all, so the optimizer skips them.
+  for (auto& p : module_parameters(kind)) {
+    p.set_requires_grad(state == ModuleState::Active);
+    compat::clear_grad(p);
+  }
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, LayerKVCache* cache, torch::Tensor* attention_out) {
+  const int64_t B = x.size(0), T = x.size(1), dh = head_dim;
+  auto q = wq(x).view({B, T, n_heads, dh});
+  torch::Tensor first, second;
+  if (gta) {
+    first = wkv(x).view({B, T, kv_heads, dh});
+    second = wk_rope(x).view({B, T, 1, rope_dims});
+  } else {
+    first = wk(x).view({B, T, stored_kv_heads, dh});
+    second = wv(x).view({B, T, stored_kv_heads, dh});
+  }
+  int64_t q_start = 0;
+  if (cache) {
+    q_start = cache->length();
+    if (q_start > 0) {
+      first = torch::cat({cache->first, first}, 1);
+      second = torch::cat({cache->second, second}, 1);
+    }
+    cache->first = first;
+    cache->second = second;
+  }
+  torch::Tensor k, v;
+  if (gta) {
+    const int64_t Tk = first.size(1);
+    v = first;
+    k = torch::cat({first.narrow(-1, 0, dh - rope_dims), second.expand({B, Tk, kv_heads, rope_dims})}, -1);
+  } else {
+    k = first;
+    v = second;
+  }
+  if (in_forward(ModuleKind::Kha)) {
+    q = kha->apply_q(q);
+    k = kha->apply_k(k);
+    v = kha->apply_v(v);
+  }
+  if (in_forward(ModuleKind::Mea)) {
+    k = HeadMixingImpl::mix(k, mea->mix_k);
+    v = HeadMixingImpl::mix(v, mea->mix_v);
+  }
+  if (use_qk_norm) {
+    q = rms_norm(q, q_norm, eps);
+    k = rms_norm(k, k_norm, eps);
+  }
+  q = apply_rope(q, q_start, rope_dims, rope_theta);
+  k = apply_rope(k, 0, rope_dims, rope_theta);
+  auto o = attend(q, k, v, q_start, attention_out);  // [B, H, T, dh]
+  if (in_forward(ModuleKind::Mea) && mea->has_group_norm())
+    o = rms_norm(o, mea->out_norm_weight.view({n_heads, 1, dh}), eps);
+  return wo(o.permute({0, 2, 1, 3}).reshape({B, T, n_heads * dh}));
+}
+
+torch::Tensor AttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                    int64_t q_start, torch::Tensor* attention_out) const {
+  const int64_t B = q.size(0), Tq = q.size(1), Tk = k.size(1), G = kv_heads, rep = n_heads / kv_heads;
+  // Head h reads kv group g(h) = h / rep: view the H query heads as [G, rep] and broadcast.
+  auto qg = q.permute({0, 2, 1, 3}).reshape({B, G, rep * Tq, head_dim});
+  auto kg = k.permute({0, 2, 3, 1});  // [B, G, dh, Tk]
+  auto vg = v.permute({0, 2, 1, 3});  // [B, G, Tk, dh]
+  auto scores = torch::matmul(qg, kg).view({B, n_heads, Tq, Tk}) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
+  const bool talk = in_forward(ModuleKind::TalkingHeads);
+  if (talk) scores = TalkingHeadsImpl::mix(scores, talking->pre);
+  auto query_pos = torch::arange(q_start, q_start + Tq, torch::TensorOptions().device(q.device())).view({Tq, 1});
+  auto key_pos = torch::arange(Tk, torch::TensorOptions().device(q.device())).view({1, Tk});
+  scores = scores.masked_fill(key_pos > query_pos, -std::numeric_limits<float>::infinity());
+  auto probs = torch::softmax(scores, -1);
+  if (talk) probs = TalkingHeadsImpl::mix(probs, talking->post);
+  if (attention_out) *attention_out = probs;
+  auto o = torch::matmul(probs.reshape({B, G, rep * Tq, Tk}), vg);  // [B, G, rep*Tq, dh]
+  return o.view({B, n_heads, Tq, head_dim});
+}
+
+}  // namespace headlab::model

@@ -1,0 +1,57 @@
+#pragma once
+// One layer's attention (MODEL.md §2): projections for every layout, then KHA, MEA-HLC,
+// QK norm, RoPE, scores, talking heads, causal softmax, values, MEA group norm, output.
+#include <torch/torch.h>
+
+#include <map>
+
+#include "model/interaction_modules.h"
+#include "model/model_config.h"
+
+namespace headlab::model {
+
+// What a KV cache keeps for one layer: the raw projection outputs, so that G' heads per token
+// are stored with virtual heads (gqa: k_raw and v_raw [B, T, G', dh]; gta: the tied state c
+// [B, T, G, dh] and the shared rotary key [B, T, 1, dR]). Everything downstream of the
+// projections is recomputed from them at each step.
+struct LayerKVCache {
+  torch::Tensor first, second;
+  int64_t length() const { return first.defined() ? first.size(1) : 0; }
+};
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  AttentionImpl(const ModelConfig& config, int64_t layer, const torch::TensorOptions& options);
+
+  // x: [B, T, d] -> [B, T, d]. With a cache, x holds the new positions only and the cache
+  // grows by T. attention_out, when given, receives the probabilities applied to the values
+  // ([B, H, T, T_total]) — the exact tensor the training path uses.
+  torch::Tensor forward(const torch::Tensor& x, LayerKVCache* cache = nullptr, torch::Tensor* attention_out = nullptr);
+
+  // Interaction modules: creation at identity, state changes.
+  ModuleState state(ModuleKind kind) const;
+  void set_state(ModuleKind kind, ModuleState state);
+  void insert(ModuleKind kind, const ModelConfig& config);  // at identity, Active
+  std::vector<torch::Tensor> module_parameters(ModuleKind kind);
+
+  // Projections (gqa: wq, wk, wv; gta: wq, wkv, wk_rope) and norms.
+  torch::nn::Linear wq{nullptr}, wk{nullptr}, wv{nullptr}, wkv{nullptr}, wk_rope{nullptr}, wo{nullptr};
+  torch::Tensor q_norm, k_norm;
+  KnockingHeads kha{nullptr};
+  HeadMixing mea{nullptr};
+  TalkingHeads talking{nullptr};
+
+  // Head counts can change by compression: kept here, not re-read from the config.
+  int64_t n_heads, kv_heads, stored_kv_heads, head_dim, rope_dims;
+  bool gta, use_qk_norm;
+  double eps, rope_theta;
+
+ private:
+  bool in_forward(ModuleKind kind) const;
+  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t q_start,
+                       torch::Tensor* attention_out) const;
+  std::map<ModuleKind, ModuleState> states_;
+};
+TORCH_MODULE(Attention);
+
+}  // namespace headlab::model

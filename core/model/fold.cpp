@@ -1,0 +1,164 @@
+#include "model/fold.h"
+
+#include <algorithm>
+
+#include "common/errors.h"
+#include "model/tensor_ops.h"
+
+namespace headlab::model {
+namespace {
+
+bool wanted(const std::vector<ModuleKind>& kinds, ModuleKind k) {
+  return kinds.empty() || std::find(kinds.begin(), kinds.end(), k) != kinds.end();
+}
+
+std::string where(const std::string& what, int64_t layer) { return what + "@" + std::to_string(layer); }
+
+// Per-head right-multiplication q_h <- q_h T as a weight change: the stored [out, in] block
+// W_h of each head becomes T^T W_h.
+void fold_feature_matrix(torch::nn::Linear& proj, torch::Tensor& t, int64_t heads, int64_t dh) {
+  auto w = proj->weight.view({heads, dh, -1});
+  proj->weight.copy_(torch::matmul(t.t(), w).reshape_as(proj->weight));
+  t.copy_(identity_like(dh, t));
+}
+
+// Head-axis mixing W'_j = sum_i mix[i, j] W_i: [G', dh*d] -> [G, dh*d]; mix becomes I_G.
+torch::Tensor mixed_weight(const torch::Tensor& weight, const torch::Tensor& mix) {
+  const int64_t stored = mix.size(0);
+  auto flat = weight.view({stored, -1});
+  return torch::matmul(mix.t(), flat).reshape({-1, weight.size(1)});
+}
+
+}  // namespace
+
+FoldReport fold_modules(Transformer& model, const std::vector<ModuleKind>& kinds, const std::vector<int64_t>& layers) {
+  torch::NoGradGuard no_grad;
+  FoldReport report;
+  auto& cfg = model->mutable_config();
+  bool changed_heads = false;
+  for (int64_t l : cfg.interaction.layers) {
+    if (!layers.empty() && std::find(layers.begin(), layers.end(), l) == layers.end()) continue;
+    auto& a = *model->blocks[l]->attn;
+    const int64_t dh = a.head_dim;
+    auto live = [&](ModuleKind k) {
+      auto s = a.state(k);
+      return s == ModuleState::Active || s == ModuleState::Frozen;
+    };
+    const bool v_mlp_live = live(ModuleKind::Kha) && a.kha->v_up.defined();
+    if (wanted(kinds, ModuleKind::Kha) && live(ModuleKind::Kha)) {
+      auto& kha = *a.kha;
+      if (kha.t_q.defined()) {
+        fold_feature_matrix(a.wq, kha.t_q, a.n_heads, dh);
+        report.folded.push_back(where("kha.t_q", l));
+      }
+      if (a.gta) {
+        if (kha.t_k.defined()) report.skipped.push_back(where("kha.t_k", l) + " (gta: k shares wkv with v)");
+        if (kha.t_v.defined()) report.skipped.push_back(where("kha.t_v", l) + " (gta: v shares wkv with k)");
+      } else {
+        if (kha.t_k.defined()) {
+          fold_feature_matrix(a.wk, kha.t_k, a.stored_kv_heads, dh);
+          report.folded.push_back(where("kha.t_k", l));
+        }
+        if (kha.t_v.defined()) {
+          fold_feature_matrix(a.wv, kha.t_v, a.stored_kv_heads, dh);
+          report.folded.push_back(where("kha.t_v", l));
+        }
+      }
+      if (kha.v_up.defined()) report.skipped.push_back(where("kha.v_mlp", l) + " (nonlinear)");
+    }
+    if (wanted(kinds, ModuleKind::Mea) && live(ModuleKind::Mea)) {
+      auto& mea = *a.mea;
+      if (a.gta) {
+        report.skipped.push_back(where("mea.mix_k", l) + " (gta: k and v share wkv)");
+        report.skipped.push_back(where("mea.mix_v", l) + " (gta: k and v share wkv)");
+      } else if (v_mlp_live) {
+        // mix_v acts after the nonlinear KHA-mlp; with virtual heads mix_k alone cannot change
+        // the stored head count either, since wk and wv must keep the same number of heads.
+        report.skipped.push_back(where("mea.mix_v", l) + " (after the KHA v mlp)");
+        if (a.stored_kv_heads == a.kv_heads) {
+          a.wk->weight.set_data(mixed_weight(a.wk->weight, mea.mix_k));
+          mea.mix_k.copy_(identity_like(a.kv_heads, mea.mix_k));
+          report.folded.push_back(where("mea.mix_k", l));
+        } else {
+          report.skipped.push_back(where("mea.mix_k", l) + " (virtual heads with an unfoldable mix_v)");
+        }
+      } else {
+        a.wk->weight.set_data(mixed_weight(a.wk->weight, mea.mix_k));
+        a.wv->weight.set_data(mixed_weight(a.wv->weight, mea.mix_v));
+        mea.mix_k.set_data(identity_like(a.kv_heads, mea.mix_k));
+        mea.mix_v.set_data(identity_like(a.kv_heads, mea.mix_v));
+        changed_heads = changed_heads || a.stored_kv_heads != a.kv_heads;
+        a.stored_kv_heads = a.kv_heads;
+        report.folded.push_back(where("mea.mix_k", l));
+        report.folded.push_back(where("mea.mix_v", l));
+      }
+    }
+    if (wanted(kinds, ModuleKind::Mea) && live(ModuleKind::Mea) && a.mea->has_group_norm())
+      report.skipped.push_back(where("mea.group_norm", l) + " (nonlinear)");
+    if (wanted(kinds, ModuleKind::TalkingHeads) && live(ModuleKind::TalkingHeads))
+      report.skipped.push_back(where("talking_heads", l) + " (acts on attention scores)");
+  }
+  if (changed_heads) {
+    for (int64_t l = 0; l < cfg.n_layers; ++l)
+      if (model->blocks[l]->attn->stored_kv_heads != cfg.kv_heads())
+        throw InputError("fold: layers " + std::to_string(l) +
+                         " keeps virtual heads while others lost them; fold every layer at once");
+    cfg.interaction.mea.virtual_kv_heads = 0;
+  }
+  return report;
+}
+
+void compress_kv_heads(Transformer& model, int64_t target) {
+  torch::NoGradGuard no_grad;
+  auto& cfg = model->mutable_config();
+  const int64_t G = cfg.kv_heads();
+  if (cfg.attention == AttentionLayout::Gta) throw InputError("compress: virtual kv heads are not supported with gta");
+  if (target <= 0 || target > cfg.stored_kv_heads())
+    throw InputError("compress: --kv-heads (" + std::to_string(target) + ") must be in [1, " +
+                     std::to_string(cfg.stored_kv_heads()) + "] (the heads stored now)");
+  const bool had_mea = cfg.interaction.mea.enabled;
+  for (int64_t l = 0; l < cfg.n_layers; ++l) {
+    auto& a = *model->blocks[l]->attn;
+    if (had_mea && a.state(ModuleKind::Mea) == ModuleState::Absent && cfg.interaction.mea.group_norm)
+      throw InputError("compress: MEA with group norm lives in some layers only; adding it to layer " +
+                       std::to_string(l) + " would change the function");
+    if (a.state(ModuleKind::Mea) == ModuleState::Bypassed)
+      throw InputError("compress: mea is bypassed in layer " + std::to_string(l) + "; activate it first");
+    if (a.state(ModuleKind::Kha) != ModuleState::Bypassed && a.state(ModuleKind::Kha) != ModuleState::Absent &&
+        a.kha->v_up.defined())
+      throw InputError("compress: layer " + std::to_string(l) +
+                       " has a KHA v mlp, which is nonlinear per head; virtual heads would change its function");
+  }
+  std::vector<int64_t> all(cfg.n_layers);
+  for (int64_t l = 0; l < cfg.n_layers; ++l) all[l] = l;
+  std::vector<int64_t> missing;
+  for (int64_t l : all)
+    if (model->blocks[l]->attn->state(ModuleKind::Mea) == ModuleState::Absent) missing.push_back(l);
+  if (!missing.empty()) {
+    // A model without MEA gets it with the group norm off: only the truncation may change it.
+    InsertOptions options;
+    options.mea_group_norm = had_mea && cfg.interaction.mea.group_norm;
+    model->insert_module(ModuleKind::Mea, missing, options);
+  }
+  for (int64_t l : all) {
+    auto& a = *model->blocks[l]->attn;
+    const int64_t dh = a.head_dim;
+    auto& mea = *a.mea;
+    for (auto [proj, mix] : {std::pair{&a.wk, &mea.mix_k}, std::pair{&a.wv, &mea.mix_v}}) {
+      auto& w = (*proj)->weight;
+      const int64_t stored = w.size(0) / dh;
+      auto A = w.view({stored, dh * w.size(1)}).t();  // [dh*d, G_stored], column j = head j
+      auto [U, S, Vh] = torch::linalg::svd(A.to(torch::kFloat64), /*full_matrices=*/false, c10::nullopt);
+      auto Uk = U.narrow(1, 0, target);                                     // [dh*d, G']
+      auto SV = S.narrow(0, 0, target).unsqueeze(1) * Vh.narrow(0, 0, target);  // [G', G_stored]
+      w.set_data(Uk.t().reshape({target * dh, w.size(1)}).to(w.scalar_type()).contiguous());
+      mix->set_data(torch::matmul(SV, mix->to(torch::kFloat64)).to(mix->scalar_type()));
+    }
+    a.stored_kv_heads = target;
+  }
+  cfg.interaction.mea.virtual_kv_heads = target == G ? 0 : target;
+  // Keep the compressed function self-described even at full rank: mixing stays in mix_*.
+  cfg.validate();
+}
+
+}  // namespace headlab::model

@@ -1,0 +1,360 @@
+#include "model/model_config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "common/errors.h"
+
+namespace headlab::model {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(const std::string& message) { throw InputError("model config: " + message); }
+
+// Reads optional typed fields and rejects keys nobody reads (a typo must not pass silently).
+class FieldReader {
+ public:
+  FieldReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {
+    if (!object_.is_object()) fail(name("") + " must be a JSON object");
+  }
+  std::string name(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  bool has(const std::string& key) {
+    seen_.insert(key);
+    return object_.contains(key) && !object_.at(key).is_null();
+  }
+  const json& raw(const std::string& key) { seen_.insert(key); return object_.at(key); }
+
+  int64_t integer(const std::string& key, int64_t fallback, bool required = false) {
+    if (!has(key)) {
+      if (required) fail("missing required field '" + name(key) + "'");
+      return fallback;
+    }
+    const json& v = object_.at(key);
+    if (v.is_number_integer() || v.is_number_unsigned()) return v.get<int64_t>();
+    if (v.is_number_float() && std::isfinite(v.get<double>()) && std::floor(v.get<double>()) == v.get<double>())
+      return static_cast<int64_t>(v.get<double>());
+    fail(name(key) + " must be an integer, got " + v.dump());
+  }
+  double number(const std::string& key, double fallback) {
+    if (!has(key)) return fallback;
+    const json& v = object_.at(key);
+    if (!v.is_number()) fail(name(key) + " must be a number, got " + v.dump());
+    const double d = v.get<double>();
+    if (!std::isfinite(d)) fail(name(key) + " must be finite");
+    return d;
+  }
+  bool boolean(const std::string& key, bool fallback) {
+    if (!has(key)) return fallback;
+    const json& v = object_.at(key);
+    if (!v.is_boolean()) fail(name(key) + " must be true or false, got " + v.dump());
+    return v.get<bool>();
+  }
+  std::string string(const std::string& key, const std::string& fallback, bool required = false) {
+    if (!has(key)) {
+      if (required) fail("missing required field '" + name(key) + "'");
+      return fallback;
+    }
+    const json& v = object_.at(key);
+    if (!v.is_string()) fail(name(key) + " must be a string, got " + v.dump());
+    return v.get<std::string>();
+  }
+  void reject_unknown_keys() const {
+    for (auto it = object_.begin(); it != object_.end(); ++it)
+      if (!seen_.count(it.key())) fail("unknown field '" + name(it.key()) + "'");
+  }
+
+ private:
+  const json& object_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+AttentionLayout parse_layout(const std::string& s) {
+  if (s == "mha") return AttentionLayout::Mha;
+  if (s == "gqa") return AttentionLayout::Gqa;
+  if (s == "mqa") return AttentionLayout::Mqa;
+  if (s == "gta") return AttentionLayout::Gta;
+  fail("attention must be one of mha, gqa, mqa, gta; got '" + s + "'");
+}
+
+KhaMode parse_kha_mode(const std::string& field, const std::string& s, bool allow_mlp) {
+  if (s == "none") return KhaMode::None;
+  if (s == "linear") return KhaMode::Linear;
+  if (s == "mlp" && allow_mlp) return KhaMode::Mlp;
+  fail(field + " must be " + std::string(allow_mlp ? "none, linear or mlp" : "none or linear") + "; got '" + s + "'");
+}
+
+// Code points of a UTF-8 string: the chars tokenizer's vocabulary size.
+int64_t count_code_points(const std::string& s) {
+  return std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+}
+
+}  // namespace
+
+std::string to_string(AttentionLayout layout) {
+  switch (layout) {
+    case AttentionLayout::Mha: return "mha";
+    case AttentionLayout::Gqa: return "gqa";
+    case AttentionLayout::Mqa: return "mqa";
+    case AttentionLayout::Gta: return "gta";
+  }
+  return "?";
+}
+
+std::string to_string(KhaMode mode) {
+  switch (mode) {
+    case KhaMode::None: return "none";
+    case KhaMode::Linear: return "linear";
+    case KhaMode::Mlp: return "mlp";
+  }
+  return "?";
+}
+
+std::string to_string(ModuleKind kind) {
+  switch (kind) {
+    case ModuleKind::Kha: return "kha";
+    case ModuleKind::Mea: return "mea";
+    case ModuleKind::TalkingHeads: return "talking_heads";
+  }
+  return "?";
+}
+
+ModuleKind module_kind_from_string(const std::string& name) {
+  if (name == "kha") return ModuleKind::Kha;
+  if (name == "mea") return ModuleKind::Mea;
+  if (name == "talking_heads" || name == "talking") return ModuleKind::TalkingHeads;
+  throw InputError("unknown module '" + name + "' (expected kha, mea or talking_heads)");
+}
+
+std::string bypass_entry(ModuleKind kind, int64_t layer) { return to_string(kind) + "@" + std::to_string(layer); }
+
+int64_t ModelConfig::kv_heads() const {
+  switch (attention) {
+    case AttentionLayout::Mha: return n_heads;
+    case AttentionLayout::Mqa: return 1;
+    default: return n_kv_heads;
+  }
+}
+
+int64_t ModelConfig::stored_kv_heads() const {
+  return interaction.mea.enabled && interaction.mea.virtual_kv_heads > 0 ? interaction.mea.virtual_kv_heads
+                                                                          : kv_heads();
+}
+
+int64_t ModelConfig::gta_rope_dims() const { return rope_dim > 0 ? rope_dim : head_dim / 2; }
+
+int64_t ModelConfig::rotary_dims() const { return attention == AttentionLayout::Gta ? gta_rope_dims() : head_dim; }
+
+bool ModelConfig::layer_has_modules(int64_t layer) const {
+  return std::binary_search(interaction.layers.begin(), interaction.layers.end(), layer);
+}
+
+bool ModelConfig::has_module(int64_t layer, ModuleKind kind) const {
+  if (!layer_has_modules(layer)) return false;
+  switch (kind) {
+    case ModuleKind::Kha: return interaction.kha.enabled();
+    case ModuleKind::Mea: return interaction.mea.enabled;
+    case ModuleKind::TalkingHeads: return interaction.talking_heads;
+  }
+  return false;
+}
+
+bool ModelConfig::is_bypassed(int64_t layer, ModuleKind kind) const {
+  const auto entry = bypass_entry(kind, layer);
+  return std::find(interaction.bypassed.begin(), interaction.bypassed.end(), entry) != interaction.bypassed.end();
+}
+
+int64_t ModelConfig::kv_cache_bytes_per_token() const {
+  const int64_t per_layer = attention == AttentionLayout::Gta ? kv_heads() * head_dim + gta_rope_dims()
+                                                               : 2 * stored_kv_heads() * head_dim;
+  return per_layer * n_layers * static_cast<int64_t>(sizeof(float));
+}
+
+void ModelConfig::validate() const {
+  auto positive = [](const char* field, int64_t v) {
+    if (v <= 0) fail(std::string(field) + " (" + std::to_string(v) + ") must be positive");
+  };
+  if (format != "headlab-model/1") fail("unknown format '" + format + "' (expected headlab-model/1)");
+  positive("vocab_size", vocab_size);
+  positive("d_model", d_model);
+  positive("n_layers", n_layers);
+  positive("n_heads", n_heads);
+  positive("n_kv_heads", n_kv_heads);
+  positive("head_dim", head_dim);
+  positive("d_ff", d_ff);
+  positive("max_seq_len", max_seq_len);
+  const int64_t G = kv_heads();
+  if (n_heads % G != 0)
+    fail("n_heads (" + std::to_string(n_heads) + ") is not a multiple of n_kv_heads (" + std::to_string(G) + ")");
+  if (!(rope_theta > 0)) fail("rope_theta (" + std::to_string(rope_theta) + ") must be positive");
+  if (!(norm_eps > 0)) fail("norm_eps must be positive");
+  if (attention == AttentionLayout::Gta) {
+    const int64_t dR = gta_rope_dims();
+    if (dR % 2 != 0) fail("rope_dim (" + std::to_string(dR) + ") must be even");
+    if (dR > head_dim || dR <= 0)
+      fail("rope_dim (" + std::to_string(dR) + ") must be in (0, head_dim (" + std::to_string(head_dim) + ")]");
+  } else if (head_dim % 2 != 0) {
+    fail("head_dim (" + std::to_string(head_dim) + ") must be even for rotary embeddings");
+  }
+  for (size_t i = 0; i < interaction.layers.size(); ++i) {
+    const int64_t l = interaction.layers[i];
+    if (l < 0 || l >= n_layers)
+      fail("interaction.layers entry " + std::to_string(l) + " is outside [0, n_layers (" + std::to_string(n_layers) + "))");
+    if (i > 0 && interaction.layers[i - 1] >= l) fail("interaction.layers must be sorted and unique");
+  }
+  if (interaction.kha.q == KhaMode::Mlp || interaction.kha.k == KhaMode::Mlp)
+    fail("interaction.kha: the mlp mode exists for v only");
+  const auto& mea = interaction.mea;
+  if (mea.virtual_kv_heads < 0) fail("interaction.mea.virtual_kv_heads must be >= 0");
+  if (mea.virtual_kv_heads > 0) {
+    if (!mea.enabled) fail("interaction.mea.virtual_kv_heads needs mea.enabled");
+    if (attention == AttentionLayout::Gta) fail("interaction.mea.virtual_kv_heads is not supported with attention gta");
+    if (mea.virtual_kv_heads > G)
+      fail("interaction.mea.virtual_kv_heads (" + std::to_string(mea.virtual_kv_heads) + ") exceeds the " +
+           std::to_string(G) + " kv heads");
+    if (static_cast<int64_t>(interaction.layers.size()) != n_layers)
+      fail("interaction.mea.virtual_kv_heads needs MEA in every layer (interaction.layers must list all layers)");
+  }
+  for (const auto& entry : interaction.bypassed) {
+    const auto at = entry.find('@');
+    if (at == std::string::npos) fail("interaction.bypassed entry '" + entry + "' must look like 'kha@2'");
+    ModuleKind kind;
+    try {
+      kind = module_kind_from_string(entry.substr(0, at));
+    } catch (const InputError&) {
+      fail("interaction.bypassed entry '" + entry + "' names an unknown module");
+    }
+    int64_t layer = -1;
+    try {
+      size_t used = 0;
+      layer = std::stoll(entry.substr(at + 1), &used);
+      if (used != entry.size() - at - 1) layer = -1;
+    } catch (const std::exception&) {
+    }
+    if (layer < 0 || !has_module(layer, kind))
+      fail("interaction.bypassed entry '" + entry + "' names a module that the model does not have");
+  }
+  if (!tokenizer.is_null()) {
+    const std::string type = tokenizer.value("type", "");
+    if (type == "bytes") {
+      if (vocab_size != 256) fail("vocab_size (" + std::to_string(vocab_size) + ") must be 256 for the bytes tokenizer");
+    } else if (type == "chars") {
+      if (!tokenizer.contains("alphabet") || !tokenizer["alphabet"].is_string())
+        fail("tokenizer.alphabet must be a string for the chars tokenizer");
+      const int64_t n = count_code_points(tokenizer["alphabet"].get<std::string>());
+      if (n != vocab_size)
+        fail("vocab_size (" + std::to_string(vocab_size) + ") does not match the " + std::to_string(n) +
+             " characters of tokenizer.alphabet");
+    } else {
+      fail("tokenizer.type must be bytes or chars; got '" + type + "'");
+    }
+  }
+}
+
+ModelConfig ModelConfig::from_json(const json& j) {
+  ModelConfig c;
+  FieldReader r(j, "");
+  c.format = r.string("format", "", true);
+  if (c.format != "headlab-model/1") fail("unknown format '" + c.format + "' (expected headlab-model/1)");
+  c.vocab_size = r.integer("vocab_size", 0, true);
+  c.d_model = r.integer("d_model", 0, true);
+  c.n_layers = r.integer("n_layers", 0, true);
+  c.n_heads = r.integer("n_heads", 0, true);
+  c.attention = parse_layout(r.string("attention", "gqa"));
+  c.n_kv_heads = r.integer("n_kv_heads", c.n_heads);
+  // The aliases fix G; a stored n_kv_heads that disagrees is normalized on write.
+  if (c.attention == AttentionLayout::Mha) c.n_kv_heads = c.n_heads;
+  if (c.attention == AttentionLayout::Mqa) c.n_kv_heads = 1;
+  c.head_dim = r.integer("head_dim", c.n_heads > 0 ? c.d_model / c.n_heads : 0);
+  c.d_ff = r.integer("d_ff", 0, true);
+  c.rope_dim = r.integer("rope_dim", 0);
+  c.rope_theta = r.number("rope_theta", 10000.0);
+  c.max_seq_len = r.integer("max_seq_len", 256);
+  c.qk_norm = r.boolean("qk_norm", false);
+  c.norm_eps = r.number("norm_eps", 1e-6);
+  c.tie_embeddings = r.boolean("tie_embeddings", false);
+  if (r.has("tokenizer")) {
+    c.tokenizer = r.raw("tokenizer");
+    if (!c.tokenizer.is_object()) fail("tokenizer must be an object");
+  }
+  if (r.has("interaction")) {
+    FieldReader ir(r.raw("interaction"), "interaction");
+    if (ir.has("layers")) {
+      const json& layers = ir.raw("layers");
+      if (!layers.is_array()) fail("interaction.layers must be an array of layer indices");
+      for (const auto& l : layers) {
+        if (!l.is_number_integer()) fail("interaction.layers entries must be integers, got " + l.dump());
+        c.interaction.layers.push_back(l.get<int64_t>());
+      }
+      std::sort(c.interaction.layers.begin(), c.interaction.layers.end());
+    } else {
+      for (int64_t i = 0; i < c.n_layers; ++i) c.interaction.layers.push_back(i);
+    }
+    if (ir.has("kha")) {
+      FieldReader kr(ir.raw("kha"), "interaction.kha");
+      c.interaction.kha.q = parse_kha_mode("interaction.kha.q", kr.string("q", "none"), false);
+      c.interaction.kha.k = parse_kha_mode("interaction.kha.k", kr.string("k", "none"), false);
+      c.interaction.kha.v = parse_kha_mode("interaction.kha.v", kr.string("v", "none"), true);
+      kr.reject_unknown_keys();
+    }
+    if (ir.has("mea")) {
+      FieldReader mr(ir.raw("mea"), "interaction.mea");
+      c.interaction.mea.enabled = mr.boolean("enabled", true);
+      c.interaction.mea.group_norm = mr.boolean("group_norm", true);
+      c.interaction.mea.virtual_kv_heads = mr.integer("virtual_kv_heads", 0);
+      mr.reject_unknown_keys();
+    }
+    if (ir.has("talking_heads")) {
+      FieldReader tr(ir.raw("talking_heads"), "interaction.talking_heads");
+      c.interaction.talking_heads = tr.boolean("enabled", true);
+      tr.reject_unknown_keys();
+    }
+    if (ir.has("bypassed")) {
+      const json& b = ir.raw("bypassed");
+      if (!b.is_array()) fail("interaction.bypassed must be an array of strings like \"kha@2\"");
+      for (const auto& e : b) {
+        if (!e.is_string()) fail("interaction.bypassed entries must be strings, got " + e.dump());
+        c.interaction.bypassed.push_back(e.get<std::string>());
+      }
+    }
+    ir.reject_unknown_keys();
+  }
+  r.reject_unknown_keys();
+  c.validate();
+  return c;
+}
+
+json ModelConfig::to_json() const {
+  json j = json::object();
+  j["format"] = format;
+  j["vocab_size"] = vocab_size;
+  j["d_model"] = d_model;
+  j["n_layers"] = n_layers;
+  j["n_heads"] = n_heads;
+  j["n_kv_heads"] = kv_heads();
+  j["head_dim"] = head_dim;
+  j["d_ff"] = d_ff;
+  j["attention"] = to_string(attention);
+  j["rope_dim"] = attention == AttentionLayout::Gta ? gta_rope_dims() : rope_dim;
+  j["rope_theta"] = rope_theta;
+  j["max_seq_len"] = max_seq_len;
+  j["qk_norm"] = qk_norm;
+  j["norm_eps"] = norm_eps;
+  j["tie_embeddings"] = tie_embeddings;
+  json inter = json::object();
+  inter["layers"] = interaction.layers;
+  if (interaction.kha.enabled())
+    inter["kha"] = {{"q", to_string(interaction.kha.q)}, {"k", to_string(interaction.kha.k)}, {"v", to_string(interaction.kha.v)}};
+  if (interaction.mea.enabled)
+    inter["mea"] = {{"enabled", true}, {"group_norm", interaction.mea.group_norm},
+                    {"virtual_kv_heads", interaction.mea.virtual_kv_heads}};
+  inter["talking_heads"] = {{"enabled", interaction.talking_heads}};
+  inter["bypassed"] = interaction.bypassed;
+  j["interaction"] = inter;
+  if (!tokenizer.is_null()) j["tokenizer"] = tokenizer;
+  return j;
+}
+
+}  // namespace headlab::model

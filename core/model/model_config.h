@@ -1,0 +1,86 @@
+#pragma once
+// The model's config.json (MODEL.md §5): parsed, validated with messages that name the
+// field at fault, and written back. Plain C++ (no torch), so any tool can read it.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace headlab::model {
+
+enum class AttentionLayout { Mha, Gqa, Mqa, Gta };
+enum class KhaMode { None, Linear, Mlp };
+
+// The interaction modules a layer can carry. The names are the config's and the events'.
+enum class ModuleKind { Kha, Mea, TalkingHeads };
+inline constexpr ModuleKind kAllModuleKinds[] = {ModuleKind::Kha, ModuleKind::Mea, ModuleKind::TalkingHeads};
+
+std::string to_string(AttentionLayout layout);
+std::string to_string(KhaMode mode);
+std::string to_string(ModuleKind kind);            // "kha", "mea", "talking_heads"
+ModuleKind module_kind_from_string(const std::string& name);  // throws InputError
+
+struct KhaConfig {
+  KhaMode q = KhaMode::None;
+  KhaMode k = KhaMode::None;
+  KhaMode v = KhaMode::None;
+  bool enabled() const { return q != KhaMode::None || k != KhaMode::None || v != KhaMode::None; }
+};
+
+struct MeaConfig {
+  bool enabled = false;
+  bool group_norm = true;
+  int64_t virtual_kv_heads = 0;  // G'; 0 means G' = G
+};
+
+struct InteractionConfig {
+  std::vector<int64_t> layers;  // layers that carry the modules (sorted, unique)
+  KhaConfig kha;
+  MeaConfig mea;
+  bool talking_heads = false;
+  std::vector<std::string> bypassed;  // "kha@2", "mea@0", "talking_heads@1"
+};
+
+struct ModelConfig {
+  std::string format = "headlab-model/1";
+  int64_t vocab_size = 256;
+  int64_t d_model = 128;
+  int64_t n_layers = 4;
+  int64_t n_heads = 8;
+  int64_t n_kv_heads = 8;
+  int64_t head_dim = 16;
+  int64_t d_ff = 384;
+  AttentionLayout attention = AttentionLayout::Gqa;
+  int64_t rope_dim = 0;  // gta only; 0 means head_dim / 2
+  double rope_theta = 10000.0;
+  int64_t max_seq_len = 256;
+  bool qk_norm = false;
+  double norm_eps = 1e-6;
+  bool tie_embeddings = false;
+  InteractionConfig interaction;
+  nlohmann::json tokenizer;  // {"type":"bytes"} or {"type":"chars","alphabet":...}; null when absent
+
+  // G: key/value heads after the layout's alias (mha: H, mqa: 1).
+  int64_t kv_heads() const;
+  // G': key/value heads stored in wk/wv and the KV cache.
+  int64_t stored_kv_heads() const;
+  // dR: rotary dims of gta's shared key head (the last dR dims of q and k).
+  int64_t gta_rope_dims() const;
+  // Rotary dims of q and k: all of head_dim, or dR for gta.
+  int64_t rotary_dims() const;
+  bool layer_has_modules(int64_t layer) const;
+  bool has_module(int64_t layer, ModuleKind kind) const;
+  bool is_bypassed(int64_t layer, ModuleKind kind) const;
+  // Bytes of KV cache stored per token over all layers (float32).
+  int64_t kv_cache_bytes_per_token() const;
+
+  // Throws InputError naming the field, e.g. "n_heads (6) is not a multiple of n_kv_heads (4)".
+  void validate() const;
+  static ModelConfig from_json(const nlohmann::json& json);  // validates
+  nlohmann::json to_json() const;
+};
+
+std::string bypass_entry(ModuleKind kind, int64_t layer);
+
+}  // namespace headlab::model
