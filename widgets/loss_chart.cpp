@@ -74,9 +74,12 @@ LossChart::LossChart(QWidget* parent) : QWidget(parent), ema_(weight_) {
   smooth_ = plot_->addGraph();
   val_ = plot_->addGraph();
   QColor faint = kTrainColor;
-  faint.setAlpha(70);
+  faint.setAlpha(80);
+  // The band's edges are more opaque than its fill: a one-column spike is only its edge.
+  QColor edge = kTrainColor;
+  edge.setAlpha(140);
   for (QCPGraph* g : {env_min_, env_max_}) {
-    g->setPen(QPen(faint));
+    g->setPen(QPen(edge));
     g->setVisible(false);
     g->removeFromLegend();
   }
@@ -114,6 +117,7 @@ LossChart::LossChart(QWidget* parent) : QWidget(parent), ema_(weight_) {
 
 void LossChart::buildControls() {
   auto* row = new QHBoxLayout;
+  row->setContentsMargins(4, 2, 4, 0);
   x_mode_box_ = new QComboBox(this);
   x_mode_box_->addItems({tr("step"), tr("tokens"), tr("elapsed time")});
   x_mode_box_->setToolTip(tr("What the horizontal axis counts: optimizer steps, training "
@@ -347,8 +351,9 @@ void LossChart::setLogY(bool on) {
     plot_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
   else
     plot_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-  plot_->rescaleAxes();
-  updateDecimation();
+  // Only the value axis changes meaning; keep the user's x zoom.
+  plot_->yAxis->rescale();
+  if (on && plot_->yAxis->range().lower <= 0) plot_->yAxis->setRange(1e-3, plot_->yAxis->range().upper);
   requestReplot();
 }
 

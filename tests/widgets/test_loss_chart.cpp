@@ -123,7 +123,14 @@ TEST(LossChart, OverlaysAndLogScale) {
   EXPECT_EQ(chart.plot()->graph(graphs + 1)->data()->size(), 30);
   chart.removeOverlays();
   EXPECT_EQ(chart.plot()->graphCount(), graphs);
+  chart.addOverlay("long", makePoints(0, 40));
 
+  chart.plot()->xAxis->setRange(3, 9);
   chart.setLogY(true);
   EXPECT_EQ(chart.plot()->yAxis->scaleType(), QCPAxis::stLogarithmic);
+  EXPECT_GT(chart.plot()->yAxis->range().lower, 0.0);
+  EXPECT_EQ(chart.plot()->xAxis->range(), QCPRange(3, 9));  // log toggle keeps the x zoom
+  chart.resetView();
+  EXPECT_LE(chart.plot()->xAxis->range().lower, 0.0);
+  EXPECT_GE(chart.plot()->xAxis->range().upper, 39.0);  // overlays count when fitting
 }
