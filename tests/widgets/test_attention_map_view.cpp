@@ -1,0 +1,127 @@
+#include <gtest/gtest.h>
+#include <qcustomplot.h>
+
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <cmath>
+
+#include "attention_map_view.h"
+
+using headlab::AttentionMapView;
+using headlab::ProbeSnapshot;
+
+namespace {
+// Row q of head (l, h): weights 1 + k * (2l + h + 1) over keys k <= q, normalized.
+// Masked (future) cells hold 0, as a causal softmax would produce.
+float expectedWeight(int l, int h, int q, int k) {
+  if (k > q) return 0.f;
+  float sum = 0;
+  for (int j = 0; j <= q; ++j) sum += 1.f + j * (2 * l + h + 1);
+  return (1.f + k * (2 * l + h + 1)) / sum;
+}
+
+std::shared_ptr<ProbeSnapshot> makeSnapshot() {
+  auto s = std::make_shared<ProbeSnapshot>();
+  s->step = 1234;
+  s->n_layers = 2;
+  s->n_heads = 2;
+  s->seq_len = 4;
+  s->token_labels = {"The", " cat", "\n", "sat"};
+  for (int l = 0; l < 2; ++l)
+    for (int h = 0; h < 2; ++h)
+      for (int q = 0; q < 4; ++q)
+        for (int k = 0; k < 4; ++k) s->attention.push_back(expectedWeight(l, h, q, k));
+  for (int l = 0; l < 2; ++l)
+    for (int h = 0; h < 2; ++h) {
+      headlab::HeadStats st;
+      st.layer = l;
+      st.head = h;
+      st.role = "previous-token";
+      s->heads.push_back(st);
+    }
+  return s;
+}
+}  // namespace
+
+TEST(AttentionMapView, ShowsCellValuesAndMaskForChosenHead) {
+  AttentionMapView view;
+  view.setSnapshot(makeSnapshot());
+  EXPECT_EQ(view.layer(), 0);
+  EXPECT_EQ(view.head(), 0);
+  view.setLayerHead(1, 1);
+  for (int q = 0; q < 4; ++q)
+    for (int k = 0; k < 4; ++k) {
+      if (k > q) {
+        EXPECT_TRUE(std::isnan(view.cellValue(q, k))) << q << "," << k;
+        EXPECT_TRUE(view.isMasked(q, k));
+      } else {
+        EXPECT_NEAR(view.cellValue(q, k), expectedWeight(1, 1, q, k), 1e-6) << q << "," << k;
+      }
+    }
+  // Row 3 of head (1,1): weights 1,5,9,13 over 28.
+  EXPECT_NEAR(view.cellValue(3, 2), 9.0 / 28.0, 1e-6);
+  EXPECT_TRUE(std::isnan(view.cellValue(0, 3)));  // a masked upper cell
+  EXPECT_TRUE(std::isnan(view.cellValue(4, 0)));  // out of range
+
+  // Masked cells draw in the NaN colour, not as the colour of zero.
+  auto* map = qobject_cast<QCPColorMap*>(view.plot()->plottable(0));
+  ASSERT_NE(map, nullptr);
+  EXPECT_EQ(map->gradient().nanHandling(), QCPColorGradient::nhNanColor);
+  EXPECT_EQ(map->dataRange().lower, 0.0);
+  EXPECT_EQ(map->dataRange().upper, 1.0);
+  EXPECT_TRUE(view.plot()->yAxis->rangeReversed());  // row 0 at the top
+}
+
+TEST(AttentionMapView, TokenLabelsOnBothAxesAndHoverText) {
+  AttentionMapView view;
+  view.setSnapshot(makeSnapshot());
+  const QStringList expected{"The", " cat", "\\n", "sat"};
+  EXPECT_EQ(view.tokenLabels(), expected);
+  for (QCPAxis* axis : {view.plot()->xAxis, view.plot()->yAxis}) {
+    auto ticker = qSharedPointerDynamicCast<QCPAxisTickerText>(axis->ticker());
+    ASSERT_TRUE(ticker);
+    ASSERT_EQ(ticker->ticks().size(), 4);
+    EXPECT_EQ(ticker->ticks().value(0), "The");
+    EXPECT_EQ(ticker->ticks().value(2), "\\n");
+  }
+  view.setLayerHead(0, 1);
+  // Head (0,1) row 1: weights 1, 3 over 4.
+  EXPECT_EQ(view.hoverText(1, 0).toStdString(), "query ' cat' (1) -> key 'The' (0): 0.250");
+  EXPECT_EQ(view.hoverText(1, 2).toStdString(), "query ' cat' (1) -> key '\\n' (2): masked (future token)");
+  EXPECT_TRUE(view.hoverText(9, 0).isEmpty());
+}
+
+TEST(AttentionMapView, LayerHeadSelectionEmitsAndClamps) {
+  AttentionMapView view;
+  QSignalSpy spy(&view, &AttentionMapView::layerHeadChanged);
+  view.setSnapshot(makeSnapshot());
+  EXPECT_EQ(spy.count(), 0);
+  view.setLayerHead(1, 0);
+  ASSERT_EQ(spy.count(), 1);
+  EXPECT_EQ(spy.at(0).at(0).toInt(), 1);
+  EXPECT_EQ(spy.at(0).at(1).toInt(), 0);
+  view.setLayerHead(7, 9);  // clamped to (1, 1)
+  ASSERT_EQ(spy.count(), 2);
+  EXPECT_EQ(view.layer(), 1);
+  EXPECT_EQ(view.head(), 1);
+  view.setLayerHead(1, 1);  // no change, no signal
+  EXPECT_EQ(spy.count(), 2);
+
+  // The spin boxes in the widget drive the same selection.
+  const auto boxes = view.findChildren<QSpinBox*>();
+  ASSERT_EQ(boxes.size(), 2);
+  boxes[0]->setValue(0);
+  EXPECT_EQ(view.layer(), 0);
+  EXPECT_EQ(spy.count(), 3);
+  EXPECT_NEAR(view.cellValue(1, 1), expectedWeight(0, 1, 1, 1), 1e-6);
+}
+
+TEST(AttentionMapView, NoSnapshotOrMalformedShowsNothing) {
+  AttentionMapView view;
+  EXPECT_TRUE(std::isnan(view.cellValue(0, 0)));
+  auto bad = makeSnapshot();
+  bad->attention.resize(10);  // shorter than layers*heads*T*T
+  view.setSnapshot(bad);
+  EXPECT_TRUE(std::isnan(view.cellValue(0, 0)));
+  EXPECT_TRUE(view.tokenLabels().isEmpty());
+}

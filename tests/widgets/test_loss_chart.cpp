@@ -1,0 +1,136 @@
+#include <gtest/gtest.h>
+#include <qcustomplot.h>
+
+#include <cmath>
+
+#include "loss_chart.h"
+#include "smoothing.h"
+
+using headlab::EventRecord;
+using headlab::LossChart;
+using headlab::MetricPoint;
+
+namespace {
+std::vector<MetricPoint> makePoints(int first, int count) {
+  std::vector<MetricPoint> pts;
+  for (int i = first; i < first + count; ++i) {
+    MetricPoint p;
+    p.step = i;
+    p.loss = 5.0 / (1.0 + 0.1 * i) + 0.05 * ((i % 3) - 1);
+    p.lr = 1e-3;
+    p.tokens = int64_t(i) * 1024;
+    p.elapsed_s = 0.25 * i;
+    if (i % 10 == 0) p.val_loss = p.loss + 0.1;
+    pts.push_back(p);
+  }
+  return pts;
+}
+}  // namespace
+
+TEST(LossChart, AppendTwiceKeepsAllPointsAndSmoothedTail) {
+  LossChart chart;
+  chart.setSmoothing(0.5);
+  const auto a = makePoints(0, 30), b = makePoints(30, 25);
+  chart.appendMetrics(a);
+  chart.appendMetrics(b);
+  EXPECT_EQ(chart.metrics().size(), 55u);
+  EXPECT_EQ(chart.plottedRawPointCount(), 55);
+  EXPECT_EQ(chart.plottedValidationPointCount(), 6);  // steps 0,10,...,50
+
+  std::vector<double> loss;
+  for (const auto& p : a) loss.push_back(p.loss);
+  for (const auto& p : b) loss.push_back(p.loss);
+  const auto expected = headlab::debiasedEma(loss, 0.5);
+  const auto plotted = chart.plottedSmoothedValues();
+  ASSERT_EQ(plotted.size(), 55u);
+  EXPECT_NEAR(plotted.back(), expected.back(), 1e-12);
+  EXPECT_NEAR(chart.smoothedValues().back(), expected.back(), 1e-12);
+
+  // Changing the weight recomputes the whole curve from the kept raw data.
+  chart.setSmoothing(0.9);
+  EXPECT_NEAR(chart.plottedSmoothedValues().back(), headlab::debiasedEma(loss, 0.9).back(), 1e-12);
+}
+
+TEST(LossChart, SmoothedValuesOnSimpleSeries) {
+  LossChart chart;
+  chart.setSmoothing(0.5);
+  std::vector<MetricPoint> pts(3);
+  for (int i = 0; i < 3; ++i) pts[i].step = i + 1, pts[i].loss = i + 1;
+  chart.appendMetrics(pts);
+  const auto s = chart.plottedSmoothedValues();
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_NEAR(s[0], 1.0, 1e-4);
+  EXPECT_NEAR(s[1], 1.6667, 1e-4);
+  EXPECT_NEAR(s[2], 2.4286, 1e-4);
+}
+
+TEST(LossChart, EventsBecomeMarkersAtTheirX) {
+  LossChart chart;
+  chart.appendMetrics(makePoints(0, 100));
+  chart.appendEvents({{10, "module", "bypass kha in layer 0"}, {55, "lr", "lr -> 3e-4"}});
+  chart.appendEvents({{80, "spike", "loss spike"}});
+  ASSERT_EQ(chart.eventMarkerCount(), 3);
+  EXPECT_DOUBLE_EQ(chart.eventMarkerX(0), 10);
+  EXPECT_DOUBLE_EQ(chart.eventMarkerX(1), 55);
+  EXPECT_DOUBLE_EQ(chart.eventMarkerX(2), 80);
+  EXPECT_TRUE(chart.eventMarkerLabel(0).startsWith("module: bypass kha"));
+  EXPECT_EQ(chart.eventMarkerColor(2), LossChart::colorForEventKind("spike"));
+  EXPECT_NE(chart.eventMarkerColor(0), chart.eventMarkerColor(1));
+
+  // On the token axis a marker sits at the tokens seen at its step.
+  chart.setXAxisMode(LossChart::XAxisMode::Tokens);
+  EXPECT_DOUBLE_EQ(chart.eventMarkerX(1), 55.0 * 1024);
+  chart.setXAxisMode(LossChart::XAxisMode::Elapsed);
+  EXPECT_DOUBLE_EQ(chart.eventMarkerX(2), 80 * 0.25);
+  EXPECT_EQ(chart.plot()->xAxis->label(), "elapsed time (s)");
+
+  chart.clear();
+  EXPECT_EQ(chart.eventMarkerCount(), 0);
+  EXPECT_EQ(chart.plottedRawPointCount(), 0);
+}
+
+TEST(LossChart, ZoomedOutManyPointsDrawsEnvelopeWithSpike) {
+  LossChart chart;
+  chart.resize(800, 500);
+  std::vector<MetricPoint> pts(100000);
+  for (int i = 0; i < int(pts.size()); ++i) {
+    pts[i].step = i;
+    pts[i].loss = 2.0 + 0.01 * std::sin(i * 0.01);
+  }
+  pts[61234].loss = 40.0;
+  chart.appendMetrics(pts);
+  ASSERT_TRUE(chart.envelopeShown());
+  double hi = 0;
+  for (const auto& c : chart.envelopeColumns()) hi = std::max(hi, c.max);
+  EXPECT_EQ(hi, 40.0);
+  EXPECT_LT(chart.envelopeColumns().size(), 2000u);
+
+  // Zoomed in to fewer points than pixels: back to the plain raw line.
+  chart.plot()->xAxis->setRange(61200, 61300);
+  EXPECT_FALSE(chart.envelopeShown());
+}
+
+TEST(LossChart, OverlaysAndLogScale) {
+  LossChart chart;
+  chart.appendMetrics(makePoints(0, 20));
+  const int graphs = chart.plot()->graphCount();
+  chart.addOverlay("baseline", makePoints(0, 40));
+  chart.addOverlay("kha", makePoints(0, 30));
+  EXPECT_EQ(chart.overlayCount(), 2);
+  EXPECT_EQ(chart.plot()->graphCount(), graphs + 2);
+  EXPECT_EQ(chart.plot()->graph(graphs)->name(), "baseline");
+  EXPECT_NE(chart.plot()->graph(graphs)->pen().color(), chart.plot()->graph(graphs + 1)->pen().color());
+  EXPECT_EQ(chart.plot()->graph(graphs + 1)->data()->size(), 30);
+  chart.removeOverlays();
+  EXPECT_EQ(chart.plot()->graphCount(), graphs);
+  chart.addOverlay("long", makePoints(0, 40));
+
+  chart.plot()->xAxis->setRange(3, 9);
+  chart.setLogY(true);
+  EXPECT_EQ(chart.plot()->yAxis->scaleType(), QCPAxis::stLogarithmic);
+  EXPECT_GT(chart.plot()->yAxis->range().lower, 0.0);
+  EXPECT_EQ(chart.plot()->xAxis->range(), QCPRange(3, 9));  // log toggle keeps the x zoom
+  chart.resetView();
+  EXPECT_LE(chart.plot()->xAxis->range().lower, 0.0);
+  EXPECT_GE(chart.plot()->xAxis->range().upper, 39.0);  // overlays count when fitting
+}

@@ -1,0 +1,111 @@
+#include <gtest/gtest.h>
+#include <qcustomplot.h>
+
+#include <cmath>
+
+#include "matrix_view.h"
+
+using headlab::MatrixView;
+using headlab::ModuleMatrix;
+using headlab::ProbeSnapshot;
+
+namespace {
+ModuleMatrix makeMatrix(int layer, const char* module, const char* name, int rows, int cols,
+                        std::vector<float> values) {
+  ModuleMatrix m;
+  m.layer = layer;
+  m.module = module;
+  m.name = name;
+  m.matrix = {rows, cols, std::move(values)};
+  m.distance_from_identity = 0.625f;
+  m.off_diagonal_mass = 0.25f;
+  m.effective_rank = 1.75f;
+  return m;
+}
+
+std::shared_ptr<ProbeSnapshot> makeSnapshot() {
+  auto s = std::make_shared<ProbeSnapshot>();
+  s->n_layers = 2;
+  s->n_heads = 2;
+  s->matrices.push_back(makeMatrix(0, "kha", "t_q", 2, 2, {1.5f, 0.2f, -0.3f, 0.9f}));
+  s->matrices.push_back(makeMatrix(0, "kha", "t_k", 2, 2, {1.f, 0.f, 0.f, 1.f}));
+  s->matrices.push_back(makeMatrix(1, "kha", "t_q", 2, 2, {1.f, -2.f, 0.f, 1.25f}));
+  s->matrices.push_back(makeMatrix(1, "mea", "mix_k", 3, 2, {0.5f, 0.1f, 0.2f, 1.1f, 0.4f, -0.6f}));
+  return s;
+}
+}  // namespace
+
+TEST(MatrixView, RawAndMinusIdentityValues) {
+  MatrixView view;
+  view.setSnapshot(makeSnapshot());
+  ASSERT_EQ(view.panelCount(), 2);  // layer 0: kha.t_q, kha.t_k
+  EXPECT_FLOAT_EQ(view.displayedValue(0, 0, 0), 1.5f);
+  EXPECT_FLOAT_EQ(view.displayedValue(0, 1, 0), -0.3f);  // row 1, column 0
+  EXPECT_FLOAT_EQ(view.panelRangeUpper(0), 1.5f);        // symmetric +-max|value|
+
+  view.setMinusIdentity(true);
+  EXPECT_FLOAT_EQ(view.displayedValue(0, 0, 0), 0.5f);
+  EXPECT_FLOAT_EQ(view.displayedValue(0, 0, 1), 0.2f);
+  EXPECT_FLOAT_EQ(view.displayedValue(0, 1, 0), -0.3f);
+  EXPECT_NEAR(view.displayedValue(0, 1, 1), -0.1, 1e-6);
+  EXPECT_NEAR(view.panelRangeUpper(0), 0.5, 1e-6);
+  // The identity minus the identity is all zero: drawn white, on a valid +-1 scale.
+  EXPECT_EQ(view.displayedValue(1, 0, 0), 0.0);
+  EXPECT_EQ(view.panelRangeUpper(1), 1.0);
+
+  auto* map = qobject_cast<QCPColorMap*>(view.plot()->plottable(0));
+  ASSERT_NE(map, nullptr);
+  EXPECT_DOUBLE_EQ(map->dataRange().lower, -map->dataRange().upper);
+  // Zero maps to (nearly, the gradient is a lookup table) white.
+  const QColor mid(map->gradient().color(0.0, map->dataRange()));
+  EXPECT_GE(std::min({mid.red(), mid.green(), mid.blue()}), 250);
+
+  // Title names the matrix and its summary numbers.
+  EXPECT_TRUE(view.panelTitle(0).contains("L0 kha.t_q"));
+  EXPECT_TRUE(view.panelTitle(0).contains("0.625"));
+  EXPECT_TRUE(view.panelTitle(0).contains("0.250"));
+  EXPECT_TRUE(view.panelTitle(0).contains("1.75"));
+}
+
+TEST(MatrixView, NonSquareMinusIdentityUsesTruncatedIdentity) {
+  MatrixView view;
+  view.setSnapshot(makeSnapshot());
+  view.setLayer(1);
+  view.setMinusIdentity(true);
+  ASSERT_EQ(view.panelCount(), 2);
+  EXPECT_TRUE(view.panelTitle(1).contains("mea.mix_k"));
+  // mix_k is 3 x 2: diagonal (0,0) and (1,1) get -1, row 2 is untouched.
+  EXPECT_NEAR(view.displayedValue(1, 0, 0), -0.5, 1e-6);
+  EXPECT_NEAR(view.displayedValue(1, 1, 1), 0.1, 1e-6);
+  EXPECT_NEAR(view.displayedValue(1, 2, 1), -0.6, 1e-6);
+  EXPECT_TRUE(std::isnan(view.displayedValue(1, 3, 0)));
+}
+
+TEST(MatrixView, AcrossLayersSharesOneColourRange) {
+  MatrixView view;
+  view.setSnapshot(makeSnapshot());
+  EXPECT_EQ(view.matrixKeys(), (QStringList{"kha.t_q", "kha.t_k", "mea.mix_k"}));
+  view.setArrangement(MatrixView::Arrangement::AcrossLayers);
+  view.setMatrixKey("kha.t_q");
+  ASSERT_EQ(view.panelCount(), 2);
+  EXPECT_TRUE(view.panelTitle(0).startsWith("L0"));
+  EXPECT_TRUE(view.panelTitle(1).startsWith("L1"));
+  EXPECT_FLOAT_EQ(view.displayedValue(1, 0, 1), -2.f);
+  EXPECT_FLOAT_EQ(view.panelRangeUpper(0), 2.f);
+  EXPECT_FLOAT_EQ(view.panelRangeUpper(1), 2.f);
+
+  view.setMatrixKey("mea.mix_k");
+  EXPECT_EQ(view.panelCount(), 1);
+}
+
+TEST(MatrixView, EmptyLayerAndNoSnapshot) {
+  MatrixView view;
+  EXPECT_EQ(view.panelCount(), 0);
+  auto s = makeSnapshot();
+  s->n_layers = 3;
+  view.setSnapshot(s);
+  view.setLayer(2);
+  EXPECT_EQ(view.panelCount(), 0);
+  view.setLayer(0);
+  EXPECT_EQ(view.panelCount(), 2);
+}

@@ -1,0 +1,207 @@
+#include "attention_map_view.h"
+
+#include <qcustomplot.h>
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSpinBox>
+#include <QToolTip>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "heatmap_style.h"
+
+namespace headlab {
+
+AttentionMapView::AttentionMapView(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  auto* row = new QHBoxLayout;
+  row->setContentsMargins(4, 2, 4, 0);
+  layer_box_ = new QSpinBox(this);
+  head_box_ = new QSpinBox(this);
+  layer_box_->setToolTip(tr("Which transformer layer's attention to show (0 = closest to the input)."));
+  head_box_->setToolTip(tr("Which attention head of that layer to show."));
+  row->addWidget(new QLabel(tr("layer"), this));
+  row->addWidget(layer_box_);
+  row->addWidget(new QLabel(tr("head"), this));
+  row->addWidget(head_box_);
+  row->addStretch(1);
+  layout->addLayout(row);
+
+  plot_ = new QCustomPlot(this);
+  plot_->setToolTip(
+      tr("Attention weights of one head: row = the token doing the looking (query), column = "
+         "the token looked at (key); each row sums to 1. Grey cells are future tokens the "
+         "causal mask hides."));
+  layout->addWidget(plot_, 1);
+  hover_label_ = new QLabel(this);
+  hover_label_->setToolTip(tr("The cell under the mouse."));
+  layout->addWidget(hover_label_);
+
+  plot_->plotLayout()->insertRow(0);
+  QFont title_font = font();
+  title_font.setBold(true);
+  title_ = new QCPTextElement(plot_, tr("Attention map"), title_font);
+  plot_->plotLayout()->addElement(0, 0, title_);
+
+  map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
+  map_->setInterpolate(false);   // one flat cell per (query, key): no invented values
+  map_->setTightBoundary(false);
+  scale_ = new QCPColorScale(plot_);
+  plot_->plotLayout()->addElement(1, 1, scale_);
+  scale_->setType(QCPAxis::atRight);
+  scale_->axis()->setLabel(tr("attention weight"));
+  // Attaching a colour scale copies the scale's gradient onto the map: set ours after.
+  map_->setColorScale(scale_);
+  map_->setGradient(heatmapstyle::sequentialGradient());
+  map_->setDataRange(QCPRange(0.0, 1.0));  // fixed, so maps of different heads compare
+  auto* group = new QCPMarginGroup(plot_);
+  plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+  scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+
+  plot_->xAxis->setLabel(tr("key (token attended to)"));
+  plot_->yAxis->setLabel(tr("query (token attending)"));
+  plot_->yAxis->setRangeReversed(true);  // row 0 at the top, like the matrix it is
+  plot_->xAxis->setTickLabelRotation(60);
+  for (QCPAxis* a : {plot_->xAxis, plot_->yAxis}) {
+    a->setSubTicks(false);
+    a->grid()->setVisible(false);
+  }
+  plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+
+  auto on_spin = [this] { setLayerHead(layer_box_->value(), head_box_->value()); };
+  connect(layer_box_, qOverload<int>(&QSpinBox::valueChanged), this, on_spin);
+  connect(head_box_, qOverload<int>(&QSpinBox::valueChanged), this, on_spin);
+  connect(plot_, &QCustomPlot::mouseMove, this, &AttentionMapView::onMouseMove);
+  redraw();
+}
+
+QString AttentionMapView::displayToken(const std::string& token) {
+  QString s = QString::fromStdString(token);
+  s.replace('\\', "\\\\").replace('\n', "\\n").replace('\t', "\\t").replace('\r', "\\r");
+  return s;
+}
+
+int AttentionMapView::seqLen() const {
+  if (!snapshot_) return 0;
+  const ProbeSnapshot& s = *snapshot_;
+  const size_t need = size_t(s.n_layers) * s.n_heads * s.seq_len * s.seq_len;
+  // A malformed snapshot shows nothing rather than reading out of bounds.
+  if (s.seq_len <= 0 || s.attention.size() < need) return 0;
+  return s.seq_len;
+}
+
+void AttentionMapView::setSnapshot(std::shared_ptr<const ProbeSnapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  const int layers = snapshot_ ? std::max(1, snapshot_->n_layers) : 1;
+  const int heads = snapshot_ ? std::max(1, snapshot_->n_heads) : 1;
+  {
+    const QSignalBlocker b1(layer_box_), b2(head_box_);
+    layer_box_->setRange(0, layers - 1);
+    head_box_->setRange(0, heads - 1);
+  }
+  const int old_layer = layer_, old_head = head_;
+  layer_ = std::clamp(layer_, 0, layers - 1);
+  head_ = std::clamp(head_, 0, heads - 1);
+  {
+    const QSignalBlocker b1(layer_box_), b2(head_box_);
+    layer_box_->setValue(layer_);
+    head_box_->setValue(head_);
+  }
+  redraw();
+  if (layer_ != old_layer || head_ != old_head) emit layerHeadChanged(layer_, head_);
+}
+
+void AttentionMapView::setLayerHead(int layer, int head) {
+  const int layers = snapshot_ ? std::max(1, snapshot_->n_layers) : 1;
+  const int heads = snapshot_ ? std::max(1, snapshot_->n_heads) : 1;
+  layer = std::clamp(layer, 0, layers - 1);
+  head = std::clamp(head, 0, heads - 1);
+  if (layer == layer_ && head == head_) return;
+  layer_ = layer;
+  head_ = head;
+  {
+    const QSignalBlocker b1(layer_box_), b2(head_box_);
+    layer_box_->setValue(layer_);
+    head_box_->setValue(head_);
+  }
+  redraw();
+  emit layerHeadChanged(layer_, head_);
+}
+
+void AttentionMapView::redraw() {
+  const int T = seqLen();
+  labels_.clear();
+  auto ticker = QSharedPointer<QCPAxisTickerText>::create();
+  if (T == 0) {
+    map_->data()->clear();
+    title_->setText(tr("Attention map (no probe yet)"));
+    plot_->xAxis->setTicker(ticker);
+    plot_->yAxis->setTicker(ticker);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+    return;
+  }
+  const ProbeSnapshot& s = *snapshot_;
+  for (int i = 0; i < T; ++i)
+    labels_ << (i < int(s.token_labels.size()) ? displayToken(s.token_labels[size_t(i)])
+                                               : QString::number(i));
+  // Long probes would print labels on top of each other: label every k-th token then.
+  const int every = std::max(1, (T + 47) / 48);
+  for (int i = 0; i < T; i += every) ticker->addTick(i, labels_[i]);
+  plot_->xAxis->setTicker(ticker);
+  plot_->yAxis->setTicker(ticker);
+
+  const PlainMatrix m = s.attention_map(layer_, head_);
+  QCPColorMapData* d = map_->data();
+  d->setSize(T, T);
+  d->setRange(QCPRange(0, T - 1), QCPRange(0, T - 1));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (int q = 0; q < T; ++q)
+    for (int k = 0; k < T; ++k) d->setCell(k, q, isMasked(q, k) ? nan : double(m.at(q, k)));
+  plot_->xAxis->setRange(-0.5, T - 0.5);
+  plot_->yAxis->setRange(-0.5, T - 0.5);
+
+  QString title = tr("Layer %1, head %2  (step %3)").arg(layer_).arg(head_).arg(s.step);
+  const size_t hi = size_t(layer_) * s.n_heads + head_;
+  if (hi < s.heads.size() && !s.heads[hi].role.empty())
+    title += tr("  role: %1, entropy %2 nats")
+                 .arg(QString::fromStdString(s.heads[hi].role))
+                 .arg(s.heads[hi].entropy, 0, 'f', 2);
+  title_->setText(title);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+double AttentionMapView::cellValue(int query, int key) const {
+  const int T = seqLen();
+  if (query < 0 || key < 0 || query >= T || key >= T)
+    return std::numeric_limits<double>::quiet_NaN();
+  return map_->data()->cell(key, query);
+}
+
+QString AttentionMapView::hoverText(int query, int key) const {
+  if (query < 0 || key < 0 || query >= labels_.size() || key >= labels_.size()) return {};
+  const QString head = tr("query '%1' (%2) -> key '%3' (%4): ")
+                           .arg(labels_[query]).arg(query).arg(labels_[key]).arg(key);
+  if (isMasked(query, key)) return head + tr("masked (future token)");
+  return head + QString::number(cellValue(query, key), 'f', 3);
+}
+
+QString AttentionMapView::hoverLabelText() const { return hover_label_->text(); }
+
+void AttentionMapView::onMouseMove(QMouseEvent* event) {
+  if (seqLen() == 0) return;
+  const QPointF pos = event->position();
+  const int key = int(std::lround(plot_->xAxis->pixelToCoord(pos.x())));
+  const int query = int(std::lround(plot_->yAxis->pixelToCoord(pos.y())));
+  const QString text = plot_->axisRect()->rect().contains(pos.toPoint()) ? hoverText(query, key) : QString();
+  hover_label_->setText(text);
+  if (text.isEmpty())
+    QToolTip::hideText();
+  else
+    QToolTip::showText(event->globalPosition().toPoint(), text, plot_);
+}
+
+}  // namespace headlab

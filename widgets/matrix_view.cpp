@@ -1,0 +1,253 @@
+#include "matrix_view.h"
+
+#include <qcustomplot.h>
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSpinBox>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "heatmap_style.h"
+
+namespace headlab {
+
+MatrixView::MatrixView(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  auto* row = new QHBoxLayout;
+  row->setContentsMargins(4, 2, 4, 0);
+  arrangement_box_ = new QComboBox(this);
+  arrangement_box_->addItems({tr("all matrices of a layer"), tr("one matrix across layers")});
+  arrangement_box_->setToolTip(tr("Show every module matrix of one layer, or the same matrix in "
+                                  "every layer side by side to see how layers differ."));
+  layer_box_ = new QSpinBox(this);
+  layer_box_->setToolTip(tr("The layer whose interaction-module matrices are shown."));
+  key_box_ = new QComboBox(this);
+  key_box_->setToolTip(tr("The matrix (module.name) compared across layers."));
+  identity_box_ = new QCheckBox(tr("minus identity"), this);
+  identity_box_->setToolTip(tr("Subtract the identity: modules start as the identity, so this "
+                               "shows only what training changed. White means unchanged."));
+  row->addWidget(arrangement_box_);
+  row->addWidget(new QLabel(tr("layer"), this));
+  row->addWidget(layer_box_);
+  row->addWidget(key_box_);
+  row->addWidget(identity_box_);
+  row->addStretch(1);
+  layout->addLayout(row);
+
+  plot_ = new QCustomPlot(this);
+  plot_->setToolTip(
+      tr("Cross-head matrices of the interaction modules. Blue is negative, red positive, "
+         "white zero; the title gives the distance from identity, the share of weight off "
+         "the diagonal (how much heads mix) and the effective rank."));
+  layout->addWidget(plot_, 1);
+
+  connect(arrangement_box_, qOverload<int>(&QComboBox::currentIndexChanged), this,
+          [this](int i) { setArrangement(static_cast<Arrangement>(i)); });
+  connect(layer_box_, qOverload<int>(&QSpinBox::valueChanged), this, &MatrixView::setLayer);
+  connect(key_box_, &QComboBox::currentTextChanged, this, &MatrixView::setMatrixKey);
+  connect(identity_box_, &QCheckBox::toggled, this, &MatrixView::setMinusIdentity);
+  rebuild();
+}
+
+QString MatrixView::keyOf(const ModuleMatrix& m) {
+  return QString::fromStdString(m.module) + '.' + QString::fromStdString(m.name);
+}
+
+QStringList MatrixView::matrixKeys() const {
+  QStringList keys;
+  if (snapshot_)
+    for (const ModuleMatrix& m : snapshot_->matrices)
+      if (!keys.contains(keyOf(m))) keys << keyOf(m);
+  return keys;
+}
+
+void MatrixView::setSnapshot(std::shared_ptr<const ProbeSnapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  const int layers = snapshot_ ? std::max(1, snapshot_->n_layers) : 1;
+  layer_ = std::clamp(layer_, 0, layers - 1);
+  const QStringList keys = matrixKeys();
+  if (!keys.contains(key_)) key_ = keys.isEmpty() ? QString() : keys.front();
+  syncControls();
+  rebuild();
+}
+
+void MatrixView::setLayer(int layer) {
+  const int layers = snapshot_ ? std::max(1, snapshot_->n_layers) : 1;
+  layer = std::clamp(layer, 0, layers - 1);
+  if (layer == layer_) return;
+  layer_ = layer;
+  syncControls();
+  rebuild();
+  emit layerChanged(layer_);
+}
+
+void MatrixView::setMinusIdentity(bool on) {
+  if (on == minus_identity_) return;
+  minus_identity_ = on;
+  syncControls();
+  rebuild();
+}
+
+void MatrixView::setArrangement(Arrangement arrangement) {
+  if (arrangement == arrangement_) return;
+  arrangement_ = arrangement;
+  syncControls();
+  rebuild();
+}
+
+void MatrixView::setMatrixKey(const QString& key) {
+  if (key == key_ || key.isEmpty()) return;
+  key_ = key;
+  syncControls();
+  rebuild();
+}
+
+void MatrixView::syncControls() {
+  const QSignalBlocker b1(layer_box_), b2(arrangement_box_), b3(key_box_), b4(identity_box_);
+  layer_box_->setRange(0, snapshot_ ? std::max(0, snapshot_->n_layers - 1) : 0);
+  layer_box_->setValue(layer_);
+  arrangement_box_->setCurrentIndex(static_cast<int>(arrangement_));
+  const QStringList keys = matrixKeys();
+  QStringList listed;
+  for (int i = 0; i < key_box_->count(); ++i) listed << key_box_->itemText(i);
+  if (listed != keys) {
+    key_box_->clear();
+    key_box_->addItems(keys);
+  }
+  key_box_->setCurrentText(key_);
+  identity_box_->setChecked(minus_identity_);
+  layer_box_->setEnabled(arrangement_ == Arrangement::ByLayer);
+  key_box_->setEnabled(arrangement_ == Arrangement::AcrossLayers);
+}
+
+std::vector<const ModuleMatrix*> MatrixView::selectedMatrices() const {
+  std::vector<const ModuleMatrix*> out;
+  if (!snapshot_) return out;
+  for (const ModuleMatrix& m : snapshot_->matrices) {
+    const bool take = arrangement_ == Arrangement::ByLayer ? m.layer == layer_ : keyOf(m) == key_;
+    const bool sane = m.matrix.rows > 0 && m.matrix.cols > 0 &&
+                      m.matrix.values.size() >= size_t(m.matrix.rows) * m.matrix.cols;
+    if (take && sane) out.push_back(&m);
+  }
+  if (arrangement_ == Arrangement::AcrossLayers)
+    std::stable_sort(out.begin(), out.end(),
+                     [](const ModuleMatrix* a, const ModuleMatrix* b) { return a->layer < b->layer; });
+  return out;
+}
+
+void MatrixView::rebuild() {
+  // Old colour maps point at axes that the layout clear below deletes: drop them first.
+  plot_->clearPlottables();
+  plot_->plotLayout()->clear();
+  panels_.clear();
+
+  const auto matrices = selectedMatrices();
+  if (matrices.empty()) {
+    const QString why = !snapshot_ ? tr("No probe yet")
+                        : arrangement_ == Arrangement::ByLayer
+                            ? tr("No interaction-module matrices in layer %1").arg(layer_)
+                            : tr("No matrix selected");
+    plot_->plotLayout()->addElement(0, 0, new QCPTextElement(plot_, why));
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+    return;
+  }
+
+  // Values as drawn, and the colour range: symmetric around 0 so white always means 0.
+  std::vector<std::vector<double>> shown;
+  double shared_max = 0;
+  for (const ModuleMatrix* m : matrices) {
+    const PlainMatrix& pm = m->matrix;
+    std::vector<double> v(size_t(pm.rows) * pm.cols);
+    double mx = 0;
+    for (int r = 0; r < pm.rows; ++r)
+      for (int c = 0; c < pm.cols; ++c) {
+        double x = pm.at(r, c);
+        if (minus_identity_ && r == c) x -= 1.0;  // I truncated for non-square matrices
+        v[size_t(r) * pm.cols + c] = x;
+        if (std::isfinite(x)) mx = std::max(mx, std::abs(x));
+      }
+    shown.push_back(std::move(v));
+    Panel p;
+    p.source = m;
+    p.range = mx;
+    panels_.push_back(p);
+    shared_max = std::max(shared_max, mx);
+  }
+
+  const int n = int(matrices.size());
+  const int grid_cols = int(std::ceil(std::sqrt(double(n))));
+  QFont title_font = font();
+  title_font.setPointSizeF(title_font.pointSizeF() * 0.85);
+  for (int i = 0; i < n; ++i) {
+    Panel& p = panels_[size_t(i)];
+    const ModuleMatrix& m = *p.source;
+    if (arrangement_ == Arrangement::AcrossLayers) p.range = shared_max;
+    if (p.range <= 0) p.range = 1.0;  // an all-zero matrix still needs a valid scale
+    p.title = tr("L%1 %2\n|M-I| %3  off-diag %4  erank %5")
+                  .arg(m.layer).arg(keyOf(m))
+                  .arg(m.distance_from_identity, 0, 'f', 3)
+                  .arg(m.off_diagonal_mass, 0, 'f', 3)
+                  .arg(m.effective_rank, 0, 'f', 2);
+
+    auto* cell = new QCPLayoutGrid;
+    plot_->plotLayout()->addElement(i / grid_cols, i % grid_cols, cell);
+    auto* rect = new QCPAxisRect(plot_);
+    auto* scale = new QCPColorScale(plot_);
+    cell->addElement(0, 0, new QCPTextElement(plot_, p.title, title_font));
+    cell->addElement(1, 0, rect);
+    cell->addElement(1, 1, scale);
+    cell->setColumnStretchFactor(1, 0.01);
+    scale->setBarWidth(8);
+
+    QCPAxis* x = rect->axis(QCPAxis::atBottom);
+    QCPAxis* y = rect->axis(QCPAxis::atLeft);
+    y->setRangeReversed(true);  // row 0 at the top
+    x->setLabel(tr("column"));
+    y->setLabel(tr("row"));
+    for (QCPAxis* a : {x, y}) {
+      auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+      ticker->setTickStep(1.0);
+      ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);  // integer rows, never 2.5
+      a->setTicker(ticker);
+      a->setSubTicks(false);
+      a->grid()->setVisible(false);
+    }
+    const PlainMatrix& pm = m.matrix;
+    p.map = new QCPColorMap(x, y);
+    p.map->setInterpolate(false);
+    p.map->setTightBoundary(false);
+    p.map->setColorScale(scale);  // before the gradient: attaching copies the scale's
+    p.map->setGradient(heatmapstyle::divergingGradient());
+    QCPColorMapData* d = p.map->data();
+    d->setSize(pm.cols, pm.rows);
+    d->setRange(QCPRange(0, std::max(pm.cols - 1, 0)), QCPRange(0, std::max(pm.rows - 1, 0)));
+    for (int r = 0; r < pm.rows; ++r)
+      for (int c = 0; c < pm.cols; ++c) d->setCell(c, r, shown[size_t(i)][size_t(r) * pm.cols + c]);
+    p.map->setDataRange(QCPRange(-p.range, p.range));
+    x->setRange(-0.5, pm.cols - 0.5);
+    y->setRange(-0.5, pm.rows - 0.5);
+  }
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString MatrixView::panelTitle(int panel) const { return panels_.at(size_t(panel)).title; }
+
+double MatrixView::displayedValue(int panel, int row, int col) const {
+  const Panel& p = panels_.at(size_t(panel));
+  const PlainMatrix& pm = p.source->matrix;
+  if (row < 0 || col < 0 || row >= pm.rows || col >= pm.cols)
+    return std::numeric_limits<double>::quiet_NaN();
+  return p.map->data()->cell(col, row);
+}
+
+double MatrixView::panelRangeUpper(int panel) const {
+  return panels_.at(size_t(panel)).map->dataRange().upper;
+}
+
+}  // namespace headlab
