@@ -10,6 +10,7 @@
 #include <string>
 
 #include "io/atomic_file.h"
+#include "io/safetensors.h"
 #include "io_test_util.h"
 
 namespace fs = std::filesystem;
@@ -132,6 +133,31 @@ TEST(AtomicDirectory, CreatesMissingParents) {
   write_file_atomic(save.temp_path() / "x", "x");
   save.commit();
   EXPECT_EQ(read_bytes(final_dir / "x"), "x");
+}
+
+TEST(AtomicDirectory, CrashMidSaveLeavesPreviousCheckpointLoadable) {
+  ScratchDir dir;
+  const fs::path final_dir = dir / "model";
+  const torch::Tensor w = torch::arange(6, torch::kFloat32).reshape({2, 3});
+  {
+    AtomicDirectory save(final_dir);
+    headlab::io::write_safetensors(save.temp_path() / "model.safetensors", {{"w", w}}, {{"step", "1"}});
+    save.commit();
+  }
+  fs::path temp;
+  try {
+    AtomicDirectory save(final_dir);
+    temp = save.temp_path();
+    headlab::io::write_safetensors(save.temp_path() / "model.safetensors", {{"w", w * 2}}, {{"step", "2"}});
+    write_bytes(save.temp_path() / "config.json", "{\"half\":");  // half-written when it "crashed"
+    throw std::runtime_error("simulated crash");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_FALSE(fs::exists(temp)) << "the destructor removes the uncommitted temporary";
+  const auto loaded = headlab::io::read_safetensors(final_dir / "model.safetensors");
+  ASSERT_EQ(loaded.tensors.size(), 1u);
+  EXPECT_TRUE(torch::equal(loaded.tensors[0].second, w));
+  EXPECT_EQ(loaded.metadata.at("step"), "1");
 }
 
 TEST(AtomicDirectory, RemoveStaleTemporariesCleansAndRecoversAfterACrash) {
