@@ -1,0 +1,65 @@
+// Induction task: a random segment followed by its repeat, the pattern that makes induction
+// heads form ("... A B ... A -> B"). The period varies per row so that the attention stripe
+// the heads must learn sits at a different offset in every row.
+#include <algorithm>
+
+#include "data/config_reader.h"
+#include "data/row_task.h"
+
+namespace headlab::data {
+namespace {
+
+class InductionTask final : public RowTask {
+ public:
+  explicit InductionTask(int64_t n_symbols)
+      : n_symbols_(n_symbols), tokenizer_(symbol_alphabet(n_symbols)) {}
+
+  const Tokenizer& tokenizer() const override { return tokenizer_; }
+
+  // period >= 2 and one scored token after the unpredictable first repeat token.
+  int64_t min_row_length() const override { return 4; }
+
+  void fill_row(Split, Rng& rng, int64_t length, Row& row) const override {
+    const int64_t lo = std::max<int64_t>(2, length / 4);
+    const int64_t hi = std::max<int64_t>(lo, length / 2);
+    write(rng, length, rng.between(lo, hi), row);
+  }
+
+  // Exactly "first half random, second half a copy": the clearest picture of the stripe.
+  void fill_probe_row(Rng& rng, int64_t length, Row& row) const override {
+    write(rng, length, std::max<int64_t>(1, length / 2), row);
+  }
+
+  std::string describe() const override {
+    return "induction: " + std::to_string(n_symbols_) +
+           " symbols, a random segment of L/4..L/2 tokens repeated; scored on the repeat";
+  }
+
+  nlohmann::json config() const override {
+    return {{"task", "induction"}, {"n_symbols", n_symbols_}};
+  }
+
+ private:
+  void write(Rng& rng, int64_t length, int64_t period, Row& row) const {
+    for (int64_t j = 0; j < length; ++j) {
+      if (j < period) {
+        row.push(static_cast<int64_t>(rng.below(static_cast<uint64_t>(n_symbols_))), false);
+      } else {
+        // Token `period` starts the repeat but nothing in the context announces it yet.
+        row.push(row.tokens[static_cast<std::size_t>(j - period)], j > period);
+      }
+    }
+  }
+
+  int64_t n_symbols_;
+  CharsTokenizer tokenizer_;
+};
+
+}  // namespace
+
+std::unique_ptr<RowTask> make_induction_task(const nlohmann::json& config, uint64_t) {
+  ConfigReader reader(config, "data", {"n_symbols"});
+  return std::make_unique<InductionTask>(reader.integer("n_symbols", 32, 2, 62));
+}
+
+}  // namespace headlab::data
