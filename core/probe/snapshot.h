@@ -16,7 +16,9 @@ struct PlainMatrix {
   float at(int r, int c) const { return values[static_cast<size_t>(r) * cols + c]; }
 };
 
-// Per-head statistics of the attention pattern on the probe input (see core/probe/).
+// Per-head statistics of the attention pattern on the probe input (core/probe/head_stats.h).
+// Means run over the queries t >= 1: query 0 can only attend to itself, so it says nothing
+// about the head.
 struct HeadStats {
   int layer = 0;
   int head = 0;
@@ -38,6 +40,7 @@ struct ModuleMatrix {
   float distance_from_identity = 0;  // Frobenius norm of (M - I) (I truncated for non-square)
   float off_diagonal_mass = 0;       // sum |off-diagonal| / sum |all|
   float effective_rank = 0;          // exp(entropy of normalized singular values)
+  std::string state;                 // the module's state: "active", "frozen", "bypassed"
 };
 
 // Loss on the probe batch with one module of one layer bypassed, against the live model.

@@ -1,0 +1,92 @@
+#include "probe/probe_runner.h"
+
+#include <torch/torch.h>
+
+#include "common/errors.h"
+#include "probe/attention_view.h"
+#include "probe/head_similarity.h"
+#include "probe/head_stats.h"
+#include "probe/matrix_summary.h"
+#include "probe/plain_copy.h"
+#include "probe/scoped_bypass.h"
+
+namespace headlab::probe {
+namespace {
+
+void check_input(const model::Transformer& model, const std::vector<int64_t>& tokens,
+                 const std::vector<std::string>& labels) {
+  const auto& c = model->config();
+  if (tokens.size() < 2) throw InputError("a probe needs at least 2 tokens, got " + std::to_string(tokens.size()));
+  if (static_cast<int64_t>(tokens.size()) > c.max_seq_len)
+    throw InputError("the probe's " + std::to_string(tokens.size()) + " tokens exceed max_seq_len (" +
+                     std::to_string(c.max_seq_len) + ")");
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+      throw InputError("probe token " + std::to_string(i) + " has id " + std::to_string(tokens[i]) +
+                       ", outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+  if (!labels.empty() && labels.size() != tokens.size())
+    throw InputError("the probe has " + std::to_string(tokens.size()) + " tokens but " +
+                     std::to_string(labels.size()) + " token labels");
+}
+
+// Mean next-token cross-entropy of the probe: logits [1, T, V] at t predict token t + 1.
+double next_token_loss(const torch::Tensor& logits, const torch::Tensor& tokens) {
+  const int64_t T = tokens.size(1);
+  auto predictions = logits.narrow(1, 0, T - 1).reshape({T - 1, -1}).to(torch::kFloat);
+  auto targets = tokens.narrow(1, 1, T - 1).reshape({T - 1});
+  return torch::nn::functional::cross_entropy(predictions, targets).item<double>();
+}
+
+void fill_attention(ProbeSnapshot& snap, const std::vector<torch::Tensor>& per_layer,
+                    const std::vector<int64_t>& tokens) {
+  // Each layer is [1, H, T, T]: stacked and copied to the CPU in one transfer.
+  auto all = torch::cat(per_layer, 0);  // [L, H, T, T]
+  snap.n_layers = static_cast<int>(all.size(0));
+  snap.n_heads = static_cast<int>(all.size(1));
+  snap.attention = to_plain_vector(all);
+  const AttentionView view{snap.attention.data(), snap.n_layers, snap.n_heads, snap.seq_len};
+  snap.heads = all_head_stats(view, tokens);
+  snap.head_similarity = all_head_similarity(view);
+}
+
+}  // namespace
+
+ProbeSnapshot run_probe(model::Transformer& model, const std::vector<int64_t>& tokens,
+                        const std::vector<std::string>& token_labels, int64_t step, const ProbeOptions& options) {
+  check_input(model, tokens, token_labels);
+  torch::NoGradGuard no_grad;
+  ProbeSnapshot snap;
+  snap.step = step;
+  snap.seq_len = static_cast<int>(tokens.size());
+  snap.n_layers = static_cast<int>(model->config().n_layers);
+  snap.n_heads = static_cast<int>(model->config().n_heads);
+  snap.token_labels = token_labels;
+  if (snap.token_labels.empty())
+    for (int64_t id : tokens) snap.token_labels.push_back(std::to_string(id));
+
+  const auto input = torch::tensor(tokens, torch::kLong).view({1, snap.seq_len}).to(model->device());
+  double loss_live = 0;
+  if (options.attention || options.ablations) {
+    model::ForwardOptions forward_options;
+    forward_options.return_attention = options.attention;
+    auto result = model->forward(input, forward_options);
+    loss_live = next_token_loss(result.logits, input);
+    if (options.attention) fill_attention(snap, result.attention, tokens);
+  }
+  snap.matrices = collect_module_matrices(model);
+
+  if (options.ablations) {
+    for (int64_t l = 0; l < model->config().n_layers; ++l)
+      for (model::ModuleKind kind : model::kAllModuleKinds) {
+        const auto state = model->module_state(l, kind);
+        if (state != model::ModuleState::Active && state != model::ModuleState::Frozen) continue;
+        ScopedBypass bypass(model, l, kind);
+        const double loss = next_token_loss(model->logits(input), input);
+        bypass.restore();  // here rather than in the destructor, so a failure is reported
+        snap.ablations.push_back({static_cast<int>(l), model::to_string(kind), loss, loss_live});
+      }
+  }
+  return snap;
+}
+
+}  // namespace headlab::probe
