@@ -1,3 +1,38 @@
+// headlab-cli: the headless entry point. Every command reuses core/.
 #include <iostream>
+
+#include "cli_common.h"
+#include "common/errors.h"
 #include "common/runtime.h"
-int main() { headlab::configure_threads(); std::cout << headlab::runtime_summary() << "\n"; }
+
+int main(int argc, char** argv) {
+  CLI::App app{"HeadLab: train, load, probe and transform small transformers with cross-head interaction modules"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "headlab-cli 0.1.0");
+  int threads = 0;
+  app.add_option("--threads", threads, "Intra-op CPU threads (default: all cores)");
+  app.parse_complete_callback([&] { headlab::configure_threads(threads); });
+  int exit_code = 0;
+  headlab::cli::add_model_commands(app);
+  headlab::cli::add_train_commands(app, exit_code);
+  headlab::cli::add_eval_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const headlab::InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return exit_code;
+}

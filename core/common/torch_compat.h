@@ -3,6 +3,10 @@
 // LibTorch 2.x (CUDA) of the GPU machine. Everything else calls these helpers.
 #include <torch/torch.h>
 #include <ATen/autocast_mode.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <string>
+#include <type_traits>
 
 #if defined(TORCH_VERSION_MAJOR) && TORCH_VERSION_MAJOR >= 2
 #define HEADLAB_TORCH2 1
@@ -27,6 +31,31 @@ inline void set_cuda_autocast(bool enabled) {
 // entirely (a zero gradient would still move them through the moment estimates).
 inline void clear_grad(torch::Tensor& param) {
   if (param.grad().defined()) param.mutable_grad().reset();
+}
+
+// The key of a parameter in Optimizer::state(): a string of the TensorImpl address in 1.13,
+// a raw pointer in later versions. Derived from the map's own key type, so both build.
+template <typename Optim = torch::optim::Optimizer>
+auto optimizer_state_key(const torch::Tensor& param) {
+  using Key = typename std::decay_t<decltype(std::declval<Optim&>().state())>::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    return c10::guts::to_string(param.unsafeGetTensorImpl());
+  } else {
+    return static_cast<Key>(param.unsafeGetTensorImpl());
+  }
+}
+
+// The default CPU generator's state as a uint8 tensor, for exact resume.
+inline torch::Tensor cpu_rng_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+inline void set_cpu_rng_state(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
 }
 
 }  // namespace headlab::compat

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 #include "common/errors.h"
+#include "common/json_fields.h"
 
 namespace headlab::model {
 namespace {
@@ -13,63 +13,8 @@ using nlohmann::json;
 
 [[noreturn]] void fail(const std::string& message) { throw InputError("model config: " + message); }
 
-// Reads optional typed fields and rejects keys nobody reads (a typo must not pass silently).
-class FieldReader {
- public:
-  FieldReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {
-    if (!object_.is_object()) fail(name("") + " must be a JSON object");
-  }
-  std::string name(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  bool has(const std::string& key) {
-    seen_.insert(key);
-    return object_.contains(key) && !object_.at(key).is_null();
-  }
-  const json& raw(const std::string& key) { seen_.insert(key); return object_.at(key); }
-
-  int64_t integer(const std::string& key, int64_t fallback, bool required = false) {
-    if (!has(key)) {
-      if (required) fail("missing required field '" + name(key) + "'");
-      return fallback;
-    }
-    const json& v = object_.at(key);
-    if (v.is_number_integer() || v.is_number_unsigned()) return v.get<int64_t>();
-    if (v.is_number_float() && std::isfinite(v.get<double>()) && std::floor(v.get<double>()) == v.get<double>())
-      return static_cast<int64_t>(v.get<double>());
-    fail(name(key) + " must be an integer, got " + v.dump());
-  }
-  double number(const std::string& key, double fallback) {
-    if (!has(key)) return fallback;
-    const json& v = object_.at(key);
-    if (!v.is_number()) fail(name(key) + " must be a number, got " + v.dump());
-    const double d = v.get<double>();
-    if (!std::isfinite(d)) fail(name(key) + " must be finite");
-    return d;
-  }
-  bool boolean(const std::string& key, bool fallback) {
-    if (!has(key)) return fallback;
-    const json& v = object_.at(key);
-    if (!v.is_boolean()) fail(name(key) + " must be true or false, got " + v.dump());
-    return v.get<bool>();
-  }
-  std::string string(const std::string& key, const std::string& fallback, bool required = false) {
-    if (!has(key)) {
-      if (required) fail("missing required field '" + name(key) + "'");
-      return fallback;
-    }
-    const json& v = object_.at(key);
-    if (!v.is_string()) fail(name(key) + " must be a string, got " + v.dump());
-    return v.get<std::string>();
-  }
-  void reject_unknown_keys() const {
-    for (auto it = object_.begin(); it != object_.end(); ++it)
-      if (!seen_.count(it.key())) fail("unknown field '" + name(it.key()) + "'");
-  }
-
- private:
-  const json& object_;
-  std::string path_;
-  std::set<std::string> seen_;
-};
+// Every message of this file starts with "model config: ".
+FieldReader reader(const json& object, const std::string& path) { return FieldReader(object, path, "model config: "); }
 
 AttentionLayout parse_layout(const std::string& s) {
   if (s == "mha") return AttentionLayout::Mha;
@@ -255,7 +200,7 @@ void ModelConfig::validate() const {
 
 ModelConfig ModelConfig::from_json(const json& j) {
   ModelConfig c;
-  FieldReader r(j, "");
+  FieldReader r = reader(j, "");
   c.format = r.string("format", "", true);
   if (c.format != "headlab-model/1") fail("unknown format '" + c.format + "' (expected headlab-model/1)");
   c.vocab_size = r.integer("vocab_size", 0, true);
@@ -280,7 +225,7 @@ ModelConfig ModelConfig::from_json(const json& j) {
     if (!c.tokenizer.is_object()) fail("tokenizer must be an object");
   }
   if (r.has("interaction")) {
-    FieldReader ir(r.raw("interaction"), "interaction");
+    FieldReader ir = reader(r.raw("interaction"), "interaction");
     if (ir.has("layers")) {
       const json& layers = ir.raw("layers");
       if (!layers.is_array()) fail("interaction.layers must be an array of layer indices");
@@ -293,21 +238,21 @@ ModelConfig ModelConfig::from_json(const json& j) {
       for (int64_t i = 0; i < c.n_layers; ++i) c.interaction.layers.push_back(i);
     }
     if (ir.has("kha")) {
-      FieldReader kr(ir.raw("kha"), "interaction.kha");
+      FieldReader kr = reader(ir.raw("kha"), "interaction.kha");
       c.interaction.kha.q = parse_kha_mode("interaction.kha.q", kr.string("q", "none"), false);
       c.interaction.kha.k = parse_kha_mode("interaction.kha.k", kr.string("k", "none"), false);
       c.interaction.kha.v = parse_kha_mode("interaction.kha.v", kr.string("v", "none"), true);
       kr.reject_unknown_keys();
     }
     if (ir.has("mea")) {
-      FieldReader mr(ir.raw("mea"), "interaction.mea");
+      FieldReader mr = reader(ir.raw("mea"), "interaction.mea");
       c.interaction.mea.enabled = mr.boolean("enabled", true);
       c.interaction.mea.group_norm = mr.boolean("group_norm", true);
       c.interaction.mea.virtual_kv_heads = mr.integer("virtual_kv_heads", 0);
       mr.reject_unknown_keys();
     }
     if (ir.has("talking_heads")) {
-      FieldReader tr(ir.raw("talking_heads"), "interaction.talking_heads");
+      FieldReader tr = reader(ir.raw("talking_heads"), "interaction.talking_heads");
       c.interaction.talking_heads = tr.boolean("enabled", true);
       tr.reject_unknown_keys();
     }

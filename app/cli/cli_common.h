@@ -1,0 +1,20 @@
+#pragma once
+// Shared pieces of headlab-cli's commands. Exit codes: 0 success, 2 bad usage or bad input
+// (an InputError, message on stderr), 1 anything else.
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace headlab::cli {
+
+// Each command file adds its subcommands to the app.
+void add_model_commands(CLI::App& app);
+// Commands that may end with a code other than 0 (e.g. 130 after Ctrl-C) set exit_code.
+void add_train_commands(CLI::App& app, int& exit_code);
+void add_eval_commands(CLI::App& app);
+
+// "3,1,4" -> {3, 1, 4}; throws InputError naming the bad entry.
+std::vector<int64_t> parse_token_list(const std::string& text);
+
+}  // namespace headlab::cli

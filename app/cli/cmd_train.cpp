@@ -1,0 +1,172 @@
+// train and presets.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "cli_common.h"
+#include "common/errors.h"
+#include "common/json_file.h"
+#include "common/runtime.h"
+#include "train/trainer.h"
+
+namespace headlab::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted = true; }
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else if (s >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  else std::snprintf(buf, sizeof buf, "%lds", s);
+  return buf;
+}
+
+struct TrainArgs {
+  std::string config, preset, out, resume, device;
+  int64_t steps = 0, probe_every = -1, stop_after = 0;
+  int64_t seed = -1;
+  std::vector<std::string> sets;
+  bool quiet = false;
+};
+
+nlohmann::json build_config_json(const TrainArgs& a) {
+  if (a.config.empty() == a.preset.empty()) throw InputError("give exactly one of --config and --preset");
+  nlohmann::json j = a.preset.empty() ? read_json_file(a.config) : train::load_preset(a.preset);
+  for (const auto& s : a.sets) apply_override(j, s);
+  if (a.steps > 0) j["train"]["steps"] = a.steps;
+  if (!a.device.empty()) j["train"]["device"] = a.device;
+  if (a.seed >= 0) j["train"]["seed"] = a.seed;
+  if (a.probe_every >= 0) j["probe"]["every"] = a.probe_every;
+  return j;
+}
+
+std::string default_run_dir(const TrainArgs& a) {
+  const std::string stem = a.preset.empty() ? fs::path(a.config).stem().string() : a.preset;
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return (fs::path("runs") / (stem + "-" + stamp)).string();
+}
+
+// A progress line: redrawn in place on a terminal, plain lines (every ~2%) otherwise.
+class Progress {
+ public:
+  Progress(int64_t total, bool quiet) : total_(total), quiet_(quiet), tty_(isatty(STDOUT_FILENO)) {}
+  void update(const train::Trainer& t) {
+    if (quiet_) return;
+    const int64_t step = t.step_count();
+    const auto& metrics = t.metrics();
+    if (metrics.empty()) return;
+    const auto& m = metrics.back();
+    const double rate = t.elapsed_seconds() > 0 ? t.tokens_seen() / t.elapsed_seconds() : 0;
+    const double eta = rate > 0 ? (total_ - step) * (t.elapsed_seconds() / std::max<int64_t>(1, step)) : -1;
+    char line[256];
+    std::snprintf(line, sizeof line, "step %ld/%ld  loss %.4f%s  lr %.2e  %.0f tok/s  ETA %s", step, total_, m.loss,
+                  m.val_loss ? ("  val " + std::to_string(*m.val_loss).substr(0, 6)).c_str() : "", m.lr, rate,
+                  format_duration(eta).c_str());
+    if (tty_) {
+      std::cout << "\r" << line << "\033[K" << std::flush;
+    } else if (step == total_ || step - last_printed_ >= std::max<int64_t>(1, total_ / 50) || m.val_loss) {
+      std::cout << line << "\n";
+      last_printed_ = step;
+    }
+  }
+  void finish() {
+    if (tty_ && !quiet_) std::cout << "\n";
+  }
+
+ private:
+  int64_t total_;
+  bool quiet_, tty_;
+  int64_t last_printed_ = 0;
+};
+
+int run_training(const TrainArgs& a) {
+  std::unique_ptr<train::Trainer> trainer;
+  if (!a.resume.empty()) {
+    if (!a.config.empty() || !a.preset.empty() || !a.sets.empty())
+      throw InputError("--resume continues a run with its own config; drop --config, --preset and --set");
+    trainer = train::Trainer::resume(a.resume, a.steps > 0 ? std::optional<int64_t>(a.steps) : std::nullopt);
+  } else {
+    auto config = train::ExperimentConfig::from_json(build_config_json(a));
+    trainer = std::make_unique<train::Trainer>(config, a.out.empty() ? default_run_dir(a) : a.out);
+  }
+  auto* run = trainer->run_directory();
+  const auto& cfg = trainer->config();
+  std::cout << "run " << run->path().string() << "\n"
+            << "data: " << trainer->data().describe() << "\n"
+            << "device: " << trainer->device().str() << " (" << runtime_summary() << ")\n";
+  g_interrupted = false;
+  auto previous = std::signal(SIGINT, on_sigint);
+  Progress progress(cfg.train.steps, a.quiet);
+  int code = 0;
+  while (!trainer->finished()) {
+    auto report = trainer->step();
+    progress.update(*trainer);
+    if (report.outcome == train::StepOutcome::Paused) {
+      progress.finish();
+      std::cerr << "paused: " << trainer->pause_reason() << "\n";
+      code = 1;
+      break;
+    }
+    if (g_interrupted) {
+      progress.finish();
+      std::cout << "interrupted: saving a checkpoint\n";
+      code = 130;
+      break;
+    }
+    if (a.stop_after > 0 && trainer->step_count() >= a.stop_after) {
+      progress.finish();
+      std::cout << "stopping at step " << trainer->step_count() << " as asked (--stop-after)\n";
+      break;
+    }
+  }
+  std::signal(SIGINT, previous);
+  if (trainer->finished()) progress.finish();
+  const auto checkpoint = trainer->save_checkpoint();
+  std::cout << "checkpoint " << checkpoint.string() << "\n";
+  if (trainer->finished()) std::cout << "model " << trainer->save_final_model().string() << "\n";
+  return code;
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app, int& exit_code) {
+  {
+    auto* cmd = app.add_subcommand("train", "Train a model from a config or preset into a run directory");
+    auto a = std::make_shared<TrainArgs>();
+    cmd->add_option("--config", a->config, "Training config JSON (model, data, train, probe, schedule)");
+    cmd->add_option("--preset", a->preset, "A preset name (see `headlab-cli presets`)");
+    cmd->add_option("--steps", a->steps, "Total optimizer steps (overrides train.steps)");
+    cmd->add_option("--out", a->out, "Run directory (default: runs/NAME-TIMESTAMP)");
+    cmd->add_option("--resume", a->resume, "Continue this run directory from its newest checkpoint");
+    cmd->add_option("--device", a->device, "cpu, cuda or auto");
+    cmd->add_option("--seed", a->seed, "Seed for initialization and data order");
+    cmd->add_option("--set", a->sets, "Override a config value, e.g. --set train.lr=1e-3 (repeatable)");
+    cmd->add_option("--probe-every", a->probe_every, "Probe the heads every N steps (probes.jsonl)");
+    cmd->add_option("--stop-after", a->stop_after, "Stop (with a checkpoint) after this many steps; resume later");
+    cmd->add_flag("--quiet", a->quiet, "No progress output");
+    cmd->callback([a, &exit_code] { exit_code = run_training(*a); });
+  }
+  {
+    auto* cmd = app.add_subcommand("presets", "List the shipped presets");
+    cmd->callback([] {
+      auto presets = train::list_presets();
+      if (presets.empty()) throw InputError("no presets found in " + train::presets_dir().string());
+      for (const auto& [name, description] : presets) std::printf("%-22s %s\n", name.c_str(), description.c_str());
+    });
+  }
+}
+
+}  // namespace headlab::cli

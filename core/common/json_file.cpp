@@ -1,0 +1,66 @@
+#include "common/json_file.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "common/errors.h"
+
+namespace headlab {
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& source_name) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann reports a byte offset; people want line and column.
+    size_t line = 1, column = 1;
+    const size_t end = std::min(text.size(), e.byte > 0 ? e.byte - 1 : 0);
+    for (size_t i = 0; i < end; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string what = e.what();
+    const auto colon = what.find("parse error");
+    throw InputError(source_name + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                     ": invalid JSON: " + (colon == std::string::npos ? what : what.substr(colon)));
+  }
+}
+
+nlohmann::json read_json_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": no such file or not readable");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_json_text(ss.str(), path.string());
+}
+
+void apply_override(nlohmann::json& target, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw InputError("--set '" + assignment + "': expected key=value, e.g. train.lr=1e-3");
+  const std::string key = assignment.substr(0, eq), value_text = assignment.substr(eq + 1);
+  nlohmann::json value;
+  try {
+    value = nlohmann::json::parse(value_text);
+  } catch (const nlohmann::json::parse_error&) {
+    value = value_text;
+  }
+  nlohmann::json* node = &target;
+  std::stringstream parts(key);
+  std::string part;
+  std::vector<std::string> path;
+  while (std::getline(parts, part, '.')) path.push_back(part);
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    if (path[i].empty()) throw InputError("--set '" + assignment + "': empty key part");
+    if (!node->is_object()) throw InputError("--set '" + assignment + "': '" + path[i] + "' is not an object");
+    node = &(*node)[path[i]];
+    if (node->is_null()) *node = nlohmann::json::object();
+  }
+  if (!node->is_object()) throw InputError("--set '" + assignment + "': parent of '" + path.back() + "' is not an object");
+  (*node)[path.back()] = value;
+}
+
+}  // namespace headlab

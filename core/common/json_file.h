@@ -1,0 +1,19 @@
+#pragma once
+// Reading JSON files with errors a person can act on (file, line and column), and the
+// dotted `--set key=value` overrides of the CLI.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace headlab {
+
+// Throws InputError: "FILE: no such file", "FILE:3:15: invalid JSON: ...".
+nlohmann::json read_json_file(const std::filesystem::path& path);
+nlohmann::json parse_json_text(const std::string& text, const std::string& source_name);
+
+// Applies "a.b.c=value" to `target`: value is parsed as JSON when it is valid JSON
+// (numbers, true, [1,2]) and taken as a string otherwise. Throws InputError on a bad form.
+void apply_override(nlohmann::json& target, const std::string& assignment);
+
+}  // namespace headlab

@@ -1,0 +1,93 @@
+#include "io/model_io.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "common/errors.h"
+#include "common/json_file.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+
+namespace headlab::io {
+namespace fs = std::filesystem;
+namespace {
+
+std::string shape_string(c10::IntArrayRef shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+fs::path weights_path_of(const fs::path& path) {
+  if (fs::is_directory(path)) return path / kWeightsFile;
+  return path;
+}
+
+model::ModelConfig config_from(const fs::path& path, const SafetensorsContents* contents) {
+  const fs::path config_file = fs::is_directory(path) ? path / kConfigFile : fs::path();
+  try {
+    if (!config_file.empty() && fs::exists(config_file)) {
+      return model::ModelConfig::from_json(read_json_file(config_file));
+    }
+    if (contents) {
+      auto it = contents->metadata.find(kConfigMetadataKey);
+      if (it == contents->metadata.end())
+        throw InputError(weights_path_of(path).string() + ": no config.json beside it and no '" +
+                         kConfigMetadataKey + "' in its metadata");
+      return model::ModelConfig::from_json(parse_json_text(it->second, weights_path_of(path).string() + " metadata"));
+    }
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()) + " (in " + path.string() + ")");
+  }
+  throw InputError(path.string() + ": no " + kConfigFile + " found");
+}
+
+}  // namespace
+
+void write_model_files(model::Transformer& model, const fs::path& dir) {
+  const std::string config_text = model->config().to_json().dump(2) + "\n";
+  NamedTensors tensors;
+  for (auto& [name, t] : model->named_tensors()) tensors.emplace_back(name, t.detach());
+  write_safetensors(dir / kWeightsFile, tensors, {{kConfigMetadataKey, model->config().to_json().dump()}});
+  write_file_atomic(dir / kConfigFile, config_text);
+}
+
+void save_model(model::Transformer& model, const fs::path& dir) {
+  AtomicDirectory target(dir);
+  write_model_files(model, target.temp_path());
+  target.commit();
+}
+
+model::ModelConfig load_model_config(const fs::path& path) {
+  if (!fs::exists(path)) throw InputError(path.string() + ": no such file or directory");
+  if (fs::is_directory(path) && fs::exists(path / kConfigFile)) return config_from(path, nullptr);
+  auto contents = read_safetensors(weights_path_of(path));
+  return config_from(path, &contents);
+}
+
+model::Transformer load_model(const fs::path& path, const torch::Device& device) {
+  if (!fs::exists(path)) throw InputError(path.string() + ": no such file or directory");
+  const fs::path weights = weights_path_of(path);
+  if (!fs::exists(weights)) throw InputError(path.string() + ": no " + kWeightsFile + " in this directory");
+  auto contents = read_safetensors(weights);
+  auto config = config_from(path, &contents);
+  model::Transformer m(config);
+  std::map<std::string, torch::Tensor> by_name(contents.tensors.begin(), contents.tensors.end());
+  torch::NoGradGuard no_grad;
+  for (auto& [name, param] : m->named_tensors()) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) throw InputError(weights.string() + ": missing tensor '" + name + "'");
+    if (it->second.sizes() != param.sizes())
+      throw InputError(weights.string() + ": tensor '" + name + "' has shape " + shape_string(it->second.sizes()) +
+                       ", expected " + shape_string(param.sizes()));
+    param.copy_(it->second);
+    by_name.erase(it);
+  }
+  if (!by_name.empty())
+    throw InputError(weights.string() + ": unexpected tensor '" + by_name.begin()->first +
+                     "' (not part of the model its config describes)");
+  m->to(device);
+  return m;
+}
+
+}  // namespace headlab::io

@@ -1,0 +1,141 @@
+#include "io/run_directory.h"
+
+#include <algorithm>
+
+#include "common/errors.h"
+#include "common/json_file.h"
+#include "io/atomic_file.h"
+
+namespace headlab::io {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const char* kMetrics = "metrics.jsonl";
+const char* kEvents = "events.jsonl";
+const char* kProbes = "probes.jsonl";
+
+std::vector<json> read_lines(const fs::path& file) {
+  std::vector<json> out;
+  std::ifstream in(file);
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    try {
+      out.push_back(json::parse(line));
+    } catch (const json::parse_error&) {
+      // A run killed mid-write leaves a torn last line: everything before it is still good.
+      if (in.peek() == EOF) break;
+      throw InputError(file.string() + ":" + std::to_string(n) + ": invalid JSON line");
+    }
+  }
+  return out;
+}
+
+// Rewrites a jsonl file keeping the lines whose "step" is <= keep_until.
+void truncate_jsonl(const fs::path& file, int64_t keep_until) {
+  if (!fs::exists(file)) return;
+  std::string kept;
+  for (const auto& j : read_lines(file))
+    if (j.value("step", int64_t{0}) <= keep_until) kept += j.dump() + "\n";
+  write_file_atomic(file, kept);
+}
+
+}  // namespace
+
+json to_json(const MetricPoint& m) {
+  json j = {{"step", m.step}, {"loss", m.loss}, {"lr", m.lr}, {"tokens", m.tokens}, {"elapsed_s", m.elapsed_s}};
+  if (m.val_loss) j["val_loss"] = *m.val_loss;
+  return j;
+}
+
+json to_json(const EventRecord& e) { return {{"step", e.step}, {"kind", e.kind}, {"message", e.message}}; }
+
+MetricPoint metric_from_json(const json& j) {
+  MetricPoint m;
+  m.step = j.at("step").get<int64_t>();
+  m.loss = j.at("loss").is_number() ? j.at("loss").get<double>() : std::nan("");
+  m.lr = j.value("lr", 0.0);
+  m.tokens = j.value("tokens", int64_t{0});
+  m.elapsed_s = j.value("elapsed_s", 0.0);
+  if (j.contains("val_loss") && j["val_loss"].is_number()) m.val_loss = j["val_loss"].get<double>();
+  return m;
+}
+
+EventRecord event_from_json(const json& j) {
+  return EventRecord{j.at("step").get<int64_t>(), j.value("kind", ""), j.value("message", "")};
+}
+
+RunDirectory::RunDirectory(fs::path path) : path_(std::move(path)) {
+  metrics_.open(path_ / kMetrics, std::ios::app);
+  events_.open(path_ / kEvents, std::ios::app);
+  probes_.open(path_ / kProbes, std::ios::app);
+  if (!metrics_ || !events_ || !probes_) throw std::runtime_error(path_.string() + ": cannot open the run's log files");
+}
+
+RunDirectory RunDirectory::create(const fs::path& path, const json& resolved_config) {
+  if (fs::exists(path / "config.json") || fs::exists(path / kMetrics))
+    throw InputError(path.string() + " already holds a run; resume it with --resume or pick another --out");
+  fs::create_directories(path);
+  write_file_atomic(path / "config.json", resolved_config.dump(2) + "\n");
+  return RunDirectory(path);
+}
+
+RunDirectory RunDirectory::reopen(const fs::path& path, int64_t keep_until_step) {
+  if (!fs::exists(path / "config.json")) throw InputError(path.string() + ": not a run directory (no config.json)");
+  for (const char* f : {kMetrics, kEvents, kProbes}) truncate_jsonl(path / f, keep_until_step);
+  return RunDirectory(path);
+}
+
+void RunDirectory::append_line(std::ofstream& out, const json& j) {
+  out << j.dump() << '\n';
+  out.flush();  // a reader (the GUI, a user tailing the file) sees every step as it lands
+  if (!out) throw std::runtime_error(path_.string() + ": cannot write the run's log (disk full?)");
+}
+
+void RunDirectory::append_metric(const MetricPoint& m) { append_line(metrics_, to_json(m)); }
+void RunDirectory::append_event(const EventRecord& e) { append_line(events_, to_json(e)); }
+void RunDirectory::append_probe(const json& summary) { append_line(probes_, summary); }
+
+fs::path RunDirectory::checkpoint_path(const fs::path& run, int64_t step) {
+  return run / "checkpoints" / ("step-" + std::to_string(step));
+}
+
+std::vector<int64_t> RunDirectory::checkpoint_steps(const fs::path& run) {
+  std::vector<int64_t> steps;
+  const fs::path dir = run / "checkpoints";
+  if (!fs::is_directory(dir)) return steps;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("step-", 0) != 0 || !entry.is_directory()) continue;
+    const std::string digits = name.substr(5);
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;  // skips .tmp-* dirs
+    steps.push_back(std::stoll(digits));
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+void RunDirectory::prune_checkpoints(int64_t keep) const {
+  auto steps = checkpoint_steps(path_);
+  for (size_t i = 0; i + static_cast<size_t>(keep) < steps.size(); ++i) fs::remove_all(checkpoint_path(steps[i]));
+}
+
+std::vector<MetricPoint> RunDirectory::read_metrics(const fs::path& run) {
+  std::vector<MetricPoint> out;
+  for (const auto& j : read_lines(run / kMetrics)) out.push_back(metric_from_json(j));
+  return out;
+}
+
+std::vector<EventRecord> RunDirectory::read_events(const fs::path& run) {
+  std::vector<EventRecord> out;
+  for (const auto& j : read_lines(run / kEvents)) out.push_back(event_from_json(j));
+  return out;
+}
+
+json RunDirectory::read_config(const fs::path& run) { return read_json_file(run / "config.json"); }
+
+}  // namespace headlab::io

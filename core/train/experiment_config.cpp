@@ -1,0 +1,229 @@
+#include "train/experiment_config.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "common/errors.h"
+#include "common/json_fields.h"
+#include "common/json_file.h"
+
+#ifndef HEADLAB_PRESETS_SOURCE_DIR
+#define HEADLAB_PRESETS_SOURCE_DIR ""
+#endif
+#ifndef HEADLAB_PRESETS_INSTALL_DIR
+#define HEADLAB_PRESETS_INSTALL_DIR "/usr/share/headlab/presets"
+#endif
+
+namespace headlab::train {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const char* kActions[] = {"insert", "bypass", "activate", "freeze", "fold", "set_lr"};
+
+TrainSettings parse_train(const json& j) {
+  TrainSettings t;
+  FieldReader r(j, "train");
+  t.steps = r.integer("steps", t.steps);
+  t.batch_size = r.integer("batch_size", t.batch_size);
+  t.seq_len = r.integer("seq_len", t.seq_len);
+  t.grad_accum = r.integer("grad_accum", t.grad_accum);
+  t.lr = r.number("lr", t.lr);
+  t.warmup_steps = r.integer("warmup_steps", t.warmup_steps);
+  t.min_lr_fraction = r.number("min_lr_fraction", t.min_lr_fraction);
+  t.weight_decay = r.number("weight_decay", t.weight_decay);
+  t.beta1 = r.number("beta1", t.beta1);
+  t.beta2 = r.number("beta2", t.beta2);
+  t.adam_eps = r.number("adam_eps", t.adam_eps);
+  t.grad_clip = r.number("grad_clip", t.grad_clip);
+  if (r.has("module_lr_multiplier")) {
+    FieldReader m(r.raw("module_lr_multiplier"), "train.module_lr_multiplier");
+    for (auto& [name, value] : t.module_lr_multiplier) {
+      value = m.number(name, value);
+      if (value < 0) m.fail("train.module_lr_multiplier." + name + " must be >= 0");
+    }
+    m.reject_unknown_keys();
+  }
+  t.log_every = r.integer("log_every", t.log_every);
+  t.eval_every = r.integer("eval_every", t.eval_every);
+  t.eval_batches = r.integer("eval_batches", t.eval_batches);
+  t.checkpoint_every = r.integer("checkpoint_every", t.checkpoint_every);
+  t.keep_checkpoints = r.integer("keep_checkpoints", t.keep_checkpoints);
+  t.seed = static_cast<uint64_t>(r.integer("seed", static_cast<int64_t>(t.seed)));
+  t.device = r.string("device", t.device);
+  t.bf16 = r.boolean("bf16", t.bf16);
+  t.spike_factor = r.number("spike_factor", t.spike_factor);
+  t.max_bad_steps = r.integer("max_bad_steps", t.max_bad_steps);
+  r.reject_unknown_keys();
+
+  auto positive = [&](const char* field, double v) {
+    if (!(v > 0)) r.fail("train." + std::string(field) + " (" + json(v).dump() + ") must be positive");
+  };
+  positive("steps", static_cast<double>(t.steps));
+  positive("batch_size", static_cast<double>(t.batch_size));
+  positive("seq_len", static_cast<double>(t.seq_len));
+  positive("grad_accum", static_cast<double>(t.grad_accum));
+  positive("lr", t.lr);
+  positive("adam_eps", t.adam_eps);
+  positive("eval_batches", static_cast<double>(t.eval_batches));
+  positive("log_every", static_cast<double>(t.log_every));
+  positive("keep_checkpoints", static_cast<double>(t.keep_checkpoints));
+  positive("spike_factor", t.spike_factor);
+  positive("max_bad_steps", static_cast<double>(t.max_bad_steps));
+  if (t.warmup_steps < 0) r.fail("train.warmup_steps must be >= 0");
+  if (t.min_lr_fraction < 0 || t.min_lr_fraction > 1) r.fail("train.min_lr_fraction must be in [0, 1]");
+  if (t.weight_decay < 0) r.fail("train.weight_decay must be >= 0");
+  if (t.beta1 < 0 || t.beta1 >= 1 || t.beta2 < 0 || t.beta2 >= 1) r.fail("train.beta1 and train.beta2 must be in [0, 1)");
+  if (t.grad_clip < 0) r.fail("train.grad_clip must be >= 0 (0 disables clipping)");
+  if (t.eval_every < 0 || t.checkpoint_every < 0) r.fail("train.eval_every and train.checkpoint_every must be >= 0");
+  if (t.device != "cpu" && t.device != "cuda" && t.device != "auto")
+    r.fail("train.device must be cpu, cuda or auto; got '" + t.device + "'");
+  return t;
+}
+
+ProbeSettings parse_probe(const json& j) {
+  ProbeSettings p;
+  FieldReader r(j, "probe");
+  p.every = r.integer("every", p.every);
+  p.text = r.string("text", p.text);
+  p.budget_fraction = r.number("budget_fraction", p.budget_fraction);
+  r.reject_unknown_keys();
+  if (p.every < 0) r.fail("probe.every must be >= 0");
+  if (!(p.budget_fraction > 0 && p.budget_fraction <= 1)) r.fail("probe.budget_fraction must be in (0, 1]");
+  return p;
+}
+
+}  // namespace
+
+ScheduleAction parse_schedule_action(const json& j, const std::string& where) {
+  ScheduleAction a;
+  FieldReader r(j, where);
+  a.step = r.integer("step", 0, true);
+  a.action = r.string("action", "", true);
+  if (std::find(std::begin(kActions), std::end(kActions), a.action) == std::end(kActions))
+    r.fail(where + ".action '" + a.action + "' is not one of insert, bypass, activate, freeze, fold, set_lr");
+  if (a.step < 0) r.fail(where + ".step must be >= 0");
+  if (a.action == "set_lr") {
+    if (!r.has("value")) r.fail("missing required field '" + where + ".value'");
+    a.value = r.number("value", 0);
+    if (!(a.value > 0)) r.fail(where + ".value (" + json(a.value).dump() + ") must be a positive learning rate");
+  } else {
+    a.module = r.string("module", "", true);
+    if (a.module != "kha" && a.module != "mea" && a.module != "talking_heads")
+      r.fail(where + ".module '" + a.module + "' is not one of kha, mea, talking_heads");
+    if (r.has("layers")) {
+      const auto& layers = r.raw("layers");
+      if (!layers.is_array()) r.fail(where + ".layers must be an array of layer indices");
+      for (const auto& l : layers) {
+        if (!l.is_number_integer() || l.get<int64_t>() < 0) r.fail(where + ".layers entries must be layer indices");
+        a.layers.push_back(l.get<int64_t>());
+      }
+    }
+  }
+  r.reject_unknown_keys();
+  return a;
+}
+
+json ScheduleAction::to_json() const {
+  json j = {{"step", step}, {"action", action}};
+  if (action == "set_lr") {
+    j["value"] = value;
+  } else {
+    j["module"] = module;
+    if (!layers.empty()) j["layers"] = layers;
+  }
+  return j;
+}
+
+std::string ScheduleAction::describe() const {
+  if (action == "set_lr") return "set lr to " + json(value).dump();
+  std::string s = action + " " + module;
+  if (!layers.empty()) {
+    s += " in layer" + std::string(layers.size() > 1 ? "s " : " ");
+    for (size_t i = 0; i < layers.size(); ++i) s += (i ? "," : "") + std::to_string(layers[i]);
+  }
+  return s;
+}
+
+ExperimentConfig ExperimentConfig::from_json(const json& j) {
+  ExperimentConfig c;
+  FieldReader r(j, "");
+  if (!r.has("model")) r.fail("missing required field 'model'");
+  c.model = r.raw("model");
+  if (!c.model.is_object()) r.fail("model must be a JSON object");
+  if (!r.has("data")) r.fail("missing required field 'data'");
+  c.data = r.raw("data");
+  if (!c.data.is_object()) r.fail("data must be a JSON object");
+  c.train = r.has("train") ? parse_train(r.raw("train")) : parse_train(json::object());
+  c.probe = r.has("probe") ? parse_probe(r.raw("probe")) : ProbeSettings{};
+  if (r.has("schedule")) {
+    const auto& s = r.raw("schedule");
+    if (!s.is_array()) r.fail("schedule must be an array of actions");
+    for (size_t i = 0; i < s.size(); ++i) c.schedule.push_back(parse_schedule_action(s[i], "schedule[" + std::to_string(i) + "]"));
+    std::stable_sort(c.schedule.begin(), c.schedule.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+  }
+  if (r.has("description")) c.description = r.string("description", "");
+  r.reject_unknown_keys();
+  const int64_t max_seq = c.model.value("max_seq_len", int64_t{256});
+  if (c.train.seq_len > max_seq)
+    r.fail("train.seq_len (" + std::to_string(c.train.seq_len) + ") exceeds model.max_seq_len (" + std::to_string(max_seq) + ")");
+  return c;
+}
+
+json ExperimentConfig::to_json() const {
+  json j;
+  if (!description.empty()) j["description"] = description;
+  j["model"] = model;
+  j["data"] = data;
+  const auto& t = train;
+  j["train"] = {{"steps", t.steps}, {"batch_size", t.batch_size}, {"seq_len", t.seq_len}, {"grad_accum", t.grad_accum},
+                {"lr", t.lr}, {"warmup_steps", t.warmup_steps}, {"min_lr_fraction", t.min_lr_fraction},
+                {"weight_decay", t.weight_decay}, {"beta1", t.beta1}, {"beta2", t.beta2}, {"adam_eps", t.adam_eps},
+                {"grad_clip", t.grad_clip}, {"module_lr_multiplier", t.module_lr_multiplier},
+                {"log_every", t.log_every}, {"eval_every", t.eval_every}, {"eval_batches", t.eval_batches},
+                {"checkpoint_every", t.checkpoint_every}, {"keep_checkpoints", t.keep_checkpoints},
+                {"seed", t.seed}, {"device", t.device}, {"bf16", t.bf16}, {"spike_factor", t.spike_factor},
+                {"max_bad_steps", t.max_bad_steps}};
+  j["probe"] = {{"every", probe.every}, {"text", probe.text}, {"budget_fraction", probe.budget_fraction}};
+  j["schedule"] = json::array();
+  for (const auto& a : schedule) j["schedule"].push_back(a.to_json());
+  return j;
+}
+
+fs::path presets_dir() {
+  if (const char* env = std::getenv("HEADLAB_PRESETS_DIR"); env && *env) return env;
+  const fs::path source = HEADLAB_PRESETS_SOURCE_DIR;
+  if (!source.empty() && fs::is_directory(source)) return source;
+  return HEADLAB_PRESETS_INSTALL_DIR;
+}
+
+std::vector<std::pair<std::string, std::string>> list_presets() {
+  std::vector<std::pair<std::string, std::string>> out;
+  const fs::path dir = presets_dir();
+  if (!fs::is_directory(dir)) return out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    std::string description;
+    try {
+      description = read_json_file(entry.path()).value("description", "");
+    } catch (const InputError& e) {
+      description = std::string("(unreadable: ") + e.what() + ")";
+    }
+    out.emplace_back(entry.path().stem().string(), description);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+json load_preset(const std::string& name) {
+  const fs::path path = presets_dir() / (name + ".json");
+  if (!fs::exists(path)) {
+    std::string known;
+    for (const auto& [n, d] : list_presets()) known += (known.empty() ? "" : ", ") + n;
+    throw InputError("unknown preset '" + name + "' (available: " + known + ")");
+  }
+  return read_json_file(path);
+}
+
+}  // namespace headlab::train

@@ -1,0 +1,226 @@
+#include "train/trainer.h"
+
+#include <cmath>
+
+#include "common/errors.h"
+#include "common/runtime.h"
+#include "common/torch_compat.h"
+#include "io/model_io.h"
+#include "model/fold.h"
+#include "train/lr_schedule.h"
+
+namespace headlab::train {
+namespace fs = std::filesystem;
+using model::ModuleKind;
+using model::ModuleState;
+
+model::ModelConfig resolve_model_config(const nlohmann::json& model_json, const data::Tokenizer& tokenizer) {
+  nlohmann::json j = model_json;
+  if (!j.contains("format")) j["format"] = "headlab-model/1";
+  const int64_t data_vocab = tokenizer.vocab_size();
+  if (j.contains("vocab_size") && j["vocab_size"].is_number_integer() && j["vocab_size"].get<int64_t>() != data_vocab)
+    throw InputError("model.vocab_size (" + j["vocab_size"].dump() + ") does not match the data's tokenizer (" +
+                     std::to_string(data_vocab) + " tokens); leave it out to take it from the data");
+  j["vocab_size"] = data_vocab;
+  if (!j.contains("tokenizer")) j["tokenizer"] = tokenizer.to_json();
+  return model::ModelConfig::from_json(j);
+}
+
+Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir) : Trainer(config, run_dir, false) {}
+
+Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool resuming)
+    : config_(config),
+      data_(data::make_data_source(config.data, config.train.seed)),
+      device_(resolve_device_name(config.train.device)),
+      anomalies_(config.train.spike_factor, config.train.max_bad_steps) {
+  auto model_config = resolve_model_config(config_.model, data_->tokenizer());
+  if (config_.train.seq_len > model_config.max_seq_len)
+    throw InputError("train.seq_len (" + std::to_string(config_.train.seq_len) + ") exceeds model.max_seq_len (" +
+                     std::to_string(model_config.max_seq_len) + ")");
+  // Draw one batch now: a corpus too short for seq_len fails here, before any file is written.
+  data_->batch(data::Split::Train, 0, 1, config_.train.seq_len);
+  torch::manual_seed(config_.train.seed);
+  model_ = model::Transformer(model_config, device_);
+  optimizer_ = std::make_unique<TrainingOptimizer>(model_, config_.train);
+  if (!run_dir.empty() && !resuming) {
+    auto resolved = config_.to_json();
+    resolved["model"] = model_config.to_json();
+    resolved["data"] = data_->config();
+    run_ = std::make_unique<io::RunDirectory>(io::RunDirectory::create(run_dir, resolved));
+  }
+}
+
+Trainer::~Trainer() = default;
+
+std::unique_ptr<Trainer> Trainer::resume(const fs::path& run_dir, std::optional<int64_t> total_steps) {
+  auto resolved = io::RunDirectory::read_config(run_dir);
+  auto config = ExperimentConfig::from_json(resolved);
+  if (total_steps) config.train.steps = *total_steps;
+  const auto steps = io::RunDirectory::checkpoint_steps(run_dir);
+  if (steps.empty()) throw InputError(run_dir.string() + ": no checkpoint to resume from");
+  std::unique_ptr<Trainer> t(new Trainer(config, run_dir, true));
+  t->load_checkpoint(io::RunDirectory::checkpoint_path(run_dir, steps.back()));
+  t->run_ = std::make_unique<io::RunDirectory>(io::RunDirectory::reopen(run_dir, t->step_));
+  t->metrics_ = io::RunDirectory::read_metrics(run_dir);
+  t->events_ = io::RunDirectory::read_events(run_dir);
+  t->record_event("resume", "resumed from checkpoint step-" + std::to_string(t->step_));
+  return t;
+}
+
+double Trainer::current_lr() const {
+  if (lr_override_) return *lr_override_;
+  const auto& t = config_.train;
+  return scheduled_lr(step_, t.steps, t.warmup_steps, t.lr, t.min_lr_fraction);
+}
+
+void Trainer::record_event(const std::string& kind, const std::string& message) {
+  EventRecord e{step_, kind, message};
+  events_.push_back(e);
+  if (run_) run_->append_event(e);
+  if (on_event) on_event(e);
+}
+
+void Trainer::log_metric(const MetricPoint& m) {
+  metrics_.push_back(m);
+  if (run_) run_->append_metric(m);
+  if (on_metric) on_metric(m);
+}
+
+torch::Tensor Trainer::masked_loss(const data::Batch& batch) {
+  auto inputs = batch.inputs.to(device_), targets = batch.targets.to(device_), mask = batch.loss_mask.to(device_);
+  const bool autocast = device_.is_cuda() && config_.train.bf16;
+  if (autocast) compat::set_cuda_autocast(true);
+  auto logits = model_->logits(inputs);
+  if (autocast) compat::set_cuda_autocast(false);
+  const int64_t V = logits.size(-1);
+  auto ce = torch::nn::functional::cross_entropy(
+      logits.to(torch::kFloat32).reshape({-1, V}), targets.reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  auto m = mask.reshape({-1}).to(torch::kFloat32);
+  return (ce * m).sum() / m.sum().clamp_min(1.0);
+}
+
+double Trainer::batch_loss(const data::Batch& batch) {
+  torch::NoGradGuard no_grad;
+  return masked_loss(batch).item<double>();
+}
+
+double Trainer::evaluate() {
+  const auto& t = config_.train;
+  double total = 0;
+  for (int64_t i = 0; i < t.eval_batches; ++i)
+    total += batch_loss(data_->batch(data::Split::Validation, static_cast<uint64_t>(i), t.batch_size, t.seq_len));
+  return total / static_cast<double>(t.eval_batches);
+}
+
+StepReport Trainer::step() {
+  StepReport report;
+  if (finished()) {
+    report.outcome = StepOutcome::Finished;
+    return report;
+  }
+  if (paused_) {
+    report.outcome = StepOutcome::Paused;
+    return report;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  while (next_action_ < config_.schedule.size() && config_.schedule[next_action_].step <= step_)
+    apply(config_.schedule[next_action_++], "schedule");
+
+  const auto& t = config_.train;
+  const double lr = current_lr();
+  optimizer_->zero_grad();
+  double loss_sum = 0;
+  for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
+    const uint64_t index = static_cast<uint64_t>(step_ * t.grad_accum + micro);
+    auto loss = masked_loss(data_->batch(data::Split::Train, index, t.batch_size, t.seq_len));
+    (loss / static_cast<double>(t.grad_accum)).backward();
+    loss_sum += loss.item<double>();
+  }
+  const double loss = loss_sum / static_cast<double>(t.grad_accum);
+  const double norm = optimizer_->grad_norm();
+  if (!std::isfinite(loss) || !std::isfinite(norm)) {
+    optimizer_->zero_grad();
+    record_event("skip", std::string("skipped a step with a non-finite ") + (std::isfinite(loss) ? "gradient" : "loss"));
+    ++step_;  // the data moves on, so the same bad batch is not retried forever
+    if (anomalies_.observe_bad_step()) {
+      paused_ = true;
+      pause_reason_ = std::to_string(t.max_bad_steps) + " non-finite steps in a row: paused before the weights are harmed";
+      record_event("pause", pause_reason_);
+      report.outcome = StepOutcome::Paused;
+    } else {
+      report.outcome = StepOutcome::Skipped;
+    }
+    elapsed_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return report;
+  }
+  optimizer_->clip_grad_norm(t.grad_clip, norm);
+  optimizer_->set_learning_rate(lr);
+  optimizer_->step();
+  if (anomalies_.observe_loss(loss)) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "loss spike: %.4g is above %.3gx the running mean %.4g", loss, t.spike_factor,
+                  anomalies_.running_mean());
+    record_event("spike", buf);
+  }
+  ++step_;
+  tokens_ += t.batch_size * t.seq_len * t.grad_accum;
+  elapsed_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  MetricPoint m{step_, loss, lr, tokens_, elapsed_s_, std::nullopt};
+  if (t.eval_every > 0 && (step_ % t.eval_every == 0 || finished())) m.val_loss = evaluate();
+  if (step_ % t.log_every == 0 || finished() || m.val_loss) log_metric(m);
+  report.metric = m;
+  if (run_ && t.checkpoint_every > 0 && step_ % t.checkpoint_every == 0) save_checkpoint();
+  return report;
+}
+
+void Trainer::apply(const ScheduleAction& action, const std::string& origin) {
+  const std::string who = origin == "schedule" ? "" : " (" + origin + ")";
+  try {
+    if (action.action == "set_lr") {
+      lr_override_ = action.value;
+      record_event("lr", action.describe() + who);
+      return;
+    }
+    const ModuleKind kind = model::module_kind_from_string(action.module);
+    const auto& mc = model_->config();
+    std::vector<int64_t> layers = action.layers;
+    if (layers.empty()) {
+      if (action.action == "insert") {
+        for (int64_t l = 0; l < mc.n_layers; ++l) layers.push_back(l);
+      } else {
+        for (int64_t l : mc.interaction.layers)
+          if (model_->module_state(l, kind) != ModuleState::Absent) layers.push_back(l);
+      }
+    }
+    if (action.action == "insert") {
+      model_->insert_module(kind, layers);
+      optimizer_->register_new_parameters();
+      std::string note = kind == ModuleKind::Mea && model_->config().interaction.mea.group_norm
+                             ? " (note: the MEA group norm is not an identity; the function changes)"
+                             : "";
+      record_event("module", action.describe() + who + note);
+    } else if (action.action == "fold") {
+      auto report = model::fold_modules(model_, {kind}, action.layers);
+      record_event("fold", action.describe() + who + ": folded " + std::to_string(report.folded.size()) +
+                               " matrices" + (report.skipped.empty() ? "" : ", kept " + std::to_string(report.skipped.size())));
+    } else {
+      const ModuleState state = action.action == "bypass"   ? ModuleState::Bypassed
+                                : action.action == "freeze" ? ModuleState::Frozen
+                                                            : ModuleState::Active;
+      for (int64_t l : layers) model_->set_module_state(l, kind, state);
+      record_event("module", action.describe() + who);
+    }
+  } catch (const InputError& e) {
+    record_event("error", action.describe() + who + " failed: " + e.what());
+  }
+}
+
+fs::path Trainer::save_final_model() {
+  if (!run_) throw std::logic_error("save_final_model needs a run directory");
+  io::save_model(model_, run_->model_path());
+  return run_->model_path();
+}
+
+}  // namespace headlab::train

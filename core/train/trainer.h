@@ -1,0 +1,107 @@
+#pragma once
+// The training loop of one experiment, one optimizer step at a time, so that the CLI, the
+// live session and the tests drive it alike. Deterministic on CPU: the same config and seed
+// give bit-identical losses, and a run resumed from a checkpoint continues bit-identically.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/records.h"
+#include "data/data_source.h"
+#include "io/run_directory.h"
+#include "model/transformer.h"
+#include "train/anomaly_detector.h"
+#include "train/experiment_config.h"
+#include "train/optimizer.h"
+
+namespace headlab::train {
+
+enum class StepOutcome { Trained, Skipped, Paused, Finished };
+
+struct StepReport {
+  StepOutcome outcome = StepOutcome::Trained;
+  std::optional<MetricPoint> metric;  // present when the step trained
+};
+
+// Fills vocab_size, tokenizer and format of a training config's model from the data's
+// tokenizer; rejects a vocab_size that disagrees with it.
+model::ModelConfig resolve_model_config(const nlohmann::json& model_json, const data::Tokenizer& tokenizer);
+
+class Trainer {
+ public:
+  // Validates the whole config, builds data and model; only then, when run_dir is not empty,
+  // creates the run directory (so a bad config leaves nothing half-written).
+  explicit Trainer(const ExperimentConfig& config, const std::filesystem::path& run_dir = {});
+  // Continues a run from its newest checkpoint; `total_steps` overrides train.steps.
+  static std::unique_ptr<Trainer> resume(const std::filesystem::path& run_dir, std::optional<int64_t> total_steps = {});
+  ~Trainer();
+
+  // Applies the schedule actions due now, then runs one optimizer step.
+  StepReport step();
+  bool finished() const { return step_ >= config_.train.steps; }
+  bool paused() const { return paused_; }
+  const std::string& pause_reason() const { return pause_reason_; }
+  void clear_pause() { paused_ = false; }
+
+  // Mean masked loss over train.eval_batches validation batches.
+  double evaluate();
+  // Masked next-token loss of one batch (no grad), as the training step computes it.
+  double batch_loss(const data::Batch& batch);
+  // Module actions and set_lr, from the schedule or the user; echoed as an event.
+  // An impossible action (bypass a module the model lacks) becomes an "error" event.
+  void apply(const ScheduleAction& action, const std::string& origin = "schedule");
+  // Writes checkpoints/step-N atomically (needs a run directory) and prunes old ones.
+  std::filesystem::path save_checkpoint();
+  // Writes a checkpoint into any directory (the session's "save checkpoint as").
+  void write_checkpoint(const std::filesystem::path& dir);
+  // Restores model, optimizer and counters from a checkpoint directory.
+  void load_checkpoint(const std::filesystem::path& dir);
+  // Writes model/ (the final model) into the run directory.
+  std::filesystem::path save_final_model();
+  void set_total_steps(int64_t steps) { config_.train.steps = steps; }
+  void record_event(const std::string& kind, const std::string& message);
+
+  model::Transformer& model() { return model_; }
+  const data::DataSource& data() const { return *data_; }
+  const ExperimentConfig& config() const { return config_; }
+  int64_t step_count() const { return step_; }
+  int64_t tokens_seen() const { return tokens_; }
+  double elapsed_seconds() const { return elapsed_s_; }
+  double current_lr() const;
+  const std::vector<MetricPoint>& metrics() const { return metrics_; }
+  const std::vector<EventRecord>& events() const { return events_; }
+  io::RunDirectory* run_directory() { return run_.get(); }
+  torch::Device device() const { return device_; }
+  // Called for every new metric point and event (the session publishes them).
+  std::function<void(const MetricPoint&)> on_metric;
+  std::function<void(const EventRecord&)> on_event;
+
+ private:
+  Trainer(const ExperimentConfig& config, const std::filesystem::path& run_dir, bool resuming);
+  torch::Tensor masked_loss(const data::Batch& batch);
+  void log_metric(const MetricPoint& m);
+
+  ExperimentConfig config_;
+  std::unique_ptr<data::DataSource> data_;
+  torch::Device device_;
+  model::Transformer model_{nullptr};
+  std::unique_ptr<TrainingOptimizer> optimizer_;
+  AnomalyDetector anomalies_;
+  std::unique_ptr<io::RunDirectory> run_;
+  int64_t step_ = 0;
+  int64_t tokens_ = 0;
+  double elapsed_s_ = 0;
+  std::optional<double> lr_override_;
+  size_t next_action_ = 0;
+  bool paused_ = false;
+  std::string pause_reason_;
+  std::vector<MetricPoint> metrics_;
+  std::vector<EventRecord> events_;
+};
+
+}  // namespace headlab::train
