@@ -63,12 +63,10 @@ std::string default_run_dir(const TrainArgs& a) {
 class Progress {
  public:
   Progress(int64_t total, bool quiet) : total_(total), quiet_(quiet), tty_(isatty(STDOUT_FILENO)) {}
-  void update(const train::Trainer& t) {
-    if (quiet_) return;
+  void update(const train::Trainer& t, const train::StepReport& report) {
+    if (quiet_ || !report.metric) return;
     const int64_t step = t.step_count();
-    const auto& metrics = t.metrics();
-    if (metrics.empty()) return;
-    const auto& m = metrics.back();
+    const auto& m = *report.metric;
     const double rate = t.elapsed_seconds() > 0 ? t.tokens_seen() / t.elapsed_seconds() : 0;
     const double eta = rate > 0 ? (total_ - step) * (t.elapsed_seconds() / std::max<int64_t>(1, step)) : -1;
     char line[256];
@@ -113,7 +111,7 @@ int run_training(const TrainArgs& a) {
   int code = 0;
   while (!trainer->finished()) {
     auto report = trainer->step();
-    progress.update(*trainer);
+    progress.update(*trainer, report);
     if (report.outcome == train::StepOutcome::Paused) {
       progress.finish();
       std::cerr << "paused: " << trainer->pause_reason() << "\n";

@@ -57,20 +57,20 @@ TrainSettings parse_train(const json& j) {
   t.max_bad_steps = r.integer("max_bad_steps", t.max_bad_steps);
   r.reject_unknown_keys();
 
-  auto positive = [&](const char* field, double v) {
-    if (!(v > 0)) r.fail("train." + std::string(field) + " (" + json(v).dump() + ") must be positive");
+  auto positive = [&](const char* field, json v) {
+    if (!(v.get<double>() > 0)) r.fail("train." + std::string(field) + " (" + v.dump() + ") must be positive");
   };
-  positive("steps", static_cast<double>(t.steps));
-  positive("batch_size", static_cast<double>(t.batch_size));
-  positive("seq_len", static_cast<double>(t.seq_len));
-  positive("grad_accum", static_cast<double>(t.grad_accum));
+  positive("steps", t.steps);
+  positive("batch_size", t.batch_size);
+  positive("seq_len", t.seq_len);
+  positive("grad_accum", t.grad_accum);
   positive("lr", t.lr);
   positive("adam_eps", t.adam_eps);
-  positive("eval_batches", static_cast<double>(t.eval_batches));
-  positive("log_every", static_cast<double>(t.log_every));
-  positive("keep_checkpoints", static_cast<double>(t.keep_checkpoints));
+  positive("eval_batches", t.eval_batches);
+  positive("log_every", t.log_every);
+  positive("keep_checkpoints", t.keep_checkpoints);
   positive("spike_factor", t.spike_factor);
-  positive("max_bad_steps", static_cast<double>(t.max_bad_steps));
+  positive("max_bad_steps", t.max_bad_steps);
   if (t.warmup_steps < 0) r.fail("train.warmup_steps must be >= 0");
   if (t.min_lr_fraction < 0 || t.min_lr_fraction > 1) r.fail("train.min_lr_fraction must be in [0, 1]");
   if (t.weight_decay < 0) r.fail("train.weight_decay must be >= 0");

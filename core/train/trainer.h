@@ -80,6 +80,9 @@ class Trainer {
   // Called for every new metric point and event (the session publishes them).
   std::function<void(const MetricPoint&)> on_metric;
   std::function<void(const EventRecord&)> on_event;
+  // Test hook: runs inside write_checkpoint after every file is written, before the rename
+  // (a throw here is a crash mid-save).
+  std::function<void(const std::filesystem::path& temp_dir)> before_checkpoint_commit;
 
  private:
   Trainer(const ExperimentConfig& config, const std::filesystem::path& run_dir, bool resuming);

@@ -68,6 +68,7 @@ void Trainer::write_checkpoint(const fs::path& dir) {
                 {"frozen", modules},
                 {"rng_state", to_hex(compat::cpu_rng_state())}};
   io::write_file_atomic(tmp / kStateFile, state.dump(2) + "\n");
+  if (before_checkpoint_commit) before_checkpoint_commit(tmp);
   target.commit();
 }
 

@@ -1,0 +1,295 @@
+// The trainer: learning, determinism, exact resume, atomic checkpoints, schedule actions,
+// anomaly handling and the rejection of bad configs.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "common/errors.h"
+#include "io/model_io.h"
+#include "io/run_directory.h"
+#include "train/anomaly_detector.h"
+#include "train/lr_schedule.h"
+#include "train/trainer.h"
+#include "train_test_util.h"
+
+using namespace headlab;
+using namespace headlab::train;
+namespace tu = headlab::testutil;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<MetricPoint> train_to_end(Trainer& t) {
+  while (!t.finished()) t.step();
+  return t.metrics();
+}
+
+void expect_same_metrics(const std::vector<MetricPoint>& a, const std::vector<MetricPoint>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].step, b[i].step);
+    EXPECT_EQ(a[i].loss, b[i].loss) << "step " << a[i].step;  // bit-identical
+    EXPECT_EQ(a[i].lr, b[i].lr);
+    EXPECT_EQ(a[i].tokens, b[i].tokens);
+    EXPECT_EQ(a[i].val_loss.has_value(), b[i].val_loss.has_value());
+    if (a[i].val_loss && b[i].val_loss) EXPECT_EQ(*a[i].val_loss, *b[i].val_loss);
+  }
+}
+
+TEST(TrainerLearning, InductionHeadsFormWithTheDefaultPreset) {
+  // The default demo with a smaller alphabet: the induction phase change (loss on the repeated
+  // segment collapsing) happens around step 250 on any machine, since training is deterministic.
+  auto j = train::load_preset("induction-kha");
+  j["data"]["n_symbols"] = 12;
+  j["train"]["steps"] = 300;
+  j["train"]["eval_every"] = 300;
+  j["train"]["device"] = "cpu";
+  Trainer t(tu::experiment(j));
+  const double initial = t.evaluate();
+  EXPECT_GT(initial, 2.3);  // about ln 12 = 2.48 before training
+  train_to_end(t);
+  EXPECT_LT(*t.metrics().back().val_loss, 1.0) << "from " << initial;
+}
+
+TEST(TrainerLearning, LossFallsOnEveryOtherTask) {
+  // Budget per task and the bound on the final loss, in nats: well under guessing and above
+  // what these tiny runs reach. Modular addition is checked on its training split, since its
+  // validation pairs generalize only much later (grokking).
+  struct Case { std::string task; std::string option; int64_t value; int64_t steps; double bound; bool train_split; };
+  for (const auto& c : {Case{"grammar", "", 0, 120, 2.0, false}, Case{"sort", "", 0, 150, 1.3, false},
+                        Case{"associative_recall", "n_pairs", 4, 300, 2.2, false},
+                        Case{"modular_addition", "p", 11, 300, 1.0, true}}) {
+    auto j = tu::tiny_experiment(c.task, c.steps);
+    j["train"]["eval_every"] = c.steps;
+    j["train"]["batch_size"] = 16;
+    if (!c.option.empty()) j["data"][c.option] = c.value;
+    Trainer t(tu::experiment(j));
+    const double initial = t.evaluate();
+    train_to_end(t);
+    const auto& last = t.metrics().back();
+    const double final_loss = c.train_split ? last.loss : *last.val_loss;
+    EXPECT_LT(final_loss, c.bound) << c.task << " from " << initial;
+    EXPECT_LT(final_loss, 0.75 * initial) << c.task;
+  }
+}
+
+TEST(TrainerDeterminism, SameSeedGivesBitIdenticalLosses) {
+  Trainer a(tu::experiment(tu::tiny_experiment("grammar", 12))), b(tu::experiment(tu::tiny_experiment("grammar", 12)));
+  expect_same_metrics(train_to_end(a), train_to_end(b));
+  auto j = tu::tiny_experiment("grammar", 12);
+  j["train"]["seed"] = 8;
+  Trainer c(tu::experiment(j));
+  EXPECT_NE(train_to_end(c).back().loss, a.metrics().back().loss);
+}
+
+TEST(TrainerResume, HalfThenResumeIsBitIdenticalToOneRun) {
+  auto j = tu::tiny_experiment("induction", 24);
+  j["train"]["grad_accum"] = 2;
+  // A schedule that freezes and inserts modules in the first half: the resumed run must
+  // rebuild them from the checkpoint and keep their optimizer state.
+  j["schedule"] = nlohmann::json::parse(R"([{"step": 4, "action": "freeze", "module": "mea", "layers": [0]},
+                                            {"step": 6, "action": "insert", "module": "talking_heads", "layers": [1]},
+                                            {"step": 16, "action": "set_lr", "value": 0.001}])");
+  const auto whole_dir = tu::scratch_dir("whole"), half_dir = tu::scratch_dir("half");
+  Trainer whole(tu::experiment(j), whole_dir);
+  const auto expected = train_to_end(whole);
+  {
+    Trainer half(tu::experiment(j), half_dir);
+    while (half.step_count() < 12) half.step();
+    half.save_checkpoint();
+    half.step();  // a step after the checkpoint that the resumed run must forget
+  }
+  auto resumed = Trainer::resume(half_dir);
+  EXPECT_EQ(resumed->step_count(), 12);
+  EXPECT_EQ(resumed->model()->module_state(0, model::ModuleKind::Mea), model::ModuleState::Frozen);
+  train_to_end(*resumed);
+  expect_same_metrics(resumed->metrics(), expected);
+  expect_same_metrics(io::RunDirectory::read_metrics(half_dir), io::RunDirectory::read_metrics(whole_dir));
+  fs::remove_all(whole_dir);
+  fs::remove_all(half_dir);
+}
+
+TEST(TrainerCheckpoint, CrashMidSaveLeavesThePreviousCheckpointLoadable) {
+  const auto dir = tu::scratch_dir("crash");
+  Trainer t(tu::experiment(tu::tiny_experiment("sort", 20)), dir);
+  while (t.step_count() < 5) t.step();
+  const auto good = t.save_checkpoint();
+  while (t.step_count() < 10) t.step();
+  t.before_checkpoint_commit = [](const fs::path&) { throw std::runtime_error("simulated crash"); };
+  EXPECT_THROW(t.save_checkpoint(), std::runtime_error);
+  EXPECT_EQ(io::RunDirectory::checkpoint_steps(dir), std::vector<int64_t>{5});
+  for (const auto& entry : fs::directory_iterator(dir / "checkpoints"))  // no half-written leftovers
+    EXPECT_EQ(entry.path().filename(), "step-5");
+  auto resumed = Trainer::resume(dir);
+  EXPECT_EQ(resumed->step_count(), 5);
+  auto model = io::load_model(good);
+  EXPECT_EQ(model->named_tensors().size(), t.model()->named_tensors().size());
+  fs::remove_all(dir);
+}
+
+TEST(TrainerCheckpoint, KeepsTheLastK) {
+  const auto dir = tu::scratch_dir("keep");
+  auto j = tu::tiny_experiment("sort", 10);
+  j["train"]["checkpoint_every"] = 2;
+  j["train"]["keep_checkpoints"] = 2;
+  Trainer t(tu::experiment(j), dir);
+  train_to_end(t);
+  EXPECT_EQ(io::RunDirectory::checkpoint_steps(dir), (std::vector<int64_t>{8, 10}));
+  fs::remove_all(dir);
+}
+
+TEST(TrainerSchedule, ActionsFireAtTheirStepAndFoldKeepsThatStepsLoss) {
+  auto base = tu::tiny_experiment("induction", 10);
+  base["model"]["interaction"] = {{"kha", {{"q", "linear"}, {"k", "linear"}, {"v", "linear"}}},
+                                  {"mea", {{"enabled", true}, {"group_norm", false}}}};
+  auto folded = base;
+  folded["schedule"] = nlohmann::json::parse(R"([{"step": 6, "action": "fold", "module": "kha"},
+                                                 {"step": 6, "action": "fold", "module": "mea"},
+                                                 {"step": 8, "action": "bypass", "module": "kha", "layers": [1]}])");
+  Trainer a(tu::experiment(base)), b(tu::experiment(folded));
+  train_to_end(a);
+  train_to_end(b);
+  // Steps 1..6 are identical; step 7 runs right after the fold: same loss up to rounding.
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(a.metrics()[i].loss, b.metrics()[i].loss);
+  EXPECT_NEAR(b.metrics()[6].loss, a.metrics()[6].loss, 1e-5 * a.metrics()[6].loss);
+  int folds = 0, bypasses = 0;
+  for (const auto& e : b.events()) {
+    if (e.kind == "fold") {
+      EXPECT_EQ(e.step, 6);
+      ++folds;
+    }
+    if (e.kind == "module" && e.message.find("bypass kha") != std::string::npos) {
+      EXPECT_EQ(e.step, 8);
+      ++bypasses;
+    }
+  }
+  EXPECT_EQ(folds, 2);
+  EXPECT_EQ(bypasses, 1);
+  EXPECT_EQ(b.model()->module_state(1, model::ModuleKind::Kha), model::ModuleState::Bypassed);
+  EXPECT_EQ(b.model()->module_state(0, model::ModuleKind::Kha), model::ModuleState::Active);
+}
+
+TEST(TrainerSchedule, SetLrOverridesTheSchedule) {
+  auto j = tu::tiny_experiment("sort", 6);
+  j["schedule"] = nlohmann::json::parse(R"([{"step": 3, "action": "set_lr", "value": 0.0005}])");
+  Trainer t(tu::experiment(j));
+  train_to_end(t);
+  EXPECT_NE(t.metrics()[2].lr, 0.0005);
+  EXPECT_EQ(t.metrics()[3].lr, 0.0005);
+  EXPECT_EQ(t.metrics()[5].lr, 0.0005);
+}
+
+TEST(TrainerSchedule, ImpossibleActionBecomesAnErrorEvent) {
+  auto j = tu::tiny_experiment("sort", 3);
+  j["schedule"] = nlohmann::json::parse(R"([{"step": 1, "action": "bypass", "module": "talking_heads", "layers": [0]}])");
+  Trainer t(tu::experiment(j));
+  train_to_end(t);
+  ASSERT_FALSE(t.events().empty());
+  EXPECT_EQ(t.events().back().kind, "error");
+  EXPECT_NE(t.events().back().message.find("absent"), std::string::npos);
+}
+
+TEST(TrainerAnomalies, NonFiniteStepsAreSkippedThenThePausePreservesTheWeights) {
+  Trainer t(tu::experiment(tu::tiny_experiment("sort", 20)));
+  t.step();
+  t.step();
+  {
+    torch::NoGradGuard g;
+    t.model()->norm.fill_(std::nan(""));  // every loss is NaN from here on
+  }
+  auto wq = t.model()->blocks[0]->attn->wq->weight.clone();
+  EXPECT_EQ(t.step().outcome, StepOutcome::Skipped);
+  EXPECT_EQ(t.step().outcome, StepOutcome::Skipped);
+  EXPECT_EQ(t.step().outcome, StepOutcome::Paused);
+  EXPECT_TRUE(t.paused());
+  EXPECT_EQ(t.step().outcome, StepOutcome::Paused);
+  EXPECT_TRUE(torch::equal(t.model()->blocks[0]->attn->wq->weight, wq));
+  int skips = 0;
+  for (const auto& e : t.events()) skips += e.kind == "skip";
+  EXPECT_EQ(skips, 3);
+  EXPECT_EQ(t.events().back().kind, "pause");
+  EXPECT_EQ(t.metrics().size(), 2u);  // skipped steps log no metric
+}
+
+TEST(TrainerAnomalies, SpikeDetectorFlagsLossesAboveTheRunningMean) {
+  AnomalyDetector d(3.0, 3);
+  for (int i = 0; i < 25; ++i) EXPECT_FALSE(d.observe_loss(1.0));
+  EXPECT_TRUE(d.observe_loss(3.5));
+  EXPECT_DOUBLE_EQ(d.running_mean(), 1.0);  // spikes do not enter the mean
+  EXPECT_FALSE(d.observe_loss(2.9));
+  AnomalyDetector early(3.0, 3);
+  EXPECT_FALSE(early.observe_loss(1.0));
+  EXPECT_FALSE(early.observe_loss(10.0));  // not armed during the first steps
+}
+
+TEST(TrainerSchedule, WarmupThenCosineToTheFloor) {
+  EXPECT_DOUBLE_EQ(scheduled_lr(0, 100, 10, 1.0, 0.1), 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_lr(9, 100, 10, 1.0, 0.1), 1.0);
+  EXPECT_DOUBLE_EQ(scheduled_lr(10, 100, 10, 1.0, 0.1), 1.0);
+  EXPECT_NEAR(scheduled_lr(55, 100, 10, 1.0, 0.1), 0.55, 1e-12);  // halfway: mean of peak and floor
+  EXPECT_DOUBLE_EQ(scheduled_lr(100, 100, 10, 1.0, 0.1), 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_lr(500, 100, 10, 1.0, 0.1), 0.1);
+}
+
+TEST(TrainerConfig, BadInputIsRejectedBeforeAnyFileIsWritten) {
+  auto expect_error = [](nlohmann::json j, const std::string& phrase) {
+    const auto dir = tu::scratch_dir("bad");
+    try {
+      Trainer t(tu::experiment(j), dir);
+      ADD_FAILURE() << "no error for " << phrase;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(dir)) << phrase;
+  };
+  auto j = tu::tiny_experiment("sort");
+  j["train"]["lr"] = 0;
+  expect_error(j, "train.lr (0");
+  j = tu::tiny_experiment("sort");
+  j["train"]["batch_size"] = 0;
+  expect_error(j, "train.batch_size (0)");
+  j = tu::tiny_experiment("sort");
+  j["train"]["seq_len"] = 65;
+  expect_error(j, "train.seq_len (65) exceeds model.max_seq_len (64)");
+  j = tu::tiny_experiment("sort");
+  j["train"]["learning_rate"] = 0.1;
+  expect_error(j, "unknown field 'train.learning_rate'");
+  j = tu::tiny_experiment("sort");
+  j["bogus"] = 1;
+  expect_error(j, "unknown field 'bogus'");
+  j = tu::tiny_experiment("sort");
+  j["model"]["vocab_size"] = 999;
+  expect_error(j, "model.vocab_size (999) does not match");
+  j = tu::tiny_experiment("sort");
+  j["schedule"] = nlohmann::json::parse(R"([{"step": 1, "action": "explode", "module": "kha"}])");
+  expect_error(j, "schedule[0].action 'explode'");
+  j = tu::tiny_experiment("sort");
+  j["data"] = {{"task", "text"}, {"path", "/nonexistent/corpus.txt"}};
+  expect_error(j, "/nonexistent/corpus.txt");
+}
+
+TEST(TrainerRun, WritesTheRunDirectory) {
+  const auto dir = tu::scratch_dir("rundir");
+  Trainer t(tu::experiment(tu::tiny_experiment("sort", 6)), dir);
+  train_to_end(t);
+  t.save_checkpoint();
+  t.save_final_model();
+  auto config = io::RunDirectory::read_config(dir);
+  EXPECT_EQ(config["model"]["vocab_size"], t.model()->config().vocab_size);  // fully resolved
+  EXPECT_EQ(config["data"]["task"], "sort");
+  auto metrics = io::RunDirectory::read_metrics(dir);
+  ASSERT_EQ(metrics.size(), 6u);
+  EXPECT_EQ(metrics.back().step, 6);
+  EXPECT_EQ(metrics.back().tokens, 6 * 8 * 32);
+  EXPECT_TRUE(metrics.back().val_loss.has_value());
+  EXPECT_EQ(io::RunDirectory::read_events(dir).back().kind, "checkpoint");
+  auto loaded = io::load_model(dir / "model");
+  auto tokens = torch::randint(loaded->config().vocab_size, {1, 8}, torch::kLong);
+  torch::NoGradGuard g;
+  EXPECT_TRUE(torch::equal(loaded->logits(tokens), t.model()->logits(tokens)));
+  EXPECT_THROW(Trainer(tu::experiment(tu::tiny_experiment("sort", 6)), dir), InputError);  // already a run
+  fs::remove_all(dir);
+}
+
+}  // namespace
