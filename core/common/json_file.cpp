@@ -22,10 +22,11 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& sourc
         ++column;
       }
     }
+    // Keep nlohmann's explanation, without its own "[json.exception...] parse error at ...:" prefix.
     std::string what = e.what();
-    const auto colon = what.find("parse error");
+    const auto syntax = what.find("syntax error");
     throw InputError(source_name + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                     ": invalid JSON: " + (colon == std::string::npos ? what : what.substr(colon)));
+                     ": invalid JSON: " + (syntax == std::string::npos ? what : what.substr(syntax)));
   }
 }
 

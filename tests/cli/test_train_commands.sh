@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# headlab-cli presets / train / resume / eval / sample, Ctrl-C, and bad training configs.
+CLI=$1
+source "$(dirname "$0")/cli_test_lib.sh"
+
+presets=$("$CLI" presets)
+for p in induction-kha grammar-kha-vs-mha recall-mea; do
+  [[ "$presets" == *"$p"* ]] && pass "preset $p listed" || fail "preset $p missing: $presets"
+done
+
+cat > "$WORK/exp.json" <<'JSON'
+{"model": {"d_model": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "head_dim": 8, "d_ff": 64,
+           "attention": "gqa", "max_seq_len": 64, "qk_norm": true,
+           "interaction": {"kha": {"q": "linear", "k": "linear", "v": "linear"}, "mea": {"enabled": true, "group_norm": false}}},
+ "data": {"task": "grammar"},
+ "train": {"steps": 30, "batch_size": 8, "seq_len": 32, "eval_every": 10, "checkpoint_every": 10, "seed": 5, "device": "cpu"},
+ "schedule": [{"step": 12, "action": "bypass", "module": "kha", "layers": [1]}]}
+JSON
+
+"$CLI" train --config "$WORK/exp.json" --out "$WORK/whole" --quiet >/dev/null
+"$CLI" train --config "$WORK/exp.json" --out "$WORK/half" --stop-after 15 --quiet >/dev/null
+"$CLI" train --resume "$WORK/half" --quiet >/dev/null
+$PY - "$WORK" <<'PYEOF' && pass "stop at 15 + resume gives bit-identical metrics; run directory complete" || fail "resume/run dir"
+import sys, json, os
+w = sys.argv[1]
+read = lambda p: [json.loads(l) for l in open(p)]
+whole, half = read(f"{w}/whole/metrics.jsonl"), read(f"{w}/half/metrics.jsonl")
+key = lambda m: (m["step"], m["loss"], m["lr"], m["tokens"], m.get("val_loss"))
+assert [key(m) for m in whole] == [key(m) for m in half], "metrics differ"
+assert len(whole) == 30 and whole[-1]["tokens"] == 30 * 8 * 32
+events = read(f"{w}/whole/events.jsonl")
+assert any(e["kind"] == "module" and e["step"] == 12 for e in events), events
+for d in ("config.json", "model/config.json", "model/model.safetensors", "checkpoints"):
+    assert os.path.exists(f"{w}/whole/{d}"), d
+cfg = json.load(open(f"{w}/whole/model/config.json"))
+assert cfg["interaction"]["bypassed"] == ["kha@1"], cfg["interaction"]
+PYEOF
+
+# The trained model: fold it (non-identity KHA and MEA now) and check its logits.
+"$CLI" logits --model "$WORK/whole/model" --text "the cat" --out "$WORK/before.npy" >/dev/null
+"$CLI" fold --model "$WORK/whole/model" --out "$WORK/folded" >/dev/null
+"$CLI" logits --model "$WORK/folded" --text "the cat" --out "$WORK/after.npy" >/dev/null
+$PY -c "
+import numpy as np
+a, b = np.load('$WORK/before.npy'), np.load('$WORK/after.npy')
+assert np.abs(a - b).max() / np.abs(a).max() < 1e-5
+" && pass "fold of a trained model keeps its logits" || fail "fold of trained model"
+
+ev=$("$CLI" eval --model "$WORK/whole/model" --task grammar --batches 2)
+[[ "$ev" == *"bits_per_token"* ]] && pass "eval on a task" || fail "eval task: $ev"
+printf 'the dog sees the cat. a bird sings near the old house. %.0s' {1..20} > "$WORK/corpus.txt"
+ev=$("$CLI" eval --model "$WORK/whole/model" --text "$WORK/corpus.txt" --seq-len 32 --batches 1)
+[[ "$ev" == *"bits_per_byte"* ]] && pass "eval on a text file" || fail "eval text: $ev"
+s1=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 --seed 9)
+s2=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 --seed 9)
+s3=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 --seed 10)
+[[ "$s1" == "$s2" && "$s1" != "$s3" && ${#s1} -gt 30 ]] && pass "sampling is reproducible with a seed" || fail "sample: '$s1' '$s2' '$s3'"
+
+# Bad configs: exit 2, a message naming the problem, and no run directory.
+printf '{"model": {"d_model": 32,\n  "n_layers": 2,,\n}}' > "$WORK/badjson.json"
+expect_exit 2 "badjson.json:2:17: invalid JSON: syntax error" -- "$CLI" train --config "$WORK/badjson.json" --out "$WORK/r1"
+expect_exit 2 "unknown field 'train.stpes'" -- "$CLI" train --config "$WORK/exp.json" --set train.stpes=3 --out "$WORK/r2"
+expect_exit 2 "train.lr (-1" -- "$CLI" train --config "$WORK/exp.json" --set train.lr=-1 --out "$WORK/r3"
+expect_exit 2 "train.batch_size (0)" -- "$CLI" train --config "$WORK/exp.json" --set train.batch_size=0 --out "$WORK/r4"
+expect_exit 2 "exceeds model.max_seq_len" -- "$CLI" train --config "$WORK/exp.json" --set train.seq_len=100 --out "$WORK/r5"
+expect_exit 2 "no such file" -- "$CLI" train --config "$WORK/missing.json" --out "$WORK/r6"
+expect_exit 2 "unknown preset 'nope'" -- "$CLI" train --preset nope --out "$WORK/r7"
+printf '\xff\xfe bad bytes' > "$WORK/bad.txt"
+expect_exit 2 "bad.txt" -- "$CLI" train --config "$WORK/exp.json" --set data.task=text --set data.path="$WORK/bad.txt" --out "$WORK/r8"
+for r in r1 r2 r3 r4 r5 r6 r7 r8; do [[ ! -e "$WORK/$r" ]] || fail "half-written run directory $r"; done
+pass "no run directory left by a bad config"
+expect_exit 2 "already holds a run" -- "$CLI" train --config "$WORK/exp.json" --out "$WORK/whole"
+
+# Ctrl-C: the run saves a checkpoint and exits with 130.
+"$CLI" train --config "$WORK/exp.json" --set train.steps=100000 --out "$WORK/int" --quiet &
+pid=$!
+for _ in $(seq 1 300); do [[ -s "$WORK/int/metrics.jsonl" ]] && break; sleep 0.1; done
+kill -INT $pid
+rc=0; wait $pid || rc=$?
+[[ $rc -eq 130 && -n "$(ls "$WORK/int/checkpoints" 2>/dev/null)" ]] && pass "Ctrl-C saves a checkpoint and exits 130" || fail "Ctrl-C: rc=$rc"
+finish
