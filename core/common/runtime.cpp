@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "common/errors.h"
@@ -9,7 +10,12 @@
 namespace headlab {
 
 int configure_threads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // An explicit OMP_NUM_THREADS wins over "all cores": parallel test runs set it to 1 so that
+  // their OpenMP pools do not oversubscribe the machine (spinning threads slow it ~10x).
+  if (threads <= 0) {
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    threads = env && std::atoi(env) > 0 ? std::atoi(env) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
   at::set_num_threads(threads);
   return at::get_num_threads();
 }

@@ -7,7 +7,8 @@ namespace c10 { struct Device; }
 namespace headlab {
 
 // OpenMP defaults to one thread on these machines: set the intra-op thread count
-// explicitly. threads <= 0 means "all hardware threads". Returns the count in force.
+// explicitly. threads <= 0 means OMP_NUM_THREADS when set, else all hardware threads.
+// Returns the count in force.
 int configure_threads(int threads = 0);
 
 // "cpu", "cuda" or "auto" (CUDA when this LibTorch build has it and a GPU is present).
