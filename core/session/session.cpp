@@ -1,0 +1,133 @@
+// The public side of Session: creation (validation happens on the caller's thread, before any
+// worker starts) and the lock-light readers the GUI calls at display rate.
+#include "session/session.h"
+
+#include <chrono>
+
+#include "common/errors.h"
+#include "common/runtime.h"
+#include "io/model_io.h"
+#include "session/session_impl.h"
+#include "train/experiment_config.h"
+
+namespace headlab::session {
+
+std::string to_string(RunState state) {
+  switch (state) {
+    case RunState::Idle: return "idle";
+    case RunState::Running: return "running";
+    case RunState::Paused: return "paused";
+    case RunState::Finished: return "finished";
+    case RunState::Stopped: return "stopped";
+    case RunState::Error: return "error";
+  }
+  return "?";
+}
+
+namespace {
+
+// Hooks the trainer's metric and event streams into the session's series.
+void attach(Session::Impl& impl) {
+  auto* p = &impl;
+  {
+    std::lock_guard<std::mutex> lock(p->series_mutex);
+    p->metrics = p->trainer->metrics();
+    p->events = p->trainer->events();
+  }
+  p->trainer->on_metric = [p](const MetricPoint& m) {
+    std::lock_guard<std::mutex> lock(p->series_mutex);
+    p->metrics.push_back(m);
+  };
+  p->trainer->on_event = [p](const EventRecord& e) {
+    std::lock_guard<std::mutex> lock(p->series_mutex);
+    p->events.push_back(e);
+  };
+  p->device = p->trainer->device().str();
+  p->budget = ProbeBudget(p->trainer->config().probe.budget_fraction);
+  p->budget.set_fixed_interval(p->trainer->config().probe.every);
+}
+
+}  // namespace
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  impl_->default_probe_input();
+  impl_->probe(true);
+  impl_->publish();
+  impl_->worker = std::thread([p = impl_.get()] { p->run(); });
+}
+
+Session::~Session() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->command_mutex);
+    impl_->quit = true;
+  }
+  impl_->command_cv.notify_all();
+  if (impl_->worker.joinable()) impl_->worker.join();
+}
+
+std::unique_ptr<Session> Session::create_training(const nlohmann::json& experiment_config, const std::string& run_dir) {
+  auto config = train::ExperimentConfig::from_json(experiment_config);
+  auto impl = std::make_unique<Impl>();
+  impl->trainer = std::make_unique<train::Trainer>(config, run_dir);
+  impl->run_dir = run_dir;
+  attach(*impl);
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+std::unique_ptr<Session> Session::create_resume(const std::string& run_dir) {
+  auto impl = std::make_unique<Impl>();
+  impl->trainer = train::Trainer::resume(run_dir);
+  impl->run_dir = run_dir;
+  attach(*impl);
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+std::unique_ptr<Session> Session::create_inspection(const std::string& model_path) {
+  auto impl = std::make_unique<Impl>();
+  impl->model = io::load_model(model_path);
+  impl->device = "cpu";
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+void Session::post(Command command) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->command_mutex);
+    impl_->commands.push_back(std::move(command));
+  }
+  impl_->command_cv.notify_all();
+}
+
+std::shared_ptr<const Snapshot> Session::latest() const {
+  std::lock_guard<std::mutex> lock(impl_->publish_mutex);
+  return impl_->latest;
+}
+
+std::vector<MetricPoint> Session::metrics_since(size_t from) const {
+  std::lock_guard<std::mutex> lock(impl_->series_mutex);
+  if (from >= impl_->metrics.size()) return {};
+  return {impl_->metrics.begin() + static_cast<std::ptrdiff_t>(from), impl_->metrics.end()};
+}
+
+std::vector<EventRecord> Session::events_since(size_t from) const {
+  std::lock_guard<std::mutex> lock(impl_->series_mutex);
+  if (from >= impl_->events.size()) return {};
+  return {impl_->events.begin() + static_cast<std::ptrdiff_t>(from), impl_->events.end()};
+}
+
+std::vector<std::shared_ptr<const ProbeSnapshot>> Session::probe_history() const {
+  std::lock_guard<std::mutex> lock(impl_->publish_mutex);
+  return impl_->timeline.entries();
+}
+
+std::shared_ptr<const ProbeSnapshot> Session::probe_at(int64_t step) const {
+  std::lock_guard<std::mutex> lock(impl_->publish_mutex);
+  return impl_->timeline.at(step);
+}
+
+bool Session::wait_until(const std::function<bool(const Snapshot&)>& pred, double timeout_seconds) const {
+  std::unique_lock<std::mutex> lock(impl_->publish_mutex);
+  return impl_->publish_cv.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
+                                    [&] { return impl_->latest && pred(*impl_->latest); });
+}
+
+}  // namespace headlab::session
