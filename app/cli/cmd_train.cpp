@@ -12,6 +12,8 @@
 #include "common/errors.h"
 #include "common/json_file.h"
 #include "common/runtime.h"
+#include "probe/probe_json.h"
+#include "probe/probe_runner.h"
 #include "train/trainer.h"
 
 namespace headlab::cli {
@@ -108,10 +110,23 @@ int run_training(const TrainArgs& a) {
   g_interrupted = false;
   auto previous = std::signal(SIGINT, on_sigint);
   Progress progress(cfg.train.steps, a.quiet);
+  // Probes on the task's default probe input, summarized into probes.jsonl.
+  std::vector<int64_t> probe_tokens;
+  std::vector<std::string> probe_labels;
+  if (cfg.probe.every > 0) {
+    probe_tokens = trainer->data().probe_tokens(std::min<int64_t>(64, cfg.train.seq_len));
+    for (int64_t id : probe_tokens) probe_labels.push_back(trainer->data().tokenizer().token_label(id));
+  }
+  auto probe_now = [&] {
+    auto snapshot = probe::run_probe(trainer->model(), probe_tokens, probe_labels, trainer->step_count());
+    run->append_probe(probe::summary_json(snapshot));
+  };
   int code = 0;
   while (!trainer->finished()) {
     auto report = trainer->step();
     progress.update(*trainer, report);
+    if (cfg.probe.every > 0 && report.metric && (trainer->step_count() % cfg.probe.every == 0 || trainer->finished()))
+      probe_now();
     if (report.outcome == train::StepOutcome::Paused) {
       progress.finish();
       std::cerr << "paused: " << trainer->pause_reason() << "\n";

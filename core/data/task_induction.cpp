@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "data/config_reader.h"
+#include <vector>
+
 #include "data/row_task.h"
 
 namespace headlab::data {
@@ -26,8 +28,17 @@ class InductionTask final : public RowTask {
   }
 
   // Exactly "first half random, second half a copy": the clearest picture of the stripe.
+  // The probe repeats a block of DISTINCT symbols: then every token of a repeat has exactly
+  // one earlier occurrence, one period back, and the induction score (attention to the token
+  // after the previous occurrence) measures copying and nothing else.
   void fill_probe_row(Rng& rng, int64_t length, Row& row) const override {
-    write(rng, length, std::max<int64_t>(1, length / 2), row);
+    const int64_t period = std::max<int64_t>(1, std::min<int64_t>(n_symbols_, length / 2));
+    std::vector<int64_t> symbols(static_cast<std::size_t>(n_symbols_));
+    for (int64_t i = 0; i < n_symbols_; ++i) symbols[static_cast<std::size_t>(i)] = i;
+    rng.shuffle(symbols.begin(), symbols.end());
+    for (int64_t j = 0; j < length; ++j)
+      row.push(j < period ? symbols[static_cast<std::size_t>(j)] : row.tokens[static_cast<std::size_t>(j - period)],
+               j > period);
   }
 
   std::string describe() const override {

@@ -36,6 +36,25 @@ cfg = json.load(open(f"{w}/whole/model/config.json"))
 assert cfg["interaction"]["bypassed"] == ["kha@1"], cfg["interaction"]
 PYEOF
 
+# Probes: probes.jsonl during training, and the probe command on the trained model.
+"$CLI" train --config "$WORK/exp.json" --steps 12 --probe-every 5 --out "$WORK/probed" --quiet >/dev/null
+"$CLI" probe --model "$WORK/whole/model" --text "the cat sees a dog." --out "$WORK/probe.json" --maps "$WORK/maps" >/dev/null
+$PY - "$WORK" <<'PYEOF' && pass "probes.jsonl and the probe command (stats, roles, similarity, matrices, ablations, maps)" || fail "probe outputs"
+import sys, json, numpy as np
+w = sys.argv[1]
+lines = [json.loads(l) for l in open(f"{w}/probed/probes.jsonl")]
+assert [l["step"] for l in lines] == [5, 10, 12], [l["step"] for l in lines]
+assert len(lines[0]["heads"]) == 2 * 4 and {"entropy", "induction", "role"} <= set(lines[0]["heads"][0])
+p = json.load(open(f"{w}/probe.json"))
+assert len(p["tokens"]) == 19 and len(p["head_similarity"]) == 2 and len(p["head_similarity"][0]) == 4
+names = {(m["module"], m["name"]) for m in p["matrices"]}
+assert ("kha", "t_q") in names and ("mea", "mix_k") in names, names
+assert all(abs(p["head_similarity"][0][i][i] - 1) < 1e-5 for i in range(4))
+assert {a["module"] for a in p["ablations"]} == {"kha", "mea"}
+maps = np.load(f"{w}/maps/attention.npy")
+assert maps.shape == (2, 4, 19, 19) and np.allclose(maps.sum(-1), 1, atol=1e-5) and np.allclose(np.triu(maps, 1), 0)
+PYEOF
+
 # The trained model: fold it (non-identity KHA and MEA now) and check its logits.
 "$CLI" logits --model "$WORK/whole/model" --text "the cat" --out "$WORK/before.npy" >/dev/null
 "$CLI" fold --model "$WORK/whole/model" --out "$WORK/folded" >/dev/null

@@ -104,11 +104,17 @@ TEST(TaskInduction, EveryScoredTargetRepeatsTheTokenOnePeriodEarlier) {
   EXPECT_GT(periods.size(), 1u);  // the period varies between rows
 }
 
-TEST(TaskInduction, ProbeRepeatsItsFirstHalfInReadableSymbols) {
+TEST(TaskInduction, ProbeRepeatsABlockOfDistinctReadableSymbols) {
+  // Period min(n_symbols, T/2) = 8 distinct symbols: every repeated token has exactly one
+  // earlier occurrence, one period back, so the induction score is unambiguous.
   const auto source = make_data_source({{"task", "induction"}, {"n_symbols", 8}}, 3);
   const auto probe = source->probe_tokens(40);
   ASSERT_EQ(probe.size(), 40u);
-  for (std::size_t j = 20; j < 40; ++j) EXPECT_EQ(probe[j], probe[j - 20]);
+  EXPECT_EQ(std::set<int64_t>(probe.begin(), probe.begin() + 8).size(), 8u);
+  for (std::size_t j = 8; j < 40; ++j) EXPECT_EQ(probe[j], probe[j - 8]);
+  const auto wide = make_data_source({{"task", "induction"}, {"n_symbols", 32}}, 3)->probe_tokens(40);
+  EXPECT_EQ(std::set<int64_t>(wide.begin(), wide.begin() + 20).size(), 20u);
+  for (std::size_t j = 20; j < 40; ++j) EXPECT_EQ(wide[j], wide[j - 20]);
   EXPECT_EQ(source->probe_tokens(40), probe);
   EXPECT_EQ(source->tokenizer().to_json(), J({{"type", "chars"}, {"alphabet", "abcdefgh"}}));
   for (char c : source->tokenizer().decode(probe)) EXPECT_TRUE(c >= 'a' && c <= 'h');
