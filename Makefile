@@ -26,11 +26,11 @@ run: build
 package: build
 	cd $(BUILD) && cpack -G DEB
 
-# ThreadSanitizer build of the core tests (see README).
+# ThreadSanitizer build of the core tests; runs the session tests, stress test included (see README).
 tsan: deps
-	cmake -S . -B build-tsan -G Ninja -DHEADLAB_TSAN=ON -DHEADLAB_WITH_GUI=OFF -DCMAKE_BUILD_TYPE=Debug
-	cmake --build build-tsan -j $(JOBS) --target headlab_core_tests
-	cd build-tsan && ctest --output-on-failure -R 'Stress'
+	cmake --preset tsan
+	cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan
 
 clean:
 	rm -rf $(BUILD) build-tsan

@@ -1,6 +1,5 @@
 #include "data/config_reader.h"
 
-#include <cmath>
 #include <sstream>
 
 #include "common/errors.h"
@@ -24,7 +23,7 @@ std::string number_text(double value) {
 
 ConfigReader::ConfigReader(const nlohmann::json& config, std::string prefix,
                            std::initializer_list<const char*> known)
-    : config_(config), prefix_(std::move(prefix)) {
+    : config_(config), prefix_(std::move(prefix)), fields_(config, prefix_) {
   if (!config_.is_object()) throw InputError(prefix_ + " must be an object, got " + config_.dump());
   std::vector<std::string> names{"task"};
   for (const char* key : known) names.emplace_back(key);
@@ -38,23 +37,8 @@ ConfigReader::ConfigReader(const nlohmann::json& config, std::string prefix,
   }
 }
 
-const nlohmann::json* ConfigReader::find(const char* key) const {
-  const auto it = config_.find(key);
-  return it == config_.end() ? nullptr : &*it;
-}
-
 int64_t ConfigReader::integer(const char* key, int64_t fallback, int64_t lo, int64_t hi) {
-  int64_t value = fallback;
-  if (const nlohmann::json* j = find(key)) {
-    if (j->is_number_integer()) {
-      value = j->get<int64_t>();
-    } else if (j->is_number_float() && std::floor(j->get<double>()) == j->get<double>() &&
-               std::fabs(j->get<double>()) < 9.0e15) {
-      value = static_cast<int64_t>(j->get<double>());
-    } else {
-      throw InputError(name(key) + " must be an integer, got " + j->dump());
-    }
-  }
+  const int64_t value = fields_.integer(key, fallback);
   if (value < lo || value > hi) {
     throw InputError(name(key) + " (" + std::to_string(value) + ") must be in [" +
                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
@@ -63,12 +47,8 @@ int64_t ConfigReader::integer(const char* key, int64_t fallback, int64_t lo, int
 }
 
 double ConfigReader::fraction(const char* key, double fallback, double lo, double hi) {
-  double value = fallback;
-  if (const nlohmann::json* j = find(key)) {
-    if (!j->is_number()) throw InputError(name(key) + " must be a number, got " + j->dump());
-    value = j->get<double>();
-  }
-  if (!(value > lo && value < hi)) {  // also rejects NaN
+  const double value = fields_.number(key, fallback);
+  if (!(value > lo && value < hi)) {
     throw InputError(name(key) + " (" + number_text(value) + ") must be in (" + number_text(lo) +
                      ", " + number_text(hi) + ")");
   }
@@ -77,11 +57,7 @@ double ConfigReader::fraction(const char* key, double fallback, double lo, doubl
 
 std::string ConfigReader::choice(const char* key, const char* fallback,
                                  std::vector<std::string> allowed) {
-  std::string value = fallback;
-  if (const nlohmann::json* j = find(key)) {
-    if (!j->is_string()) throw InputError(name(key) + " must be a string, got " + j->dump());
-    value = j->get<std::string>();
-  }
+  const std::string value = fields_.string(key, fallback);
   bool ok = false;
   for (const auto& a : allowed) ok = ok || a == value;
   if (!ok) {
@@ -91,10 +67,7 @@ std::string ConfigReader::choice(const char* key, const char* fallback,
 }
 
 std::string ConfigReader::required_string(const char* key) {
-  const nlohmann::json* j = find(key);
-  if (j == nullptr) throw InputError(name(key) + " is missing");
-  if (!j->is_string()) throw InputError(name(key) + " must be a string, got " + j->dump());
-  std::string value = j->get<std::string>();
+  std::string value = fields_.string(key, "", /*required=*/true);
   if (value.empty()) throw InputError(name(key) + " is empty");
   return value;
 }

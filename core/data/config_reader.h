@@ -2,13 +2,16 @@
 // Reads one task's options from the data config with the checks every task needs: unknown
 // keys, wrong types and out-of-range values are InputErrors that name the key as the user
 // wrote it ("data.val_fraction (1.5) must be in (0, 1)"). Getters return the default when
-// the key is absent; tasks echo the values they use in their config().
+// the key is absent; tasks echo the values they use in their config(). Type parsing is the
+// shared FieldReader's; this adds the range checks and the list of known keys.
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "common/json_fields.h"
 
 namespace headlab::data {
 
@@ -30,10 +33,9 @@ class ConfigReader {
   std::string name(const char* key) const { return prefix_ + "." + key; }
 
  private:
-  const nlohmann::json* find(const char* key) const;
-
   const nlohmann::json& config_;
   std::string prefix_;
+  FieldReader fields_;
 };
 
 }  // namespace headlab::data

@@ -262,7 +262,7 @@ TEST(DataConfig, UnknownKeysWrongTypesAndBadValuesNameTheKey) {
                      "data.max_len (3) must be in [5, 64]");
   expect_input_error([] { make_data_source({{"task", "grammar"}, {"tokenizer", "bpe"}}, 1); },
                      "data.tokenizer (\"bpe\") must be one of: chars, bytes");
-  expect_input_error([] { make_data_source({{"task", "text"}}, 1); }, "data.path is missing");
+  expect_input_error([] { make_data_source({{"task", "text"}}, 1); }, "missing required field 'data.path'");
   expect_input_error([] { make_data_source({{"task", "chess"}}, 1); }, "data.task (\"chess\") must be one of");
   expect_input_error([] { make_data_source(J::object(), 1); }, "data.task is missing");
   expect_input_error([] { make_data_source(J::array(), 1); }, "data must be an object");
