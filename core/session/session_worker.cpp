@@ -99,6 +99,7 @@ void Session::Impl::apply(const Command& c) {
       if (trainer->finished()) break;
       set_state(RunState::Paused);
       trainer->clear_pause();
+      record_event("command", "single step");
       train_one_step();
       break;
     case K::Stop:
@@ -144,9 +145,11 @@ void Session::Impl::apply(const Command& c) {
     }
     case K::SetProbeInput:
       set_probe_text(c.text);
+      record_event("command", c.text.empty() ? "probe input: the task's default" : "probe input: " + c.text);
       probe(true);
       break;
     case K::ProbeNow:
+      record_event("command", "probe now");
       probe(true);
       break;
     case K::SaveCheckpoint:

@@ -162,6 +162,10 @@ TEST(Session, InspectionModeProbesALoadedModel) {
   int errors = 0;
   for (const auto& e : s->events_since(0)) errors += e.kind == "error";
   EXPECT_EQ(errors, 2);
+  std::vector<std::string> commands;
+  for (const auto& e : s->events_since(0))
+    if (e.kind == "command") commands.push_back(e.message);
+  EXPECT_EQ(commands, (std::vector<std::string>{"probe input: 3142>1234;"}));  // each applied command is echoed
   fs::remove_all(dir);
 }
 
