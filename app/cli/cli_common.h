@@ -14,6 +14,7 @@ void add_model_commands(CLI::App& app);
 void add_train_commands(CLI::App& app, int& exit_code);
 void add_eval_commands(CLI::App& app);
 void add_probe_commands(CLI::App& app);
+void add_compare_commands(CLI::App& app);
 
 // "3,1,4" -> {3, 1, 4}; throws InputError naming the bad entry.
 std::vector<int64_t> parse_token_list(const std::string& text);

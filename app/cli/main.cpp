@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   headlab::cli::add_train_commands(app, exit_code);
   headlab::cli::add_eval_commands(app);
   headlab::cli::add_probe_commands(app);
+  headlab::cli::add_compare_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

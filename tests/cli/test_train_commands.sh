@@ -75,6 +75,12 @@ s2=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 -
 s3=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 --seed 10)
 [[ "$s1" == "$s2" && "$s1" != "$s3" && ${#s1} -gt 30 ]] && pass "sampling is reproducible with a seed" || fail "sample: '$s1' '$s2' '$s3'"
 
+# Compare: one run directory per variant and a summary.
+"$CLI" compare --config "$WORK/exp.json" --steps 4 --variants baseline,kha-mlp --out "$WORK/cmp" >/dev/null
+[[ -f "$WORK/cmp/baseline/metrics.jsonl" && -f "$WORK/cmp/kha-mlp/model/model.safetensors" && $(wc -l < "$WORK/cmp/summary.csv") -eq 3 ]] \
+  && pass "compare writes a run per variant and summary.csv" || fail "compare outputs"
+expect_exit 2 "unknown variant 'gpt'" -- "$CLI" compare --config "$WORK/exp.json" --variants baseline,gpt --out "$WORK/cmp2"
+
 # Bad configs: exit 2, a message naming the problem, and no run directory.
 printf '{"model": {"d_model": 32,\n  "n_layers": 2,,\n}}' > "$WORK/badjson.json"
 expect_exit 2 "badjson.json:2:17: invalid JSON: syntax error" -- "$CLI" train --config "$WORK/badjson.json" --out "$WORK/r1"
