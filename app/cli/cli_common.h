@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "model/model_config.h"
+
 namespace headlab::cli {
 
 // Each command file adds its subcommands to the app.
@@ -18,5 +20,7 @@ void add_compare_commands(CLI::App& app);
 
 // "3,1,4" -> {3, 1, 4}; throws InputError naming the bad entry.
 std::vector<int64_t> parse_token_list(const std::string& text);
+// The token ids of exactly one of --tokens / --text, checked against the vocabulary.
+std::vector<int64_t> tokens_for(const model::ModelConfig& config, const std::string& tokens, const std::string& text);
 
 }  // namespace headlab::cli

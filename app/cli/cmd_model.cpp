@@ -38,8 +38,6 @@ std::vector<int64_t> parse_token_list(const std::string& text) {
   return out;
 }
 
-namespace {
-
 std::vector<int64_t> tokens_for(const model::ModelConfig& config, const std::string& tokens, const std::string& text) {
   if (!tokens.empty() == !text.empty()) throw InputError("give exactly one of --tokens and --text");
   std::vector<int64_t> ids;
@@ -56,6 +54,8 @@ std::vector<int64_t> tokens_for(const model::ModelConfig& config, const std::str
                        std::to_string(config.vocab_size) + ")");
   return ids;
 }
+
+namespace {
 
 void print_fold_report(const model::FoldReport& report) {
   std::cout << "folded " << report.folded.size() << " matrices";

@@ -30,18 +30,11 @@ void add_probe_commands(CLI::App& app) {
   cmd->callback([=] {
     auto m = io::load_model(*model_dir);
     const auto& cfg = m->config();
-    if (text->empty() == tokens->empty()) throw InputError("give exactly one of --text and --tokens");
+    const auto ids = tokens_for(cfg, *tokens, *text);
     std::unique_ptr<data::Tokenizer> tok;
     if (!cfg.tokenizer.is_null()) tok = data::Tokenizer::from_json(cfg.tokenizer);
-    std::vector<int64_t> ids;
-    if (!tokens->empty()) {
-      ids = parse_token_list(*tokens);
-    } else {
-      if (!tok) throw InputError("--text: this model's config has no tokenizer; use --tokens");
-      ids = tok->encode(*text);
-    }
     std::vector<std::string> labels;
-    for (int64_t id : ids) labels.push_back(tok && id >= 0 && id < cfg.vocab_size ? tok->token_label(id) : std::to_string(id));
+    for (int64_t id : ids) labels.push_back(tok ? tok->token_label(id) : std::to_string(id));
     auto snapshot = probe::run_probe(m, ids, labels, 0);
     io::write_file_atomic(*out, probe::full_json(snapshot, *inline_maps).dump(1) + "\n");
     std::cout << "wrote " << *out << "\n";

@@ -68,6 +68,11 @@ inline torch::Tensor sample_tokens(int64_t batch, int64_t length, int64_t vocab,
   return torch::randint(vocab, {batch, length}, torch::kLong);
 }
 
+inline torch::Tensor logits_of(model::Transformer& m, const torch::Tensor& tokens) {
+  torch::NoGradGuard g;
+  return m->logits(tokens);
+}
+
 inline double max_rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item<double>();
 }

@@ -12,10 +12,7 @@ namespace tu = headlab::testutil;
 
 namespace {
 
-torch::Tensor logits_of(Transformer& m, const torch::Tensor& tokens) {
-  torch::NoGradGuard g;
-  return m->logits(tokens);
-}
+using tu::logits_of;
 
 TEST(ModelIdentity, FreshInteractionModulesComputeTheIdentity) {
   auto base_cfg = tu::tiny_config();
