@@ -23,7 +23,7 @@ std::string number_text(double value) {
 
 ConfigReader::ConfigReader(const nlohmann::json& config, std::string prefix,
                            std::initializer_list<const char*> known)
-    : config_(config), prefix_(std::move(prefix)), fields_(config, prefix_) {
+    : config_(config), prefix_(std::move(prefix)) {
   if (!config_.is_object()) throw InputError(prefix_ + " must be an object, got " + config_.dump());
   std::vector<std::string> names{"task"};
   for (const char* key : known) names.emplace_back(key);
@@ -38,7 +38,7 @@ ConfigReader::ConfigReader(const nlohmann::json& config, std::string prefix,
 }
 
 int64_t ConfigReader::integer(const char* key, int64_t fallback, int64_t lo, int64_t hi) {
-  const int64_t value = fields_.integer(key, fallback);
+  const int64_t value = fields().integer(key, fallback);
   if (value < lo || value > hi) {
     throw InputError(name(key) + " (" + std::to_string(value) + ") must be in [" +
                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
@@ -47,7 +47,7 @@ int64_t ConfigReader::integer(const char* key, int64_t fallback, int64_t lo, int
 }
 
 double ConfigReader::fraction(const char* key, double fallback, double lo, double hi) {
-  const double value = fields_.number(key, fallback);
+  const double value = fields().number(key, fallback);
   if (!(value > lo && value < hi)) {
     throw InputError(name(key) + " (" + number_text(value) + ") must be in (" + number_text(lo) +
                      ", " + number_text(hi) + ")");
@@ -57,7 +57,7 @@ double ConfigReader::fraction(const char* key, double fallback, double lo, doubl
 
 std::string ConfigReader::choice(const char* key, const char* fallback,
                                  std::vector<std::string> allowed) {
-  const std::string value = fields_.string(key, fallback);
+  const std::string value = fields().string(key, fallback);
   bool ok = false;
   for (const auto& a : allowed) ok = ok || a == value;
   if (!ok) {
@@ -67,7 +67,7 @@ std::string ConfigReader::choice(const char* key, const char* fallback,
 }
 
 std::string ConfigReader::required_string(const char* key) {
-  std::string value = fields_.string(key, "", /*required=*/true);
+  std::string value = fields().string(key, "", /*required=*/true);
   if (value.empty()) throw InputError(name(key) + " is empty");
   return value;
 }

@@ -33,9 +33,11 @@ class ConfigReader {
   std::string name(const char* key) const { return prefix_ + "." + key; }
 
  private:
+  // Typed access; unknown keys are checked once, against `known`, in the constructor.
+  FieldReader fields() const { return FieldReader(config_, prefix_); }
+
   const nlohmann::json& config_;
   std::string prefix_;
-  FieldReader fields_;
 };
 
 }  // namespace headlab::data
