@@ -134,7 +134,7 @@ QString ModulePanel::cellText(int layer, const QString& module) const {
   QString text = state(layer, module);
   const auto it = ablations_.find({layer, module});
   if (it != ablations_.end() && text != "absent")
-    text += QStringLiteral("\nΔ %1").arg(it->second.loss_bypassed - it->second.loss_live, 0, 'f', 3);
+    text += QStringLiteral("  Δ %1").arg(it->second.loss_bypassed - it->second.loss_live, 0, 'f', 3);
   return text;
 }
 

@@ -45,8 +45,8 @@ TEST(ModulePanel, ShowsStatesAndAblations) {
   EXPECT_EQ(panel.state(2, "mea"), "absent");
   EXPECT_EQ(panel.cellText(0, "kha"), "active");
   panel.setAblations({{0, "kha", 2.5, 2.3}, {0, "talking_heads", 2.25, 2.3}});
-  EXPECT_EQ(panel.cellText(0, "kha"), QString("active\nΔ 0.200"));
-  EXPECT_EQ(panel.cellText(0, "talking_heads"), QString("active\nΔ -0.050"));
+  EXPECT_EQ(panel.cellText(0, "kha"), QString("active  Δ 0.200"));
+  EXPECT_EQ(panel.cellText(0, "talking_heads"), QString("active  Δ -0.050"));
   EXPECT_TRUE(panel.cellToolTip(0, "kha").contains("2.5000 (live: 2.3000)")) << panel.cellToolTip(0, "kha").toStdString();
 }
 
