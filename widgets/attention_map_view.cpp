@@ -76,6 +76,7 @@ AttentionMapView::AttentionMapView(QWidget* parent) : QWidget(parent) {
   connect(layer_box_, qOverload<int>(&QSpinBox::valueChanged), this, on_spin);
   connect(head_box_, qOverload<int>(&QSpinBox::valueChanged), this, on_spin);
   connect(plot_, &QCustomPlot::mouseMove, this, &AttentionMapView::onMouseMove);
+  connect(plot_, &QCustomPlot::afterLayout, this, &AttentionMapView::onAfterLayout);
   redraw();
 }
 
@@ -135,12 +136,10 @@ void AttentionMapView::setLayerHead(int layer, int head) {
 void AttentionMapView::redraw() {
   const int T = seqLen();
   labels_.clear();
-  auto ticker = QSharedPointer<QCPAxisTickerText>::create();
   if (T == 0) {
     map_->data()->clear();
     title_->setText(tr("Attention map (no probe yet)"));
-    plot_->xAxis->setTicker(ticker);
-    plot_->yAxis->setTicker(ticker);
+    updateTicks();
     plot_->replot(QCustomPlot::rpQueuedReplot);
     return;
   }
@@ -148,11 +147,7 @@ void AttentionMapView::redraw() {
   for (int i = 0; i < T; ++i)
     labels_ << (i < int(s.token_labels.size()) ? displayToken(s.token_labels[size_t(i)])
                                                : QString::number(i));
-  // Long probes would print labels on top of each other: label every k-th token then.
-  const int every = std::max(1, (T + 47) / 48);
-  for (int i = 0; i < T; i += every) ticker->addTick(i, labels_[i]);
-  plot_->xAxis->setTicker(ticker);
-  plot_->yAxis->setTicker(ticker);
+  updateTicks();
 
   const PlainMatrix m = s.attention_map(layer_, head_);
   QCPColorMapData* d = map_->data();
@@ -171,6 +166,31 @@ void AttentionMapView::redraw() {
                  .arg(QString::fromStdString(s.heads[hi].role))
                  .arg(s.heads[hi].entropy, 0, 'f', 2);
   title_->setText(title);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int AttentionMapView::tickEvery() const {
+  const int T = labels_.size();
+  // Long probes in a small view would print labels on top of each other: label every k-th
+  // token so that each label gets ~14 px. Before the first layout, assume room for 48.
+  const int height = plot_->axisRect()->height();
+  const int room = height > 50 ? std::max(4, height / 14) : 48;
+  return std::max(1, (T + room - 1) / room);
+}
+
+void AttentionMapView::updateTicks() {
+  auto ticker = QSharedPointer<QCPAxisTickerText>::create();
+  const int every = tickEvery();
+  ticks_every_ = every;
+  for (int i = 0; i < labels_.size(); i += every) ticker->addTick(i, labels_[i]);
+  plot_->xAxis->setTicker(ticker);
+  plot_->yAxis->setTicker(ticker);
+}
+
+void AttentionMapView::onAfterLayout() {
+  // The plot was laid out at a new size (window resize, export): re-space the labels.
+  if (labels_.isEmpty() || tickEvery() == ticks_every_) return;
+  updateTicks();
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 

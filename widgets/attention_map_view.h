@@ -52,6 +52,9 @@ class AttentionMapView : public QWidget {
 
  private:
   void redraw();
+  void onAfterLayout();
+  void updateTicks();
+  int tickEvery() const;
   void onMouseMove(QMouseEvent* event);
   int seqLen() const;
 
@@ -67,6 +70,7 @@ class AttentionMapView : public QWidget {
   int layer_ = 0;
   int head_ = 0;
   QStringList labels_;
+  int ticks_every_ = 0;  // label spacing of the last layout
 };
 
 }  // namespace headlab

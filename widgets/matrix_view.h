@@ -30,6 +30,7 @@ class MatrixView : public QWidget {
   explicit MatrixView(QWidget* parent = nullptr);
 
   void setSnapshot(std::shared_ptr<const ProbeSnapshot> snapshot);
+  std::shared_ptr<const ProbeSnapshot> snapshot() const { return snapshot_; }
   void setLayer(int layer);
   int layer() const { return layer_; }
   void setMinusIdentity(bool on);

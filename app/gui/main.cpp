@@ -1,17 +1,149 @@
-// headlab: the desktop app. For now a main window that opens; the panels come with the GUI issue.
+// headlab: the desktop app, and its headless uses.
+//   headlab [PATH]                                  the window; PATH: model, checkpoint, run dir or experiment JSON
+//   headlab --demo [--steps N]                      the window, training the default preset at once
+//   headlab --export-figures RUN_DIR --out DIR [--format png,svg,pdf] [--dpi D] [--size WxH]
+//                                                   every figure of a saved run, no window
+//   headlab --screenshot FILE --steps N             (hidden) trains N steps, saves the window as FILE
+//   --runs DIR                                      where new runs go (remembered)
 #include <QApplication>
-#include <QLabel>
-#include <QMainWindow>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QElapsedTimer>
+#include <cstring>
+#include <memory>
+#include <qcustomplot.h>
+#include <QTimer>
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "common/runtime.h"
+#include "figure_set.h"
+#include "headless_export.h"
+#include "attention_map_view.h"
+#include "main_window.h"
+#include "session_feed.h"
+
+namespace {
+
+using headlab::gui::MainWindow;
+
+bool argvHas(int argc, char** argv, const char* flag) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], flag) == 0) return true;
+  return false;
+}
+
+int exportFigures(const QCommandLineParser& args) {
+  headlab::gui::ExportFiguresRequest request;
+  request.run_dir = args.value("export-figures");
+  request.out_dir = args.value("out");
+  if (request.out_dir.isEmpty()) {
+    std::cerr << "headlab: --export-figures needs --out DIR\n";
+    return 2;
+  }
+  QString error;
+  request.formats = headlab::parseFigureFormats(args.value("format"), &error);
+  if (request.formats.isEmpty()) {
+    std::cerr << "headlab: " << error.toStdString() << "\n";
+    return 2;
+  }
+  bool ok = true;
+  request.options.dpi = args.value("dpi").toDouble(&ok);
+  const QStringList size = args.value("size").split('x');
+  bool ok_w = false, ok_h = false;
+  if (size.size() == 2) {
+    request.options.width_px = size[0].toInt(&ok_w);
+    request.options.height_px = size[1].toInt(&ok_h);
+  }
+  if (!ok || !ok_w || !ok_h) {
+    std::cerr << "headlab: --dpi takes a number and --size WIDTHxHEIGHT in pixels\n";
+    return 2;
+  }
+  request.probe_text = args.value("probe-text");
+  return headlab::gui::exportRunFigures(request, std::cout, std::cerr);
+}
+
+// Trains `steps` steps of the default preset in the shown window, then saves window->grab().
+void scheduleScreenshot(MainWindow& window, const QString& file, int steps) {
+  QString error;
+  if (!window.startDemo(steps, &error)) {
+    std::cerr << "headlab: " << error.toStdString() << "\n";
+    QTimer::singleShot(0, qApp, [] { QCoreApplication::exit(1); });
+    return;
+  }
+  auto* timer = new QTimer(&window);
+  auto deadline = std::make_shared<QElapsedTimer>();
+  deadline->start();
+  QObject::connect(timer, &QTimer::timeout, &window, [&window, timer, file, deadline] {
+    const auto snap = window.feed()->snapshot();
+    const bool done = snap && snap->probe && snap->status.state != headlab::session::RunState::Running &&
+                      snap->status.state != headlab::session::RunState::Idle;
+    if (!done && deadline->elapsed() < 600'000) return;
+    timer->stop();
+    // Show the most induction-like head: what the default preset is about.
+    const auto& heads = snap->probe->heads;
+    const auto best = std::max_element(heads.begin(), heads.end(),
+                                       [](const auto& a, const auto& b) { return a.induction < b.induction; });
+    if (best != heads.end()) window.attentionView()->setLayerHead(best->layer, best->head);
+    for (QCustomPlot* plot : window.findChildren<QCustomPlot*>()) plot->replot();
+    const bool saved = done && window.grab().save(file);
+    std::cout << (saved ? "screenshot saved to " : "screenshot FAILED: ") << file.toStdString() << "\n";
+    QCoreApplication::exit(saved ? 0 : 1);
+  });
+  timer->start(200);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  // Exporting figures never shows a window: work without a display unless told otherwise.
+  if (argvHas(argc, argv, "--export-figures") && !qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
+    qputenv("QT_QPA_PLATFORM", "offscreen");
   QApplication app(argc, argv);
+  QApplication::setOrganizationName("HeadLab");
   QApplication::setApplicationName("HeadLab");
-  QMainWindow window;
-  window.setWindowTitle("HeadLab");
-  auto* label = new QLabel("HeadLab: attention heads lab", &window);
-  label->setAlignment(Qt::AlignCenter);
-  window.setCentralWidget(label);
-  window.resize(1200, 800);
+  QApplication::setApplicationVersion(HEADLAB_VERSION);
+  QApplication::setWindowIcon(QIcon(":/headlab.svg"));
+
+  QCommandLineParser args;
+  args.setApplicationDescription("HeadLab: train small transformers and watch their attention heads.");
+  args.addHelpOption();
+  args.addVersionOption();
+  args.addPositionalArgument("path", "A model, checkpoint, run directory or experiment JSON to open.", "[path]");
+  args.addOptions({
+      {"demo", "Open the window and start the default preset (induction-kha)."},
+      {"steps", "Training steps for --demo / --screenshot.", "N", "0"},
+      {"export-figures", "Render every figure of a saved run without a window.", "RUN_DIR"},
+      {"out", "Folder for --export-figures.", "DIR"},
+      {"format", "Figure formats for --export-figures.", "png,svg,pdf", "png"},
+      {"dpi", "DPI of exported figures.", "D", "150"},
+      {"size", "Pixel size of exported figures.", "WxH", "1500x1000"},
+      {"probe-text", "Probe input for --export-figures (default: the run's own).", "TEXT"},
+      {"runs", "Folder for new run directories (remembered; default ~/headlab-runs).", "DIR"},
+  });
+  QCommandLineOption screenshot("screenshot", "Train --steps steps, save the window to FILE, quit.", "FILE");
+  screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
+  args.addOption(screenshot);
+  args.process(app);
+  headlab::configure_threads();
+
+  if (args.isSet("export-figures")) return exportFigures(args);
+
+  MainWindow window;
+  if (args.isSet("runs")) window.setRunsFolder(QDir(args.value("runs")).absolutePath());
   window.show();
+  const int steps = args.value("steps").toInt();
+  if (args.isSet("screenshot")) {
+    scheduleScreenshot(window, args.value("screenshot"), steps > 0 ? steps : 100);
+  } else if (args.isSet("demo")) {
+    QString error;
+    if (!window.startDemo(steps, &error)) std::cerr << "headlab: " << error.toStdString() << "\n";
+  } else if (!args.positionalArguments().isEmpty()) {
+    QString error;
+    const QString path = args.positionalArguments().front();
+    if (!window.openPath(path, &error)) std::cerr << "headlab: cannot open " << path.toStdString() << ": "
+                                                  << error.toStdString() << "\n";
+  }
   return QApplication::exec();
 }

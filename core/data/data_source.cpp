@@ -13,9 +13,7 @@ namespace {
 class TaskDataSource final : public DataSource {
  public:
   TaskDataSource(std::unique_ptr<RowTask> task, uint64_t seed)
-      : task_(std::move(task)),
-        seed_(seed),
-        task_name_(task_->config().value("task", std::string("?"))) {}
+      : task_(std::move(task)), seed_(seed) {}
 
   const Tokenizer& tokenizer() const override { return task_->tokenizer(); }
 
@@ -65,19 +63,10 @@ class TaskDataSource final : public DataSource {
   nlohmann::json config() const override { return task_->config(); }
 
  private:
-  void check_seq_len(int64_t seq_len) const {
-    const int64_t needed = task_->min_row_length() - 1;
-    if (seq_len < std::max<int64_t>(needed, 1)) {
-      throw InputError("seq_len (" + std::to_string(seq_len) + ") is too short for task " +
-                       task_name_ + ": it needs at least " +
-                       std::to_string(std::max<int64_t>(needed, 1)));
-    }
-    task_->check_row_length(seq_len + 1);
-  }
+  void check_seq_len(int64_t seq_len) const { check_sequence_length(*task_, seq_len); }
 
   std::unique_ptr<RowTask> task_;
   uint64_t seed_;
-  std::string task_name_;
 };
 
 uint64_t hash_tensor(uint64_t h, const torch::Tensor& tensor, uint64_t kind) {
@@ -112,27 +101,7 @@ uint64_t batch_hash(const Batch& batch) {
 }
 
 std::unique_ptr<DataSource> make_data_source(const nlohmann::json& data_config, uint64_t seed) {
-  using Factory = std::unique_ptr<RowTask> (*)(const nlohmann::json&, uint64_t);
-  static const std::pair<const char*, Factory> kTasks[] = {
-      {"text", make_text_task},
-      {"induction", make_induction_task},
-      {"associative_recall", make_associative_recall_task},
-      {"modular_addition", make_modular_addition_task},
-      {"sort", make_sort_task},
-      {"grammar", make_grammar_task},
-  };
-  std::string names;
-  for (const auto& [name, factory] : kTasks) names += (names.empty() ? "" : ", ") + std::string(name);
-
-  if (!data_config.is_object()) throw InputError("data must be an object, got " + data_config.dump());
-  const auto task_it = data_config.find("task");
-  if (task_it == data_config.end()) throw InputError("data.task is missing (one of: " + names + ")");
-  if (!task_it->is_string()) throw InputError("data.task must be a string, got " + task_it->dump());
-  const std::string task = task_it->get<std::string>();
-  for (const auto& [name, factory] : kTasks) {
-    if (task == name) return std::make_unique<TaskDataSource>(factory(data_config, seed), seed);
-  }
-  throw InputError("data.task (\"" + task + "\") must be one of: " + names);
+  return std::make_unique<TaskDataSource>(make_row_task(data_config, seed), seed);
 }
 
 }  // namespace headlab::data

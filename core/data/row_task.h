@@ -64,6 +64,15 @@ std::unique_ptr<RowTask> make_modular_addition_task(const nlohmann::json& config
 std::unique_ptr<RowTask> make_sort_task(const nlohmann::json& config, uint64_t seed);
 std::unique_ptr<RowTask> make_grammar_task(const nlohmann::json& config, uint64_t seed);
 
+// The task named by data_config["task"], built by its factory. InputError for a missing,
+// non-string or unknown task ("data.task (\"chess\") must be one of: text, induction, ...").
+// Torch-free, so the GUI checks a data config with the same table the trainer uses.
+std::unique_ptr<RowTask> make_row_task(const nlohmann::json& data_config, uint64_t seed);
+
+// InputError when rows of seq_len + 1 tokens cannot be made for `task` ("seq_len (4) is too
+// short for task sort: it needs at least 6", or the task's own check_row_length message).
+void check_sequence_length(const RowTask& task, int64_t seq_len);
+
 // The first `n` characters of "abc...z0123456789ABC...Z": readable symbols for tasks.
 std::string symbol_alphabet(int64_t n);
 

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "data/tokenizer.h"
+#include "model/model_config.h"
+
 namespace headlab::train {
 
 struct TrainSettings {
@@ -66,6 +69,10 @@ struct ExperimentConfig {
 };
 
 ScheduleAction parse_schedule_action(const nlohmann::json& json, const std::string& where);
+
+// Fills vocab_size, tokenizer and format of a training config's model from the data's
+// tokenizer; rejects a vocab_size that disagrees with it.
+model::ModelConfig resolve_model_config(const nlohmann::json& model_json, const data::Tokenizer& tokenizer);
 
 // Presets: resources/presets/NAME.json (HEADLAB_PRESETS_DIR overrides the folder).
 std::filesystem::path presets_dir();

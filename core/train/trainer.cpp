@@ -14,18 +14,6 @@ namespace fs = std::filesystem;
 using model::ModuleKind;
 using model::ModuleState;
 
-model::ModelConfig resolve_model_config(const nlohmann::json& model_json, const data::Tokenizer& tokenizer) {
-  nlohmann::json j = model_json;
-  if (!j.contains("format")) j["format"] = "headlab-model/1";
-  const int64_t data_vocab = tokenizer.vocab_size();
-  if (j.contains("vocab_size") && j["vocab_size"].is_number_integer() && j["vocab_size"].get<int64_t>() != data_vocab)
-    throw InputError("model.vocab_size (" + j["vocab_size"].dump() + ") does not match the data's tokenizer (" +
-                     std::to_string(data_vocab) + " tokens); leave it out to take it from the data");
-  j["vocab_size"] = data_vocab;
-  if (!j.contains("tokenizer")) j["tokenizer"] = tokenizer.to_json();
-  return model::ModelConfig::from_json(j);
-}
-
 Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir) : Trainer(config, run_dir, false) {}
 
 Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool resuming)

@@ -28,10 +28,6 @@ struct StepReport {
   std::optional<MetricPoint> metric;  // present when the step trained
 };
 
-// Fills vocab_size, tokenizer and format of a training config's model from the data's
-// tokenizer; rejects a vocab_size that disagrees with it.
-model::ModelConfig resolve_model_config(const nlohmann::json& model_json, const data::Tokenizer& tokenizer);
-
 class Trainer {
  public:
   // Validates the whole config, builds data and model; only then, when run_dir is not empty,

@@ -1,0 +1,294 @@
+#include "main_window.h"
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include "attention_map_view.h"
+#include "common/runtime.h"
+#include "experiment_check.h"
+#include "experiment_panel.h"
+#include "export_controller.h"
+#include "loss_chart.h"
+#include "matrix_view.h"
+#include "module_panel.h"
+#include "probe_input_bar.h"
+#include "recent_files.h"
+#include "run_controls.h"
+#include "session_feed.h"
+
+namespace headlab::gui {
+
+using session::Command;
+using session::RunState;
+
+namespace {
+bool cudaAvailable() {
+  try {
+    return resolve_device_name("cuda") == "cuda";
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  setWindowTitle(tr("HeadLab"));
+  setAcceptDrops(true);
+  feed_ = new SessionFeed(this);
+  chart_ = new LossChart(this);
+  chart_->setToolTip(tr("Training loss per step (faint: raw, bold: smoothed) and validation loss (dots). "
+                        "Vertical lines mark events: module changes, LR changes, spikes, checkpoints."));
+  setCentralWidget(chart_);
+  buildDocks();
+  exporter_ = new ExportController(this, {chart_, attention_, matrices_}, this);
+  recent_ = new RecentFiles(this);
+  buildMenus();
+  connectFeed();
+  state_label_ = new QLabel(this);
+  statusBar()->addPermanentWidget(state_label_);
+
+  QSettings settings;
+  runs_folder_ = settings.value("runs/folder", QDir::home().filePath("headlab-runs")).toString();
+  experiment_->setCudaAvailable(cudaAvailable());
+  const QString last = settings.value("experiment/lastPreset").toString();
+  if (!last.isEmpty()) experiment_->selectPreset(last);
+  restoreGeometry(settings.value("window/geometry").toByteArray());
+  restoreState(settings.value("window/state").toByteArray());
+  showMessage(tr("Pick a preset and press Start (Ctrl+Enter), or open a model or run directory (File menu, "
+                 "or drop it on the window)."), 0);
+}
+
+MainWindow::~MainWindow() { feed_->closeSession(); }
+
+QDockWidget* MainWindow::addDock(QWidget* widget, const QString& title, const QString& name,
+                                 Qt::DockWidgetArea area) {
+  auto* dock = new QDockWidget(title, this);
+  dock->setObjectName(name);  // saveState/restoreState find docks by name
+  dock->setWidget(widget);
+  addDockWidget(area, dock);
+  return dock;
+}
+
+void MainWindow::buildDocks() {
+  controls_ = new RunControls(this);
+  experiment_ = new ExperimentPanel(this);
+  modules_ = new ModulePanel(this);
+  auto* attention_box = new QWidget(this);
+  auto* attention_layout = new QVBoxLayout(attention_box);
+  attention_layout->setContentsMargins(0, 0, 0, 0);
+  probe_bar_ = new ProbeInputBar(attention_box);
+  attention_ = new AttentionMapView(attention_box);
+  attention_layout->addWidget(probe_bar_);
+  attention_layout->addWidget(attention_, 1);
+  matrices_ = new MatrixView(this);
+
+  QDockWidget* run = addDock(controls_, tr("Run"), "run", Qt::LeftDockWidgetArea);
+  QDockWidget* experiment = addDock(experiment_, tr("Experiment"), "experiment", Qt::LeftDockWidgetArea);
+  QDockWidget* attention = addDock(attention_box, tr("Attention map"), "attention", Qt::RightDockWidgetArea);
+  QDockWidget* matrices = addDock(matrices_, tr("Cross-head matrices"), "matrices", Qt::RightDockWidgetArea);
+  QDockWidget* modules = addDock(modules_, tr("Modules"), "modules", Qt::BottomDockWidgetArea);
+  // First-run proportions, once the window has its size (a saved layout replaces them):
+  // the maps get room to be read.
+  resize(1500, 950);
+  QTimer::singleShot(0, this, [=] {
+    if (QSettings().contains("window/state")) return;
+    resizeDocks({experiment, attention}, {330, 600}, Qt::Horizontal);
+    resizeDocks({run, experiment, attention, matrices, modules}, {110, 700, 520, 330, 130}, Qt::Vertical);
+  });
+
+  controls_->setStartAllowed(experiment_->isValid());
+  connect(experiment_, &ExperimentPanel::validityChanged, controls_, &RunControls::setStartAllowed);
+  connect(experiment_, &ExperimentPanel::presetChanged, this,
+          [](const QString& name) { QSettings().setValue("experiment/lastPreset", name); });
+  connect(controls_, &RunControls::commandRequested, this, &MainWindow::onCommand);
+  connect(modules_, &ModulePanel::commandRequested, this, &MainWindow::onCommand);
+  connect(modules_, &ModulePanel::notice, this, [this](const QString& m) { showMessage(m, 15000); });
+  connect(probe_bar_, &ProbeInputBar::probeTextSubmitted, this,
+          [this](const QString& text) { onCommand(Command::set_probe_input(text.toStdString())); });
+}
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("Open model or checkpoint..."), QKeySequence::Open, this, &MainWindow::askOpenModel);
+  file->addAction(tr("Open run directory..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this,
+                  &MainWindow::askOpenRunDirectory);
+  file->addAction(tr("Compare with run..."), this, &MainWindow::askOverlayRun);
+  file->addMenu(recent_->menu());
+  file->addSeparator();
+  file->addAction(controls_->saveAction());
+  file->addAction(tr("Save checkpoint as..."), this, &MainWindow::askSaveCheckpointAs);
+  file->addSeparator();
+  file->addAction(tr("Load experiment JSON..."), this, &MainWindow::askLoadExperiment);
+  file->addAction(tr("Save experiment JSON..."), this, &MainWindow::askSaveExperiment);
+  file->addSeparator();
+  file->addAction(tr("Quit"), QKeySequence::Quit, this, &QWidget::close);
+  connect(recent_, &RecentFiles::openRequested, this, [this](const QString& path) {
+    QString error;
+    reportOpen(openPath(path, &error), path, error);
+  });
+
+  QMenu* run = menuBar()->addMenu(tr("&Run"));
+  run->addActions(controls_->runActions());
+  run->addSeparator();
+  run->addAction(tr("Set learning rate..."), this, &MainWindow::askSetLearningRate);
+  run->addAction(tr("Probe now"), this, [this] { onCommand(Command::probe_now()); });
+
+  menuBar()->addMenu(exporter_->menu());
+  connect(exporter_, &ExportController::exported, this, [this](const QString& m) { showMessage(m); });
+  connect(exporter_, &ExportController::failed, this, [this](const QString& m) {
+    showMessage(m);
+    QMessageBox::warning(this, tr("Export"), m);
+  });
+
+  view_menu_ = menuBar()->addMenu(tr("&View"));
+  for (QDockWidget* dock : findChildren<QDockWidget*>()) view_menu_->addAction(dock->toggleViewAction());
+  view_menu_->addSeparator();
+  view_menu_->addAction(tr("Reset chart view"), chart_, &LossChart::resetView);
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("About HeadLab"), this, [this] {
+    QMessageBox::about(this, tr("About HeadLab"),
+                       tr("<b>HeadLab %1</b><p>A lab for attention heads: train small transformers with "
+                          "cross-head interaction modules (KHA, MEA, talking heads) and watch what the heads "
+                          "learn.</p><p>Hover any view for an explanation.</p>")
+                           .arg(QApplication::applicationVersion()));
+  });
+}
+
+void MainWindow::connectFeed() {
+  connect(feed_, &SessionFeed::sessionReset, this, &MainWindow::onSessionReset);
+  connect(feed_, &SessionFeed::statusChanged, this, &MainWindow::onStatus);
+  connect(feed_, &SessionFeed::metricsAppended, chart_, &LossChart::appendMetrics);
+  connect(feed_, &SessionFeed::probeChanged, this, [this](std::shared_ptr<const ProbeSnapshot> probe) {
+    attention_->setSnapshot(probe);
+    matrices_->setSnapshot(probe);
+    modules_->setAblations(probe->ablations);
+  });
+  connect(feed_, &SessionFeed::eventsAppended, this, [this](const std::vector<EventRecord>& events) {
+    chart_->appendEvents(events);
+    const EventRecord& e = events.back();
+    showMessage(tr("step %1: %2").arg(e.step).arg(QString::fromStdString(e.message)));
+  });
+}
+
+void MainWindow::onSessionReset() {
+  chart_->clear();
+  modules_->clear();
+  attention_->setSnapshot(nullptr);
+  matrices_->setSnapshot(nullptr);
+  controls_->clearStatus();
+  model_config_json_.clear();
+  n_layers_ = 0;
+  last_state_ = RunState::Idle;
+}
+
+void MainWindow::onStatus(const session::SessionStatus& status) {
+  controls_->setStatus(status);
+  if (status.model_config_json != model_config_json_) {
+    model_config_json_ = status.model_config_json;
+    const auto config = nlohmann::json::parse(model_config_json_, nullptr, false);
+    n_layers_ = config.is_object() ? config.value("n_layers", 0) : 0;
+  }
+  modules_->setModules(n_layers_, status.modules);
+  state_label_->setText(status.training ? QString::fromStdString(session::to_string(status.state))
+                                        : tr("inspection"));
+  if (status.state != last_state_ && (status.state == RunState::Error || status.state == RunState::Finished ||
+                                      (status.state == RunState::Paused && !status.message.empty())))
+    showMessage(status.message.empty() ? controls_->progressText() : QString::fromStdString(status.message), 0);
+  last_state_ = status.state;
+  const QString where = status.run_dir.empty() ? QString() : QString::fromStdString(status.run_dir);
+  setWindowTitle(where.isEmpty() ? tr("HeadLab") : tr("HeadLab - %1").arg(where));
+}
+
+void MainWindow::onCommand(const Command& command) {
+  if (command.kind == Command::Kind::Start) {
+    const auto snap = feed_->snapshot();
+    if (feed_->hasSession() && snap && snap->status.training && snap->status.state == RunState::Idle) {
+      feed_->post(command);
+      return;
+    }
+    QString error;
+    if (!startExperiment(experiment_->config(), &error)) {
+      showMessage(error);
+      QMessageBox::warning(this, tr("Cannot start"), error);
+    }
+    return;
+  }
+  if (!feed_->hasSession()) return;
+  feed_->post(command);
+  feed_->poll();  // pick up the echo without waiting for the next tick
+}
+
+bool MainWindow::startExperiment(const nlohmann::json& experiment, QString* error) {
+  const QString problem = QString::fromStdString(experimentConfigProblem(experiment));
+  if (!problem.isEmpty()) {
+    if (error) *error = problem;
+    return false;
+  }
+  const QString name = experiment_->presetName().isEmpty() ? QStringLiteral("custom") : experiment_->presetName();
+  const QString base = QDir(runs_folder_).filePath(name + '-' + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
+  QString dir = base;
+  for (int i = 2; QFileInfo::exists(dir); ++i) dir = base + QStringLiteral("-%1").arg(i);
+  try {
+    QDir().mkpath(runs_folder_);
+    feed_->setSession(session::Session::create_training(experiment, dir.toStdString()));
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromStdString(e.what());
+    return false;
+  }
+  run_dir_ = dir;
+  feed_->post(Command::start());
+  if (!probe_bar_->text().isEmpty()) feed_->post(Command::set_probe_input(probe_bar_->text().toStdString()));
+  showMessage(tr("Training into %1").arg(dir));
+  return true;
+}
+
+bool MainWindow::startDemo(int steps, QString* error) {
+  if (!experiment_->selectPreset("induction-kha")) {
+    if (error) *error = tr("the default preset induction-kha is missing");
+    return false;
+  }
+  if (steps > 0) experiment_->stepsBox()->setValue(steps);
+  return startExperiment(experiment_->config(), error);
+}
+
+void MainWindow::setRunsFolder(const QString& folder) {
+  runs_folder_ = folder;
+  QSettings().setValue("runs/folder", folder);
+}
+
+void MainWindow::showMessage(const QString& message, int timeout_ms) {
+  statusBar()->showMessage(message, timeout_ms);
+}
+
+void MainWindow::askSetLearningRate() {
+  const auto snap = feed_->snapshot();
+  if (!snap || !snap->status.training) return;
+  bool ok = false;
+  const double lr = QInputDialog::getDouble(this, tr("Learning rate"), tr("New learning rate (replaces the schedule):"),
+                                            snap->status.lr, 1e-7, 10.0, 6, &ok);
+  if (ok) onCommand(Command::set_lr(lr));
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  QSettings settings;
+  settings.setValue("window/geometry", saveGeometry());
+  settings.setValue("window/state", saveState());
+  feed_->closeSession();  // joins the worker before the widgets go away
+  event->accept();
+}
+
+}  // namespace headlab::gui

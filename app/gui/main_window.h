@@ -1,0 +1,110 @@
+#pragma once
+// The main window: the loss chart in the middle, the panels in docks around it, and the
+// menus that wire them to the live session. Each panel is its own widget (widgets/); the
+// session plumbing is SessionFeed, the Export menu ExportController. File handling (open,
+// recent, drag and drop) lives in main_window_files.cpp.
+#include <QMainWindow>
+#include <QString>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "session/session.h"
+
+class QDockWidget;
+class QLabel;
+
+namespace headlab {
+class AttentionMapView;
+class ExperimentPanel;
+class LossChart;
+class MatrixView;
+class ModulePanel;
+class ProbeInputBar;
+class RunControls;
+}  // namespace headlab
+
+namespace headlab::gui {
+
+class ExportController;
+class RecentFiles;
+class SessionFeed;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Starts a training session for `experiment` in a new run directory under runsFolder().
+  bool startExperiment(const nlohmann::json& experiment, QString* error = nullptr);
+  // The default preset (induction-kha), optionally with fewer steps, started at once.
+  bool startDemo(int steps = 0, QString* error = nullptr);
+  // A run directory, a model directory, a checkpoint, a .safetensors file or an experiment
+  // JSON (loaded into the form). Run directories come back with their curves and events.
+  bool openPath(const QString& path, QString* error = nullptr);
+  bool openModel(const QString& path, QString* error = nullptr);
+  bool openRunDirectory(const QString& path, QString* error = nullptr);
+  // Adds a finished run's loss curve to the chart for comparison.
+  bool addOverlayRun(const QString& path, QString* error = nullptr);
+
+  QString runsFolder() const { return runs_folder_; }
+  void setRunsFolder(const QString& folder);
+  QString runDirectory() const { return run_dir_; }
+
+  SessionFeed* feed() const { return feed_; }
+  ExperimentPanel* experimentPanel() const { return experiment_; }
+  RunControls* runControls() const { return controls_; }
+  ModulePanel* modulePanel() const { return modules_; }
+  LossChart* lossChart() const { return chart_; }
+  AttentionMapView* attentionView() const { return attention_; }
+  MatrixView* matrixView() const { return matrices_; }
+  ProbeInputBar* probeInput() const { return probe_bar_; }
+  ExportController* exporter() const { return exporter_; }
+  RecentFiles* recentFiles() const { return recent_; }
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+
+ private:
+  void buildDocks();
+  void buildMenus();
+  QDockWidget* addDock(QWidget* widget, const QString& title, const QString& name, Qt::DockWidgetArea area);
+  void connectFeed();
+  void onCommand(const session::Command& command);
+  void onStatus(const session::SessionStatus& status);
+  void onSessionReset();
+  void loadRunCurves(const QString& run_dir);
+  void showMessage(const QString& message, int timeout_ms = 8000);
+  void askOpenModel();
+  void askOpenRunDirectory();
+  void askOverlayRun();
+  void askSaveCheckpointAs();
+  void askSetLearningRate();
+  void askLoadExperiment();
+  void askSaveExperiment();
+  void reportOpen(bool ok, const QString& path, const QString& error);
+
+  SessionFeed* feed_ = nullptr;
+  LossChart* chart_ = nullptr;
+  ExperimentPanel* experiment_ = nullptr;
+  RunControls* controls_ = nullptr;
+  ModulePanel* modules_ = nullptr;
+  AttentionMapView* attention_ = nullptr;
+  ProbeInputBar* probe_bar_ = nullptr;
+  MatrixView* matrices_ = nullptr;
+  ExportController* exporter_ = nullptr;
+  RecentFiles* recent_ = nullptr;
+  QMenu* view_menu_ = nullptr;
+  QLabel* state_label_ = nullptr;
+
+  QString runs_folder_;
+  QString run_dir_;
+  std::string model_config_json_;  // of the last status, to parse n_layers only on change
+  int n_layers_ = 0;
+  session::RunState last_state_ = session::RunState::Idle;
+};
+
+}  // namespace headlab::gui

@@ -1,0 +1,201 @@
+// MainWindow, the file side: open models, checkpoints and run directories (menus, recent
+// files, drag and drop), save checkpoints, load and save experiment JSON.
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSaveFile>
+#include <QStatusBar>
+#include <filesystem>
+
+#include "common/json_file.h"
+#include "experiment_panel.h"
+#include "io/run_directory.h"
+#include "loss_chart.h"
+#include "main_window.h"
+#include "offline_probe.h"
+#include "recent_files.h"
+#include "session_feed.h"
+
+namespace headlab::gui {
+
+using session::Command;
+using session::RunState;
+
+namespace {
+
+bool isRunDirectory(const QString& path) {
+  return QFileInfo::exists(path + "/config.json") && QFileInfo::exists(path + "/metrics.jsonl");
+}
+
+// The run a model belongs to: RUN/model or RUN/checkpoints/step-N; empty otherwise.
+QString runOfModel(const QString& model_path) {
+  const QFileInfo info(model_path);
+  QDir dir(info.isDir() ? info.absoluteFilePath() : info.absolutePath());
+  if (dir.dirName() == "model" && dir.cdUp() && isRunDirectory(dir.path())) return dir.path();
+  if (dir.dirName().startsWith("step-") && dir.cdUp() && dir.dirName() == "checkpoints" && dir.cdUp() &&
+      isRunDirectory(dir.path()))
+    return dir.path();
+  return {};
+}
+
+}  // namespace
+
+bool MainWindow::openPath(const QString& path, QString* error) {
+  const QFileInfo info(path);
+  if (!info.exists()) {
+    if (error) *error = tr("%1 does not exist").arg(path);
+    return false;
+  }
+  if (info.isDir()) {
+    if (isRunDirectory(path)) return openRunDirectory(path, error);
+    return openModel(path, error);
+  }
+  if (info.suffix() == "json" && info.fileName() != "config.json") {
+    try {
+      experiment_->setConfig(read_json_file(path.toStdString()));
+    } catch (const std::exception& e) {
+      if (error) *error = QString::fromStdString(e.what());
+      return false;
+    }
+    showMessage(tr("Experiment loaded from %1").arg(path));
+    return true;
+  }
+  return openModel(info.fileName() == "config.json" ? info.absolutePath() : path, error);
+}
+
+bool MainWindow::openModel(const QString& path, QString* error) {
+  try {
+    feed_->setSession(session::Session::create_inspection(path.toStdString()));
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromStdString(e.what());
+    return false;
+  }
+  run_dir_ = runOfModel(path);
+  if (!run_dir_.isEmpty()) loadRunCurves(run_dir_);
+  recent_->add(path);
+  showMessage(tr("Inspecting %1").arg(path));
+  return true;
+}
+
+bool MainWindow::openRunDirectory(const QString& path, QString* error) {
+  if (!isRunDirectory(path)) {
+    if (error) *error = tr("%1 is not a run directory (no config.json and metrics.jsonl)").arg(path);
+    return false;
+  }
+  const auto snap = feed_->snapshot();
+  if (snap && snap->status.training &&
+      (snap->status.state == RunState::Running || snap->status.state == RunState::Paused))
+    return addOverlayRun(path, error);  // never replace a live run: compare with it instead
+  const QString model = QString::fromStdString(newestModelPath(path.toStdString()));
+  if (!model.isEmpty()) {
+    if (!openModel(model, error)) return false;
+  } else {
+    feed_->closeSession();
+    run_dir_ = path;
+    loadRunCurves(path);
+  }
+  recent_->add(path);
+  return true;
+}
+
+bool MainWindow::addOverlayRun(const QString& path, QString* error) {
+  if (!isRunDirectory(path)) {
+    if (error) *error = tr("%1 is not a run directory (no config.json and metrics.jsonl)").arg(path);
+    return false;
+  }
+  try {
+    chart_->addOverlay(QFileInfo(path).fileName(), io::RunDirectory::read_metrics(path.toStdString()));
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromStdString(e.what());
+    return false;
+  }
+  showMessage(tr("Comparing with %1").arg(path));
+  return true;
+}
+
+void MainWindow::loadRunCurves(const QString& run_dir) {
+  try {
+    chart_->clear();
+    chart_->appendMetrics(io::RunDirectory::read_metrics(run_dir.toStdString()));
+    chart_->appendEvents(io::RunDirectory::read_events(run_dir.toStdString()));
+    chart_->resetView();
+  } catch (const std::exception& e) {
+    showMessage(tr("Cannot read the curves of %1: %2").arg(run_dir, QString::fromStdString(e.what())));
+  }
+}
+
+void MainWindow::reportOpen(bool ok, const QString& path, const QString& error) {
+  if (ok) return;
+  showMessage(tr("Cannot open %1: %2").arg(path, error));
+  QMessageBox::warning(this, tr("Open"), tr("Cannot open %1:\n%2").arg(path, error));
+}
+
+void MainWindow::askOpenModel() {
+  const QString path = QFileDialog::getExistingDirectory(
+      this, tr("Open a model directory or checkpoint (the folder with model.safetensors)"), runs_folder_);
+  if (path.isEmpty()) return;
+  QString error;
+  reportOpen(openModel(path, &error), path, error);
+}
+
+void MainWindow::askOpenRunDirectory() {
+  const QString path = QFileDialog::getExistingDirectory(this, tr("Open a run directory"), runs_folder_);
+  if (path.isEmpty()) return;
+  QString error;
+  reportOpen(openRunDirectory(path, &error), path, error);
+}
+
+void MainWindow::askOverlayRun() {
+  const QString path = QFileDialog::getExistingDirectory(this, tr("Compare with run directory"), runs_folder_);
+  if (path.isEmpty()) return;
+  QString error;
+  reportOpen(addOverlayRun(path, &error), path, error);
+}
+
+void MainWindow::askSaveCheckpointAs() {
+  const auto snap = feed_->snapshot();
+  if (!snap || !snap->status.training) {
+    showMessage(tr("Nothing to save: start or resume a training run first."));
+    return;
+  }
+  const QString path = QFileDialog::getSaveFileName(this, tr("Save checkpoint as (a new folder)"), runs_folder_);
+  if (path.isEmpty()) return;
+  onCommand(Command::save_checkpoint(path.toStdString()));
+  recent_->add(path);
+}
+
+void MainWindow::askLoadExperiment() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Load experiment"), runs_folder_, tr("JSON (*.json)"));
+  if (path.isEmpty()) return;
+  QString error;
+  reportOpen(openPath(path, &error), path, error);
+}
+
+void MainWindow::askSaveExperiment() {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment"), runs_folder_, tr("JSON (*.json)"));
+  if (path.isEmpty()) return;
+  QSaveFile file(path);
+  const QByteArray text = QByteArray::fromStdString(experiment_->config().dump(2) + "\n");
+  if (!file.open(QIODevice::WriteOnly) || file.write(text) != text.size() || !file.commit())
+    QMessageBox::warning(this, tr("Save experiment"), tr("Cannot write %1: %2").arg(path, file.errorString()));
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  const auto urls = event->mimeData()->urls();
+  if (!urls.isEmpty() && urls.front().isLocalFile()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  const auto urls = event->mimeData()->urls();
+  if (urls.isEmpty() || !urls.front().isLocalFile()) return;
+  const QString path = urls.front().toLocalFile();
+  QString error;
+  reportOpen(openPath(path, &error), path, error);
+  event->acceptProposedAction();
+}
+
+}  // namespace headlab::gui

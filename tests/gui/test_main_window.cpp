@@ -1,0 +1,205 @@
+// End to end: the main window on the real Session, as a user drives it.
+#include <gtest/gtest.h>
+
+#include <QAction>
+#include <QApplication>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QMimeData>
+#include <QSettings>
+#include <QUrl>
+#include <QDir>
+#include <QFileInfo>
+#include <QImage>
+#include <QProgressBar>
+#include <QStatusBar>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "attention_map_view.h"
+#include "experiment_panel.h"
+#include "export_controller.h"
+#include "loss_chart.h"
+#include "main_window.h"
+#include "matrix_view.h"
+#include "module_panel.h"
+#include "probe_input_bar.h"
+#include "recent_files.h"
+#include "run_controls.h"
+#include "session_feed.h"
+#include "tiny_run.h"
+
+using headlab::gui::MainWindow;
+using headlab::session::RunState;
+
+namespace {
+
+headlab::session::SessionStatus status(const MainWindow& w) {
+  const auto snap = w.feed()->snapshot();
+  return snap ? snap->status : headlab::session::SessionStatus{};
+}
+
+bool chartHasMarker(const headlab::LossChart& chart, const QString& text) {
+  for (int i = 0; i < chart.eventMarkerCount(); ++i)
+    if (chart.eventMarkerLabel(i).contains(text)) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
+  QTemporaryDir dir;
+  MainWindow w;
+  w.setRunsFolder(dir.filePath("runs"));
+  w.show();
+  w.experimentPanel()->setConfig(headlab::testing::tinyExperiment(400));
+  ASSERT_TRUE(w.experimentPanel()->isValid()) << w.experimentPanel()->problem().toStdString();
+  ASSERT_TRUE(w.runControls()->startAction()->isEnabled());
+  w.runControls()->startAction()->trigger();
+  ASSERT_TRUE(w.feed()->hasSession());
+  EXPECT_TRUE(w.runDirectory().startsWith(dir.filePath("runs/custom-")));
+
+  // A few dozen steps through the real session, with probes arriving in the views.
+  ASSERT_TRUE(QTest::qWaitFor([&] { return status(w).step >= 12 && w.attentionView()->snapshot(); }, 30000));
+  EXPECT_EQ(w.attentionView()->snapshot()->n_layers, 2);
+  EXPECT_EQ(w.modulePanel()->layerCount(), 2);
+  EXPECT_EQ(w.modulePanel()->state(0, "kha"), "active");
+  EXPECT_EQ(w.modulePanel()->state(1, "mea"), "absent");
+  EXPECT_FALSE(w.matrixView()->matrixKeys().isEmpty());
+  EXPECT_GE(w.lossChart()->metrics().size(), 12u);
+  EXPECT_GE(w.runControls()->progressBar()->value(), 12);
+  EXPECT_EQ(w.runControls()->progressBar()->maximum(), 400);
+
+  // Toggle a module from the module panel.
+  w.modulePanel()->selectCells("kha", {0});
+  w.modulePanel()->action("bypass")->trigger();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.modulePanel()->state(0, "kha") == "bypassed"; }, 10000));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return chartHasMarker(*w.lossChart(), "bypass kha"); }, 5000));
+  EXPECT_EQ(w.modulePanel()->state(1, "kha"), "active");
+
+  // Pause: the step stops moving, the button offers Resume.
+  w.runControls()->pauseAction()->trigger();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return status(w).state == RunState::Paused; }, 10000));
+  const int64_t paused_at = status(w).step;
+  QTest::qWait(300);
+  EXPECT_EQ(status(w).step, paused_at);
+  EXPECT_EQ(w.runControls()->pauseAction()->text(), "Resume");
+  EXPECT_EQ(w.lossChart()->metrics().size(), size_t(paused_at));  // log_every 1: every step drawn
+
+  // One step at a time while paused.
+  w.runControls()->stepAction()->trigger();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return status(w).step == paused_at + 1; }, 10000));
+
+  // Re-probe on a text typed by the user (the induction task's symbols are a-h).
+  w.probeInput()->setText("abcdabcd");
+  emit w.probeInput()->probeTextSubmitted("abcdabcd");
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.attentionView()->snapshot()->seq_len == 8; }, 10000));
+  EXPECT_EQ(w.attentionView()->tokenLabels().front(), "a");
+
+  // Export every figure of the run.
+  headlab::ExportOptions options;
+  options.width_px = 500;
+  options.height_px = 400;
+  w.exporter()->setOptions(options, {headlab::FigureFormat::Png, headlab::FigureFormat::Pdf});
+  QString error;
+  const QStringList files = w.exporter()->exportAll(dir.filePath("figs"), &error);
+  EXPECT_TRUE(error.isEmpty()) << error.toStdString();
+  EXPECT_EQ(files.size(), (1 + 2 * 2 + 2) * 2);  // loss, 4 maps, 2 layers of matrices; png + pdf
+  EXPECT_EQ(QImage(dir.filePath("figs/attention_layer1_head1.png")).size(), QSize(500, 400));
+  EXPECT_TRUE(w.exporter()->exportCurvesCsv(dir.filePath("curves.csv"), &error));
+  const QStringList npy = w.exporter()->exportProbeNpy(dir.filePath("npy"), &error);
+  EXPECT_TRUE(error.isEmpty()) << error.toStdString();
+  EXPECT_TRUE(npy.contains(dir.filePath("npy/attention.npy")));
+  EXPECT_EQ(QFileInfo(dir.filePath("npy/attention.npy")).size(), 128 + 2 * 2 * 8 * 8 * 4);
+
+  // Save a checkpoint (Ctrl+S's action), into the run directory.
+  const int64_t saved_step = status(w).step;
+  w.runControls()->saveAction()->trigger();
+  const QString checkpoint = w.runDirectory() + QStringLiteral("/checkpoints/step-%1").arg(saved_step);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return QFileInfo::exists(checkpoint + "/model.safetensors"); }, 10000))
+      << checkpoint.toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return chartHasMarker(*w.lossChart(), "checkpoint") ||
+                                           w.statusBar()->currentMessage().contains("checkpoint"); }, 5000));
+
+  // Reopen it: inspection mode, with the run's curves and the saved module states.
+  ASSERT_TRUE(w.openPath(checkpoint, &error)) << error.toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.feed()->snapshot() && !status(w).training; }, 10000));
+  EXPECT_EQ(w.modulePanel()->state(0, "kha"), "bypassed");
+  EXPECT_EQ(w.modulePanel()->state(1, "kha"), "active");
+  EXPECT_EQ(w.lossChart()->metrics().size(), size_t(saved_step));
+  ASSERT_TRUE(w.attentionView()->snapshot());
+  EXPECT_EQ(w.attentionView()->snapshot()->step, 0);  // inspection probes carry no training step
+  EXPECT_FALSE(w.runControls()->pauseAction()->isEnabled());
+}
+
+TEST(MainWindow, StartIsRefusedWithTheEngineMessageForABadConfig) {
+  QTemporaryDir dir;
+  MainWindow w;
+  w.setRunsFolder(dir.filePath("runs"));
+  auto bad = headlab::testing::tinyExperiment(10);
+  bad["model"]["attention"] = "gqa";
+  bad["model"]["n_kv_heads"] = 3;  // 2 heads
+  w.experimentPanel()->setConfig(bad);
+  EXPECT_FALSE(w.runControls()->startAction()->isEnabled());
+  QString error;
+  EXPECT_FALSE(w.startExperiment(bad, &error));
+  EXPECT_EQ(error.toStdString(), "model config: n_heads (2) is not a multiple of n_kv_heads (3)");
+  EXPECT_FALSE(w.feed()->hasSession());
+  EXPECT_FALSE(QFileInfo::exists(dir.filePath("runs")));
+}
+
+TEST(MainWindow, OpensARunDirectoryWithItsCurvesEventsAndNewestModel) {
+  QTemporaryDir dir;
+  const QString run = dir.filePath("run");
+  headlab::testing::makeTinyRun(run.toStdString(), 10);
+  MainWindow w;
+  QString error;
+  ASSERT_TRUE(w.openPath(run, &error)) << error.toStdString();
+  EXPECT_EQ(w.runDirectory(), run);
+  EXPECT_EQ(w.lossChart()->metrics().size(), 10u);
+  EXPECT_TRUE(chartHasMarker(*w.lossChart(), "checkpoint"));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.attentionView()->snapshot() != nullptr; }, 10000));
+  EXPECT_FALSE(status(w).training);
+  EXPECT_FALSE(w.openPath(dir.filePath("nothing-here"), &error));
+  EXPECT_TRUE(error.contains("does not exist"));
+}
+
+TEST(MainWindow, DropsAndRecentFilesOpenRunDirectories) {
+  QTemporaryDir dir;
+  const QString run = dir.filePath("run");
+  headlab::testing::makeTinyRun(run.toStdString(), 6);
+  MainWindow w;
+  w.show();
+  QMimeData mime;
+  mime.setUrls({QUrl::fromLocalFile(run)});
+  QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&w, &enter);
+  EXPECT_TRUE(enter.isAccepted());
+  QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&w, &drop);
+  EXPECT_EQ(w.runDirectory(), run);
+  EXPECT_EQ(w.lossChart()->metrics().size(), 6u);
+  EXPECT_EQ(w.recentFiles()->paths().value(0), QFileInfo(run).absoluteFilePath());
+}
+
+TEST(MainWindow, DemoStartsTheDefaultPresetAndSettingsAreRemembered) {
+  QTemporaryDir dir;
+  {
+    MainWindow w;
+    w.setRunsFolder(dir.filePath("runs"));
+    w.show();
+    QString error;
+    ASSERT_TRUE(w.startDemo(3, &error)) << error.toStdString();
+    EXPECT_EQ(w.experimentPanel()->presetName(), "induction-kha");
+    EXPECT_TRUE(QFileInfo(w.runDirectory()).fileName().startsWith("induction-kha-"));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return status(w).state == RunState::Finished; }, 30000));
+    EXPECT_EQ(status(w).total_steps, 3);
+    EXPECT_TRUE(QFileInfo::exists(w.runDirectory() + "/model/model.safetensors"));
+    w.experimentPanel()->selectPreset("recall-mea");
+    w.close();
+  }
+  MainWindow again;
+  EXPECT_EQ(again.experimentPanel()->presetName(), "recall-mea");
+  EXPECT_EQ(again.runsFolder(), dir.filePath("runs"));
+  EXPECT_TRUE(QSettings().contains("window/state"));
+}

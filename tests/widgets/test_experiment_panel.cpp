@@ -1,0 +1,166 @@
+#include <gtest/gtest.h>
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <fstream>
+
+#include "experiment_check.h"
+#include "experiment_panel.h"
+#include "train/experiment_config.h"
+
+using headlab::ExperimentPanel;
+using nlohmann::json;
+
+TEST(ExperimentPanel, ListsPresetsAndReproducesThePresetJson) {
+  ExperimentPanel panel;
+  EXPECT_TRUE(panel.presetNames().contains("induction-kha"));
+  EXPECT_TRUE(panel.presetNames().contains("recall-mea"));
+  ASSERT_TRUE(panel.selectPreset("induction-kha"));
+  EXPECT_EQ(panel.presetName(), "induction-kha");
+  EXPECT_TRUE(panel.isValid()) << panel.problem().toStdString();
+  EXPECT_EQ(panel.headsBox()->value(), 4);
+  EXPECT_EQ(panel.layersBox()->value(), 2);
+  EXPECT_EQ(panel.khaBox('v')->currentText(), "linear");
+  EXPECT_EQ(panel.stepsBox()->value(), 600);
+
+  const json preset = headlab::train::load_preset("induction-kha");
+  json expected = preset;
+  expected["train"]["device"] = "cpu";  // no CUDA in this test
+  expected["model"]["n_kv_heads"] = 4;
+  json got = panel.config();
+  EXPECT_EQ(got["train"], expected["train"]);
+  EXPECT_EQ(got["model"], expected["model"]);
+  EXPECT_EQ(got["data"], preset["data"]);
+  EXPECT_EQ(got["probe"], preset["probe"]);  // fields the form does not show are kept
+  EXPECT_EQ(headlab::experimentConfigProblem(got), "");
+  EXPECT_FALSE(panel.selectPreset("no-such-preset"));
+  EXPECT_EQ(panel.presetName(), "induction-kha");
+}
+
+TEST(ExperimentPanel, FlagsHeadsNotAMultipleOfKvHeadsWithTheEngineMessage) {
+  ExperimentPanel panel;
+  ASSERT_TRUE(panel.selectPreset("recall-mea"));
+  ASSERT_TRUE(panel.isValid());
+  QSignalSpy validity(&panel, &ExperimentPanel::validityChanged);
+  panel.layoutBox()->setCurrentText("gqa");
+  panel.headsBox()->setValue(6);
+  panel.kvHeadsBox()->setValue(4);
+  EXPECT_FALSE(panel.isValid());
+  EXPECT_EQ(panel.problem().toStdString(), "model config: n_heads (6) is not a multiple of n_kv_heads (4)");
+  EXPECT_TRUE(panel.problemLabel()->text().contains("n_heads (6) is not a multiple of n_kv_heads (4)"));
+  EXPECT_TRUE(panel.kvHeadsBox()->property("faulty").toBool());
+  EXPECT_FALSE(panel.headsBox()->property("faulty").toBool());
+  ASSERT_EQ(validity.count(), 1);
+  EXPECT_FALSE(validity.at(0).at(0).toBool());
+
+  panel.kvHeadsBox()->setValue(3);
+  EXPECT_TRUE(panel.isValid()) << panel.problem().toStdString();
+  EXPECT_FALSE(panel.kvHeadsBox()->property("faulty").toBool());
+  ASSERT_EQ(validity.count(), 2);
+  EXPECT_TRUE(validity.at(1).at(0).toBool());
+  const json j = panel.config();
+  EXPECT_EQ(j["model"]["n_heads"], 6);
+  EXPECT_EQ(j["model"]["n_kv_heads"], 3);
+  EXPECT_EQ(j["model"]["attention"], "gqa");
+}
+
+TEST(ExperimentPanel, OtherEngineRulesAreFlaggedToo) {
+  ExperimentPanel panel;
+  ASSERT_TRUE(panel.selectPreset("induction-kha"));
+  panel.seqLenBox()->setValue(100);  // max_seq_len is 64
+  EXPECT_EQ(panel.problem().toStdString(), "train.seq_len (100) exceeds model.max_seq_len (64)");
+  EXPECT_TRUE(panel.seqLenBox()->property("faulty").toBool());
+  panel.seqLenBox()->setValue(48);
+  EXPECT_TRUE(panel.isValid());
+
+  panel.lrEdit()->setText("fast");
+  EXPECT_FALSE(panel.isValid());
+  EXPECT_TRUE(panel.problem().contains("train.lr")) << panel.problem().toStdString();
+  panel.lrEdit()->setText("-1e-3");
+  EXPECT_TRUE(panel.problem().contains("train.lr")) << panel.problem().toStdString();
+  panel.lrEdit()->setText("1e-3");
+  EXPECT_TRUE(panel.isValid());
+  EXPECT_DOUBLE_EQ(panel.config()["train"]["lr"].get<double>(), 1e-3);
+
+  panel.headDimBox()->setValue(15);  // rotary embeddings need an even head_dim
+  EXPECT_TRUE(panel.problem().contains("head_dim (15)")) << panel.problem().toStdString();
+  EXPECT_TRUE(panel.headDimBox()->property("faulty").toBool());
+}
+
+TEST(ExperimentPanel, ModulesAndLayoutsMapToTheModelJson) {
+  ExperimentPanel panel;
+  ASSERT_TRUE(panel.selectPreset("induction-kha"));
+  panel.khaBox('q')->setCurrentText("none");
+  panel.khaBox('k')->setCurrentText("none");
+  panel.khaBox('v')->setCurrentText("mlp");
+  panel.meaBox()->setChecked(true);
+  panel.meaGroupNormBox()->setChecked(false);
+  panel.talkingHeadsBox()->setChecked(true);
+  json inter = panel.config()["model"]["interaction"];
+  EXPECT_EQ(inter["kha"], json({{"q", "none"}, {"k", "none"}, {"v", "mlp"}}));
+  EXPECT_EQ(inter["mea"], json({{"enabled", true}, {"group_norm", false}}));
+  EXPECT_EQ(inter["talking_heads"], json({{"enabled", true}}));
+  EXPECT_TRUE(panel.isValid()) << panel.problem().toStdString();
+
+  panel.khaBox('v')->setCurrentText("none");
+  panel.meaBox()->setChecked(false);
+  panel.talkingHeadsBox()->setChecked(false);
+  EXPECT_FALSE(panel.config()["model"].contains("interaction"));
+  EXPECT_FALSE(panel.meaGroupNormBox()->isEnabled());
+
+  panel.layoutBox()->setCurrentText("mqa");
+  EXPECT_FALSE(panel.kvHeadsBox()->isEnabled());
+  EXPECT_EQ(panel.config()["model"]["n_kv_heads"], 1);
+  panel.layoutBox()->setCurrentText("mha");
+  EXPECT_EQ(panel.kvHeadsBox()->value(), panel.headsBox()->value());
+  panel.layoutBox()->setCurrentText("gqa");
+  EXPECT_TRUE(panel.kvHeadsBox()->isEnabled());
+}
+
+TEST(ExperimentPanel, TextFileDataAndDevice) {
+  ExperimentPanel panel;
+  ASSERT_TRUE(panel.selectPreset("induction-kha"));
+  EXPECT_FALSE(panel.textPathEdit()->isEnabled());
+  panel.taskBox()->setCurrentIndex(panel.taskBox()->findText("text file"));
+  EXPECT_TRUE(panel.textPathEdit()->isEnabled());
+  EXPECT_FALSE(panel.isValid());
+  EXPECT_TRUE(panel.problem().contains("data.path")) << panel.problem().toStdString();
+
+  QTemporaryDir dir;
+  const QString path = dir.filePath("corpus.txt");
+  {
+    std::ofstream out(path.toStdString());
+    for (int i = 0; i < 200; ++i) out << "the cat sat on the mat. ";
+  }
+  panel.textPathEdit()->setText(path);
+  EXPECT_TRUE(panel.isValid()) << panel.problem().toStdString();
+  EXPECT_EQ(panel.config()["data"], json({{"task", "text"}, {"path", path.toStdString()}}));
+  panel.taskBox()->setCurrentIndex(panel.taskBox()->findText("sort"));
+  EXPECT_EQ(panel.config()["data"], json({{"task", "sort"}}));
+
+  EXPECT_TRUE(panel.deviceBox()->isHidden());
+  EXPECT_EQ(panel.config()["train"]["device"], "cpu");
+  panel.setCudaAvailable(true);
+  EXPECT_FALSE(panel.deviceBox()->isHidden());
+  EXPECT_EQ(panel.config()["train"]["device"], "cuda");
+  panel.deviceBox()->setCurrentText("cpu");
+  EXPECT_EQ(panel.config()["train"]["device"], "cpu");
+}
+
+TEST(ExperimentPanel, SetConfigLoadsAnyExperiment) {
+  ExperimentPanel panel;
+  json j = headlab::train::load_preset("grammar-kha-vs-mha");
+  j["train"]["steps"] = 77;
+  j["train"]["warmup_steps"] = 7;
+  panel.setConfig(j);
+  EXPECT_EQ(panel.presetName(), "");  // custom
+  EXPECT_EQ(panel.stepsBox()->value(), 77);
+  EXPECT_EQ(panel.taskBox()->currentText(), "grammar");
+  EXPECT_EQ(panel.config()["train"]["warmup_steps"], 7);
+  EXPECT_TRUE(panel.isValid()) << panel.problem().toStdString();
+}

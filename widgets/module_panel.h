@@ -1,0 +1,73 @@
+#pragma once
+// The layers x modules table (KHA, MEA, talking heads): each cell shows the module's state
+// (active, frozen, bypassed, absent) and, from the latest probe, how much the loss rises
+// when that module alone is bypassed now. The actions insert / activate / bypass / freeze /
+// fold apply to the selected cells whose state allows them and are emitted as session
+// commands (one per module, with the selected layers). Inserting MEA shows the spec's
+// caveat: its group norm is not an identity, so the model's function changes.
+#include <QString>
+#include <QStringList>
+#include <QWidget>
+#include <map>
+#include <vector>
+
+#include "probe/snapshot.h"
+#include "session/session.h"
+
+class QAction;
+class QLabel;
+class QTableWidget;
+
+namespace headlab {
+
+class ModulePanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit ModulePanel(QWidget* parent = nullptr);
+
+  static const QStringList& moduleNames();  // kha, mea, talking_heads (the table's columns)
+  static const QStringList& actionNames();  // insert, activate, bypass, freeze, fold
+  // Whether `action` can be applied to a module in `state` (fold: not for talking heads).
+  static bool actionAllowed(const QString& action, const QString& module, const QString& state);
+  static QString meaInsertWarning();
+
+  // The session's module table; cells not listed are "absent".
+  void setModules(int n_layers, const std::vector<session::ModuleCell>& cells);
+  // The probe's ablations: loss with one module bypassed against the live loss.
+  void setAblations(const std::vector<ModuleAblation>& ablations);
+  void clear();
+
+  int layerCount() const { return n_layers_; }
+  QString state(int layer, const QString& module) const;
+  QString cellText(int layer, const QString& module) const;
+  QString cellToolTip(int layer, const QString& module) const;
+  // Selects exactly these cells (tests, and "select column" from the header).
+  void selectCells(const QString& module, const std::vector<int>& layers);
+  // The command(s) the action would send for the current selection (empty: disabled).
+  std::vector<session::Command> commandsFor(const QString& action) const;
+  QAction* action(const QString& name) const;
+  QString warningText() const;
+
+ signals:
+  void commandRequested(const headlab::session::Command& command);
+  // One line for the status bar (e.g. the MEA caveat when inserting MEA).
+  void notice(const QString& message);
+
+ public slots:
+  // Emits the commands for the current selection.
+  void trigger(const QString& action);
+
+ private:
+  void refresh();
+  void updateActions();
+
+  QTableWidget* table_ = nullptr;
+  QLabel* warning_ = nullptr;
+  std::map<QString, QAction*> actions_;
+  int n_layers_ = 0;
+  std::map<std::pair<int, QString>, QString> states_;
+  std::map<std::pair<int, QString>, ModuleAblation> ablations_;
+};
+
+}  // namespace headlab
