@@ -11,6 +11,7 @@ core_pkgs=(
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libcli11-dev
   python3-numpy           # reads .npy in the CLI end-to-end tests
+  python3-torch           # tests/reference/headlab_reference.py: interop test, headlab-bench's reference
 )
 gui_pkgs=(
   qt6-base-dev libqt6opengl6-dev libqt6svg6-dev libqcustomplot-dev

@@ -2,7 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <dlfcn.h>
+
 #include <cstdlib>
+#include <fstream>
+#include <set>
 #include <thread>
 
 #include "common/errors.h"
@@ -31,8 +35,32 @@ std::string resolve_device_name(const std::string& requested) {
   throw InputError("unknown device '" + requested + "' (expected cpu, cuda or auto)");
 }
 
+std::string blas_summary() {
+  // The names of the libraries mapped into the process: which libblas.so.3 the alternatives
+  // system picked shows in its path (openblas-openmp/, blas/ for the slow reference BLAS).
+  std::set<std::string> libraries;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    const std::string name = path.substr(path.rfind('/') + 1);
+    if (name.find("blas") != std::string::npos || name.find("mkl") != std::string::npos ||
+        name.find("lapack") != std::string::npos)
+      libraries.insert(path);
+  }
+  std::string mapped;
+  for (const auto& l : libraries) mapped += (mapped.empty() ? "" : ", ") + l;
+  using ConfigFn = char* (*)();
+  if (auto* config = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
+    return "OpenBLAS (" + std::string(config()) + ")" + (mapped.empty() ? "" : " via " + mapped);
+  return mapped.empty() ? "unknown" : mapped;
+}
+
 std::string runtime_summary() {
   std::string s = "LibTorch " TORCH_VERSION ", intra-op threads " + std::to_string(at::get_num_threads());
+  s += ", BLAS " + blas_summary();
   s += torch::cuda::is_available() ? ", CUDA available" : ", CPU only";
   return s;
 }

@@ -15,6 +15,11 @@ int configure_threads(int threads = 0);
 // Throws InputError for "cuda" when no CUDA device can be used.
 std::string resolve_device_name(const std::string& requested);
 
+// The BLAS behind LibTorch's CPU matmul: "OpenBLAS 0.3.21 ... (openblas-openmp)" when OpenBLAS
+// is loaded (asked through openblas_get_config), else the BLAS/LAPACK/MKL libraries mapped into
+// this process, else "unknown".
+std::string blas_summary();
+
 // Which BLAS and how many threads: printed by the CLI and the benchmark.
 std::string runtime_summary();
 

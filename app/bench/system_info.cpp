@@ -1,0 +1,84 @@
+// The machine: BLAS, threads, CPU, and the fp32 matmul peak that MFU is measured against.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+
+#include "bench.h"
+#include "common/runtime.h"
+#include "model/model_config.h"
+
+namespace headlab::bench {
+namespace {
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  std::map<std::string, int> models;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) ++models[line.substr(line.find(':') + 2)];
+  std::string out;
+  for (const auto& [name, n] : models) out += (out.empty() ? "" : ", ") + std::to_string(n) + " x " + name;
+  return out.empty() ? "unknown" : out;
+}
+
+void sync(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+}  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+SystemInfo collect_system_info(const std::string& device_name, bool quick) {
+  SystemInfo s;
+  s.runtime = runtime_summary();
+  s.blas = blas_summary();
+  s.threads = at::get_num_threads();
+  s.cpu = cpu_model();
+  s.device = device_name;
+  // Peak: the best of several timed square GEMMs (fp32 on the CPU, bf16 on CUDA, where the
+  // training step autocasts), at a size large enough to saturate BLAS on this machine.
+  const torch::Device device(device_name);
+  const bool cuda = device.is_cuda();
+  const int64_t n = quick ? 256 : (cuda ? 8192 : 1024);
+  const auto options = torch::TensorOptions().device(device).dtype(cuda ? torch::kBFloat16 : torch::kFloat32);
+  torch::NoGradGuard no_grad;
+  auto a = torch::randn({n, n}, options), b = torch::randn({n, n}, options);
+  auto c = torch::mm(a, b);
+  sync(device);
+  const int reps = quick ? 3 : (cuda ? 20 : 6);
+  double best = 0;
+  for (int r = 0; r < 2 * reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const int inner = cuda ? 10 : 1;
+    for (int i = 0; i < inner; ++i) torch::mm_out(c, a, b);
+    sync(device);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, inner * 2.0 * n * n * n / s);
+  }
+  s.matmul_peak_flops = best;
+  s.matmul_size = n;
+  return s;
+}
+
+double training_flops_per_step(const nlohmann::json& model_json, int64_t batch_size, int64_t seq_len) {
+  const auto c = model::ModelConfig::from_json(model_json);
+  const double d = c.d_model, dh = c.head_dim, H = c.n_heads;
+  double per_layer = H * dh * d /*wq*/ + d * H * dh /*wo*/ + 3.0 * d * c.d_ff /*mlp*/;
+  if (c.attention == model::AttentionLayout::Gta)
+    per_layer += c.kv_heads() * dh * d + c.gta_rope_dims() * d;
+  else
+    per_layer += 2.0 * c.stored_kv_heads() * dh * d;
+  const double matmul_params = c.n_layers * per_layer + static_cast<double>(c.vocab_size) * d;  // + lm_head
+  const double tokens = static_cast<double>(batch_size * seq_len);
+  return tokens * (6.0 * matmul_params + 12.0 * c.n_layers * H * dh * seq_len);
+}
+
+}  // namespace headlab::bench

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# headlab-bench --quick: finishes fast, and its JSON report has every section with finite,
+# positive numbers (the reference's may be absent only when the report says why).
+set -euo pipefail
+BENCH=$1
+SRC=$2
+WORK=$(mktemp -d /tmp/headlab-bench-test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+start=$(date +%s)
+"$BENCH" --quick --out "$WORK/report.json" --reference-script "$SRC/tests/reference/headlab_reference.py"
+elapsed=$(( $(date +%s) - start ))
+echo "headlab-bench --quick took ${elapsed}s"
+/usr/bin/python3 - "$WORK/report.json" "$elapsed" <<'PYEOF'
+import json, math, sys
+r = json.load(open(sys.argv[1]))
+elapsed = int(sys.argv[2])
+assert elapsed < 60, f"--quick took {elapsed}s (limit 60s)"
+for key in ("machine", "method", "reference", "training", "probes", "inference", "targets"):
+    assert key in r, f"missing section {key}"
+def positive(x, what):
+    assert isinstance(x, (int, float)) and math.isfinite(x) and x > 0, f"{what} = {x!r}"
+m = r["machine"]
+positive(m["threads"], "machine.threads"); positive(m["matmul_peak_flops"], "matmul_peak_flops")
+assert m["blas"] and m["runtime"], m
+variants = {t["variant"] for t in r["training"]}
+assert {"mha", "gqa", "kha_linear", "kha_mlp", "mea", "talking_heads"} <= variants, variants
+for t in r["training"]:
+    w = f"training {t['size']}/{t['variant']}"
+    for k in ("params", "tokens_per_s", "step_ms", "flops_per_step", "achieved_flops", "mfu", "peak_tensor_bytes"):
+        positive(t[k], f"{w}.{k}")
+    assert all(math.isfinite(x) and x > 0 for x in t["window_tokens_per_s"]), w
+    assert math.isfinite(t["overhead_vs_mha"]), w
+    if t["variant"] == "mha":
+        if r["reference"]["available"]:
+            ref = t["reference"]
+            positive(ref["tokens_per_s"], f"{w}.reference.tokens_per_s")
+            positive(ref["headlab_over_reference"], f"{w}.reference ratio")
+            assert ref["params"] == t["params"], (ref["params"], t["params"])  # the same model
+        else:
+            assert r["reference"]["why"], "reference unavailable without a reason"
+            print("note: reference unavailable:", r["reference"]["why"])
+assert r["probes"], "no probe rows"
+for p in r["probes"]:
+    for k in ("probe_ms", "step_ms", "overhead_amortized"):
+        positive(p[k], f"probe {p['variant']}.{k}")
+assert {"mha", "mha_virtual_kv_heads", "kha_linear", "kha_linear_folded"} <= {i["variant"] for i in r["inference"]}
+for i in r["inference"]:
+    for k in ("kv_bytes_per_token", "kv_bytes_per_token_measured", "decode_tokens_per_s", "prefill_tokens_per_s"):
+        positive(i[k], f"inference {i['variant']}.{k}")
+inf = {i["variant"]: i for i in r["inference"]}
+assert inf["mha_virtual_kv_heads"]["kv_bytes_per_token"] * 2 == inf["mha"]["kv_bytes_per_token"]
+assert inf["mha"]["kv_bytes_per_token_measured"] == inf["mha"]["kv_bytes_per_token"]
+assert inf["kha_linear_folded"]["max_rel_logit_change"] < 1e-4
+for t in r["targets"]:
+    assert isinstance(t["met"], bool) and math.isfinite(t["value"]), t
+print("report ok:", len(r["training"]), "training rows,", len(r["probes"]), "probe rows,", len(r["inference"]), "inference rows")
+PYEOF

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# HeadLab checkpoints load in PyTorch: tests/reference/headlab_reference.py (an independent
+# implementation of MODEL.md) computes the same logits as `headlab-cli logits` for every
+# layout and module, after a few training steps moved the modules away from identity. 80
+# tokens: long enough for the training fast path (one QKV GEMM, modules in the weights).
+CLI=$1
+SRC=$2
+source "$(dirname "$0")/cli_test_lib.sh"
+REF="$SRC/tests/reference/headlab_reference.py"
+if ! $PY -c "import torch" 2>/dev/null; then
+  echo "SKIP: $PY has no torch (install python3-torch: packaging/install-deps.sh)"
+  exit 77
+fi
+
+# name | model JSON (merged into the base) | extra step after training
+cases=(
+  'mha_kha_talking|{"attention": "mha", "n_heads": 4, "interaction": {"kha": {"q": "linear", "k": "linear", "v": "mlp"}, "talking_heads": {"enabled": true}}}|'
+  'gqa_kha_mea|{"attention": "gqa", "n_heads": 4, "n_kv_heads": 2, "interaction": {"kha": {"q": "linear", "k": "linear", "v": "linear"}, "mea": {"enabled": true}}}|'
+  'mqa_tied_partial|{"attention": "mqa", "n_heads": 4, "tie_embeddings": true, "qk_norm": false, "interaction": {"layers": [1], "mea": {"enabled": true, "group_norm": true}, "talking_heads": {"enabled": true}}}|'
+  'gta_all|{"attention": "gta", "n_heads": 4, "n_kv_heads": 2, "rope_dim": 4, "interaction": {"kha": {"q": "linear", "k": "linear", "v": "mlp"}, "mea": {"enabled": true}, "talking_heads": {"enabled": true}}}|'
+  'gqa_virtual|{"attention": "gqa", "n_heads": 4, "n_kv_heads": 4, "interaction": {"kha": {"k": "linear", "v": "linear"}, "mea": {"enabled": true, "group_norm": false}}}|compress'
+  'mha_bypassed|{"attention": "mha", "n_heads": 4, "interaction": {"kha": {"q": "linear", "v": "linear"}, "mea": {"enabled": true}}}|bypass'
+)
+
+for entry in "${cases[@]}"; do
+  IFS='|' read -r name model extra <<<"$entry"
+  $PY - "$WORK/$name.json" "$model" "$extra" <<'PYEOF'
+import json, sys
+path, model, extra = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+base = {"d_model": 32, "n_layers": 2, "head_dim": 8, "d_ff": 64, "max_seq_len": 128, "qk_norm": True}
+base.update(model)
+schedule = [{"step": 3, "action": "bypass", "module": "kha", "layers": [0]}] if extra == "bypass" else []
+# lr 1e-2 without warmup: five AdamW steps move every module matrix ~0.05 away from identity.
+json.dump({"model": base, "data": {"task": "grammar"}, "schedule": schedule,
+           "train": {"steps": 5, "batch_size": 4, "seq_len": 32, "lr": 1e-2, "warmup_steps": 0,
+                     "eval_every": 0, "seed": 3, "device": "cpu"}}, open(path, "w"))
+PYEOF
+  "$CLI" train --config "$WORK/$name.json" --out "$WORK/run-$name" --quiet >/dev/null
+  model_dir="$WORK/run-$name/model"
+  if [[ "$extra" == "compress" ]]; then
+    "$CLI" compress --model "$model_dir" --kv-heads 2 --out "$WORK/$name-compressed" >/dev/null
+    model_dir="$WORK/$name-compressed"
+  fi
+  tokens=$($PY -c "import json; v = json.load(open('$model_dir/config.json'))['vocab_size']; print(','.join(str((7 * i + 3) % v) for i in range(80)))")
+  "$CLI" logits --model "$model_dir" --tokens "$tokens" --out "$WORK/$name-headlab.npy" >/dev/null
+  $PY - "$model_dir" "$WORK/$name-headlab.npy" "$tokens" "$REF" <<'PYEOF' \
+    && pass "$name: PyTorch reference logits match headlab-cli" || fail "$name: logits differ"
+import sys, importlib.util, numpy as np, torch
+model_dir, a, tokens, ref = sys.argv[1:]
+spec = importlib.util.spec_from_file_location("ref", ref)
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+with torch.no_grad():  # the interop example: a HeadLab model directory as a torch.nn.Module
+    y = m.load_model(model_dir)(torch.tensor([[int(t) for t in tokens.split(",")]]))[0].numpy()
+tensors, meta = m.read_safetensors(f"{model_dir}/model.safetensors")
+assert "headlab.config" in meta
+# The modules really moved: a transposed or skipped matrix would show in the logits.
+moved = [n for n, t in tensors.items() if any(s in n for s in (".kha.t_", ".kha.v_", ".mea.mix", ".talking."))]
+for n in moved:
+    t = tensors[n]
+    eye = np.eye(*t.shape) if "v_gate" not in n else np.zeros(t.shape)
+    assert np.abs(t.numpy() - eye).max() > 1e-2, (n, "still at its identity init")
+assert moved, "no module matrices"
+x = np.load(a)
+assert x.shape == y.shape, (x.shape, y.shape)
+rel = np.abs(x - y).max() / np.abs(x).max()
+print(f"max relative error {rel:.2e} over {x.shape}, {len(moved)} module matrices")
+assert rel < 1e-4, rel
+PYEOF
+done
+
+# The script's own command line, on a bare .safetensors file (its config is in the metadata).
+"$CLI" logits --model "$WORK/run-gqa_kha_mea/model" --tokens 1,2,3 --out "$WORK/bare-headlab.npy" >/dev/null
+"$PY" "$REF" logits --model "$WORK/run-gqa_kha_mea/model/model.safetensors" --tokens 1,2,3 --out "$WORK/bare.npy"
+$PY -c "
+import numpy as np
+a, b = np.load('$WORK/bare-headlab.npy'), np.load('$WORK/bare.npy')
+assert np.abs(a - b).max() / np.abs(a).max() < 1e-4
+" && pass "headlab_reference.py logits on a bare .safetensors file" || fail "bare .safetensors"
+finish
