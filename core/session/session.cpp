@@ -97,6 +97,14 @@ void Session::post(Command command) {
   impl_->command_cv.notify_all();
 }
 
+void Session::post_all(std::vector<Command> commands) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->command_mutex);
+    for (auto& c : commands) impl_->commands.push_back(std::move(c));
+  }
+  impl_->command_cv.notify_all();
+}
+
 std::shared_ptr<const Snapshot> Session::latest() const {
   std::lock_guard<std::mutex> lock(impl_->publish_mutex);
   return impl_->latest;

@@ -105,6 +105,9 @@ class Session {
   ~Session();  // stops and joins the worker
 
   void post(Command command);  // thread-safe; never waits for a step
+  // Several commands that must apply at the same step boundary, in order (e.g. "start, then
+  // pause at once"): separate post() calls may straddle a step the worker runs in between.
+  void post_all(std::vector<Command> commands);
   std::shared_ptr<const Snapshot> latest() const;  // never waits for the worker
   // The metric series and event list, incrementally: everything from index `from` on.
   std::vector<MetricPoint> metrics_since(size_t from) const;

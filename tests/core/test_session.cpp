@@ -68,10 +68,14 @@ TEST(Session, PauseStepResumeGiveTheSameMetricsAsAnUninterruptedRun) {
   s->post(Command::step());
   ASSERT_TRUE(s->wait_until([](const Snapshot& x) { return x.status.step == 2; }, 60));
   EXPECT_EQ(s->latest()->status.state, RunState::Paused);
-  s->post(Command::start());
-  s->post(Command::pause());  // applied before the next step: the run waits at step 2
-  s->post(Command::probe_now());
-  ASSERT_TRUE(s->wait_until([](const Snapshot& x) { return x.status.state == RunState::Paused; }, 60));
+  // One batch, so the pause applies before the next step: the run waits at step 2.
+  s->post_all({Command::start(), Command::pause(), Command::probe_now()});
+  auto pause_seen = [](const Session& x) {
+    for (const auto& e : x.events_since(0))
+      if (e.message == "pause") return true;
+    return false;
+  };
+  ASSERT_TRUE(s->wait_until([&](const Snapshot& x) { return x.status.state == RunState::Paused && pause_seen(*s); }, 60));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(s->latest()->status.step, 2);
   s->post(Command::resume());
@@ -84,11 +88,10 @@ TEST(Session, CommandsApplyAtStepBoundariesInOrder) {
   s->post(Command::start());
   ASSERT_TRUE(s->wait_until([](const Snapshot& x) { return x.status.step >= 3; }, 60));
   // From another thread, while training runs.
+  // As one batch: separate posts may straddle a step (see post_all).
   std::thread poster([&] {
-    s->post(Command::set_lr(1e-3));
-    s->post(Command::module_action("bypass", "kha", {1}));
-    s->post(Command::module_action("freeze", "mea", {0}));
-    s->post(Command::set_lr(5e-4));
+    s->post_all({Command::set_lr(1e-3), Command::module_action("bypass", "kha", {1}),
+                 Command::module_action("freeze", "mea", {0}), Command::set_lr(5e-4)});
   });
   poster.join();
   ASSERT_TRUE(state_is(*s, RunState::Finished));
