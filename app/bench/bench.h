@@ -46,6 +46,9 @@ struct BenchOptions {
 };
 
 double median(std::vector<double> values);
+// The 1-minute load average (/proc/loadavg), -1 when unknown: other processes on a shared
+// machine are the main source of noise, so the report records it around every size.
+double load_average();
 
 // system_info.cpp
 struct SystemInfo {

@@ -47,6 +47,7 @@ struct InferRow {
 
 struct SizeResult {
   SizeSpec size;
+  double load_before = -1, load_after = -1;  // 1-minute load average around the measurement
   std::vector<TrainRow> rows;
   std::vector<ProbeRow> probes;
   std::vector<InferRow> inference;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "bench_runs.h"
 #include "common/runtime.h"
@@ -96,8 +97,9 @@ std::string fmt(const char* f, double x) {
 }
 
 void print_size(const SizeResult& r) {
-  std::printf("\n== %s: batch %ld x seq %ld ==\n", r.size.name.c_str(), static_cast<long>(r.size.batch_size),
-              static_cast<long>(r.size.seq_len));
+  std::printf("\n== %s: batch %ld x seq %ld (load average %.1f -> %.1f on %u cores) ==\n", r.size.name.c_str(),
+              static_cast<long>(r.size.batch_size), static_cast<long>(r.size.seq_len), r.load_before, r.load_after,
+              std::thread::hardware_concurrency());
   std::printf("%-14s %9s %11s %9s %7s %9s %9s %11s %8s\n", "variant", "params", "tokens/s", "step ms", "MFU",
               "peak MB", "vs mha", "ref tok/s", "HL/ref");
   for (const auto& t : r.rows) {
@@ -217,9 +219,12 @@ int main(int argc, char** argv) {
         for (const auto& v : vs) profile_training(size, v, o, profile + "-" + size.name + "-" + v.name + ".json");
         continue;
       }
+      const double load_before = load_average();
       auto r = bench_training(size, vs, o, sys, ref.get());
       if (size.decode_tokens > 0 && (o.filter.empty() || (size.name + "/inference").find(o.filter) != std::string::npos))
         r.inference = bench_inference(size, o);
+      r.load_before = load_before;
+      r.load_after = load_average();
       print_size(r);
       results.push_back(std::move(r));
     }
@@ -244,7 +249,9 @@ int main(int argc, char** argv) {
         {"probes", nlohmann::json::array()},
         {"inference", nlohmann::json::array()},
         {"targets", evaluate_targets(results)}};
+    report["load_average"] = nlohmann::json::array();
     for (const auto& r : results) {
+      report["load_average"].push_back({{"size", r.size.name}, {"before", r.load_before}, {"after", r.load_after}});
       for (const auto& t : r.rows) report["training"].push_back(t.to_json());
       for (const auto& p : r.probes) report["probes"].push_back(p.to_json());
       for (const auto& i : r.inference) report["inference"].push_back(i.to_json());

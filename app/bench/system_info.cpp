@@ -36,6 +36,12 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double one = -1;
+  return in >> one ? one : -1;
+}
+
 SystemInfo collect_system_info(const std::string& device_name, bool quick) {
   SystemInfo s;
   s.runtime = runtime_summary();

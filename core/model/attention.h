@@ -46,8 +46,20 @@ class AttentionImpl : public torch::nn::Module {
   bool gta, use_qk_norm;
   double eps, rope_theta;
 
+  // Fast path for training-sized inputs (same math, other rounding; the tests cover both
+  // paths): without a cache and with at least this many rows (B*T), q, k and v come from ONE
+  // GEMM over the concatenated weights, and q and k share one QK-norm and one RoPE call.
+  int64_t fused_projection_min_rows = 64;
+  // On that path, from this many rows on (0: d_model, where the weight product becomes the
+  // cheaper side), KHA-linear and MEA-HLC are applied to the weights once per forward,
+  // W_eff = blockdiag(T)^T W and W'_j = sum_i mix[i, j] W_i, instead of to every row.
+  // gqa layouts only: gta's k is not one projection.
+  int64_t module_fusion_min_rows = 0;
+
  private:
   bool in_forward(ModuleKind kind) const;
+  // The fused path: returns q [B,T,H,dh] and k [B,T,G,dh] after QK norm and RoPE, and v.
+  void fused_qkv(const torch::Tensor& x, torch::Tensor& q, torch::Tensor& k, torch::Tensor& v);
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t q_start,
                        torch::Tensor* attention_out) const;
   std::map<ModuleKind, ModuleState> states_;

