@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "heatmap_style.h"
+#include "plot_theme.h"
 
 namespace headlab {
 
@@ -32,6 +33,7 @@ AttentionMapView::AttentionMapView(QWidget* parent) : QWidget(parent) {
   layout->addLayout(row);
 
   plot_ = new QCustomPlot(this);
+  followPaletteTheme(plot_);
   plot_->setToolTip(
       tr("Attention weights of one head: row = the token doing the looking (query), column = "
          "the token looked at (key); each row sums to 1. Grey cells are future tokens the "

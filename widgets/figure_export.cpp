@@ -9,6 +9,8 @@
 #include <QSaveFile>
 #include <QSvgGenerator>
 
+#include "plot_theme.h"
+
 namespace headlab {
 namespace {
 
@@ -117,12 +119,16 @@ bool exportFigure(QCustomPlot* plot, const QString& path, FigureFormat format,
 
   QSaveFile file(path);
   if (!openTarget(file, error)) return false;
+  // Figures are for papers and slides: dark ink on white, whatever theme the screen shows.
+  const PlotColors screen = plotColorsOf(plot);
+  applyPlotColors(plot, PlotColors::light());
   bool ok = false;
   switch (format) {
     case FigureFormat::Png: ok = writePng(plot, file, options, error); break;
     case FigureFormat::Svg: ok = writeSvg(plot, file, options, error); break;
     case FigureFormat::Pdf: ok = writePdf(plot, file, options, error); break;
   }
+  applyPlotColors(plot, screen);
   // toPainter re-laid the plot out at the export size; put the on-screen layout back.
   plot->replot(QCustomPlot::rpQueuedReplot);
   if (!ok) {

@@ -22,7 +22,7 @@ struct ExportOptions {
   QString title;
 };
 
-// Renders `plot` into `path`. Returns false and sets *error (when given) on failure:
+// Renders `plot` into `path`, in the light plot colours (see plot_theme.h). Returns false and sets *error (when given) on failure:
 // null plot, bad size or dpi, or a file that cannot be written.
 bool exportFigure(QCustomPlot* plot, const QString& path, FigureFormat format,
                   const ExportOptions& options = {}, QString* error = nullptr);

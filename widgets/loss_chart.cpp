@@ -13,6 +13,8 @@
 #include <cmath>
 #include <limits>
 
+#include "plot_theme.h"
+
 namespace headlab {
 namespace {
 
@@ -52,6 +54,7 @@ QColor LossChart::colorForEventKind(const std::string& kind) {
 
 LossChart::LossChart(QWidget* parent) : QWidget(parent), ema_(weight_) {
   plot_ = new QCustomPlot(this);
+  followPaletteTheme(plot_);
   plot_->setToolTip(
       tr("Training loss per step: the faint line is the raw loss, the bold line its smoothed "
          "trend, red dots are validation loss. Wheel zooms, drag pans, vertical lines mark "

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "heatmap_style.h"
+#include "plot_theme.h"
 
 namespace headlab {
 
@@ -41,6 +42,7 @@ MatrixView::MatrixView(QWidget* parent) : QWidget(parent) {
   layout->addLayout(row);
 
   plot_ = new QCustomPlot(this);
+  followPaletteTheme(plot_);
   plot_->setToolTip(
       tr("Cross-head matrices of the interaction modules. Blue is negative, red positive, "
          "white zero; the title gives the distance from identity, the share of weight off "

@@ -10,6 +10,7 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QMenu>
+#include <QPushButton>
 #include <QSaveFile>
 #include <QSettings>
 #include <QSpinBox>
@@ -165,11 +166,14 @@ void ExportController::askOptions() {
   dialog.setWindowTitle(tr("Figure options"));
   auto* form = new QFormLayout(&dialog);
   auto* dpi = new QDoubleSpinBox(&dialog);
+  dpi->setObjectName("dpi");
   dpi->setRange(10, 2400);
   dpi->setValue(options_.dpi);
   dpi->setToolTip(tr("PNG: text and lines scale with the DPI; SVG/PDF: sets the page size."));
   auto* width = new QSpinBox(&dialog);
   auto* height = new QSpinBox(&dialog);
+  width->setObjectName("width");
+  height->setObjectName("height");
   for (QSpinBox* box : {width, height}) box->setRange(100, 20000);
   width->setValue(options_.width_px);
   height->setValue(options_.height_px);
@@ -177,6 +181,7 @@ void ExportController::askOptions() {
   QList<QPair<FigureFormat, QCheckBox*>> boxes;
   for (FigureFormat f : {FigureFormat::Png, FigureFormat::Svg, FigureFormat::Pdf}) {
     auto* box = new QCheckBox(figureFormatSuffix(f).toUpper(), &dialog);
+    box->setObjectName("format_" + figureFormatSuffix(f));
     box->setChecked(formats_.contains(f));
     formats->addWidget(box);
     boxes.append({f, box});
@@ -189,6 +194,15 @@ void ExportController::askOptions() {
   form->addRow(buttons);
   connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
   connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  // Export all with no format would write nothing: OK needs at least one.
+  auto update_ok = [buttons, boxes] {
+    bool any = false;
+    for (const auto& entry : boxes) any = any || entry.second->isChecked();
+    buttons->button(QDialogButtonBox::Ok)->setEnabled(any);
+    buttons->button(QDialogButtonBox::Ok)->setToolTip(any ? QString() : tr("Pick at least one format"));
+  };
+  for (const auto& entry : boxes) connect(entry.second, &QCheckBox::toggled, &dialog, update_ok);
+  update_ok();
   if (dialog.exec() != QDialog::Accepted) return;
   ExportOptions o = options_;
   o.dpi = dpi->value();

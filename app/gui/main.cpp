@@ -22,6 +22,7 @@
 #include "headless_export.h"
 #include "attention_map_view.h"
 #include "main_window.h"
+#include "theme.h"
 #include "session_feed.h"
 
 namespace {
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
       {"size", "Pixel size of exported figures.", "WxH", "1500x1000"},
       {"probe-text", "Probe input for --export-figures (default: the run's own).", "TEXT"},
       {"runs", "Folder for new run directories (remembered; default ~/headlab-runs).", "DIR"},
+      {"theme", "system, light or dark for this start (default: the View menu's choice).", "MODE"},
   });
   QCommandLineOption screenshot("screenshot", "Train --steps steps, save the window to FILE, quit.", "FILE");
   screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
@@ -130,6 +132,16 @@ int main(int argc, char** argv) {
 
   if (args.isSet("export-figures")) return exportFigures(args);
 
+  if (args.isSet("theme")) {
+    const QString mode = args.value("theme");
+    if (mode != "system" && mode != "light" && mode != "dark") {
+      std::cerr << "headlab: --theme must be system, light or dark, not " << mode.toStdString() << "\n";
+      return 2;
+    }
+    headlab::gui::applyTheme(headlab::gui::themeModeFromName(mode), /*remember=*/false);
+  } else {
+    headlab::gui::applyTheme(headlab::gui::savedThemeMode(), /*remember=*/false);
+  }
   MainWindow window;
   if (args.isSet("runs")) window.setRunsFolder(QDir(args.value("runs")).absolutePath());
   window.show();

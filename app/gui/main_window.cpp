@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDateTime>
@@ -28,6 +29,7 @@
 #include "recent_files.h"
 #include "run_controls.h"
 #include "session_feed.h"
+#include "theme.h"
 
 namespace headlab::gui {
 
@@ -125,6 +127,9 @@ void MainWindow::buildMenus() {
   file->addAction(tr("Open model or checkpoint..."), QKeySequence::Open, this, &MainWindow::askOpenModel);
   file->addAction(tr("Open run directory..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this,
                   &MainWindow::askOpenRunDirectory);
+  file->addAction(tr("Resume run directory..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), this,
+                  &MainWindow::askResumeRun)
+      ->setToolTip(tr("Continue training a run from its newest checkpoint, exactly where it stopped."));
   file->addAction(tr("Compare with run..."), this, &MainWindow::askOverlayRun);
   file->addMenu(recent_->menu());
   file->addSeparator();
@@ -157,6 +162,7 @@ void MainWindow::buildMenus() {
   for (QDockWidget* dock : findChildren<QDockWidget*>()) view_menu_->addAction(dock->toggleViewAction());
   view_menu_->addSeparator();
   view_menu_->addAction(tr("Reset chart view"), chart_, &LossChart::resetView);
+  buildThemeMenu(view_menu_->addMenu(tr("Theme")));
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("About HeadLab"), this, [this] {
@@ -166,6 +172,21 @@ void MainWindow::buildMenus() {
                           "learn.</p><p>Hover any view for an explanation.</p>")
                            .arg(QApplication::applicationVersion()));
   });
+}
+
+void MainWindow::buildThemeMenu(QMenu* menu) {
+  menu->setToolTipsVisible(true);
+  auto* group = new QActionGroup(menu);
+  for (ThemeMode mode : {ThemeMode::System, ThemeMode::Light, ThemeMode::Dark}) {
+    static const char* const labels[] = {QT_TR_NOOP("Follow the system"), QT_TR_NOOP("Light"), QT_TR_NOOP("Dark")};
+    QAction* action = menu->addAction(tr(labels[static_cast<int>(mode)]));
+    action->setCheckable(true);
+    action->setChecked(currentThemeMode() == mode);
+    action->setData(themeModeName(mode));
+    group->addAction(action);
+    connect(action, &QAction::triggered, this, [mode] { applyTheme(mode); });
+  }
+  menu->actions().front()->setToolTip(tr("Use the desktop's colours (exported figures are always light)."));
 }
 
 void MainWindow::connectFeed() {

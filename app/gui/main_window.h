@@ -45,6 +45,9 @@ class MainWindow : public QMainWindow {
   bool openPath(const QString& path, QString* error = nullptr);
   bool openModel(const QString& path, QString* error = nullptr);
   bool openRunDirectory(const QString& path, QString* error = nullptr);
+  // Continues a run directory from its newest checkpoint: its curves come back and the run
+  // waits (Idle) for Start. Refused while another run is running or paused.
+  bool resumeRun(const QString& path, QString* error = nullptr);
   // Adds a finished run's loss curve to the chart for comparison.
   bool addOverlayRun(const QString& path, QString* error = nullptr);
 
@@ -71,6 +74,7 @@ class MainWindow : public QMainWindow {
  private:
   void buildDocks();
   void buildMenus();
+  void buildThemeMenu(QMenu* menu);
   QDockWidget* addDock(QWidget* widget, const QString& title, const QString& name, Qt::DockWidgetArea area);
   void connectFeed();
   void onCommand(const session::Command& command);
@@ -81,6 +85,7 @@ class MainWindow : public QMainWindow {
   void askOpenModel();
   void askOpenRunDirectory();
   void askOverlayRun();
+  void askResumeRun();
   void askSaveCheckpointAs();
   void askSetLearningRate();
   void askLoadExperiment();

@@ -102,6 +102,43 @@ bool MainWindow::openRunDirectory(const QString& path, QString* error) {
   return true;
 }
 
+bool MainWindow::resumeRun(const QString& path, QString* error) {
+  if (!isRunDirectory(path)) {
+    if (error) *error = tr("%1 is not a run directory (no config.json and metrics.jsonl)").arg(path);
+    return false;
+  }
+  const auto snap = feed_->snapshot();
+  if (snap && snap->status.training &&
+      (snap->status.state == RunState::Running || snap->status.state == RunState::Paused)) {
+    if (error) *error = tr("a run is in progress: stop it (Shift+F5) before resuming another");
+    return false;
+  }
+  try {
+    // Throws InputError (no checkpoint, a truncated or foreign one) before the old session goes.
+    auto session = session::Session::create_resume(path.toStdString());
+    feed_->setSession(std::move(session));  // its series start with the run's earlier curves
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromStdString(e.what());
+    return false;
+  }
+  run_dir_ = path;
+  try {
+    experiment_->setConfig(read_json_file((path + "/config.json").toStdString()));
+  } catch (const std::exception&) {
+    // The form is only a reminder of the settings; the run itself was read from its checkpoint.
+  }
+  recent_->add(path);
+  const auto resumed = feed_->snapshot();
+  const qint64 step = resumed ? resumed->status.step : 0;
+  const qint64 total = resumed ? resumed->status.total_steps : 0;
+  showMessage(step < total ? tr("Resumed %1 at step %2 of %3: press Start (Ctrl+Enter) to continue.")
+                                 .arg(path).arg(step).arg(total)
+                           : tr("%1 has finished all its %2 steps; it can be inspected, or its config trained "
+                                "further with more steps.").arg(path).arg(total),
+              0);
+  return true;
+}
+
 bool MainWindow::addOverlayRun(const QString& path, QString* error) {
   if (!isRunDirectory(path)) {
     if (error) *error = tr("%1 is not a run directory (no config.json and metrics.jsonl)").arg(path);
@@ -147,6 +184,13 @@ void MainWindow::askOpenRunDirectory() {
   if (path.isEmpty()) return;
   QString error;
   reportOpen(openRunDirectory(path, &error), path, error);
+}
+
+void MainWindow::askResumeRun() {
+  const QString path = QFileDialog::getExistingDirectory(this, tr("Resume training of a run directory"), runs_folder_);
+  if (path.isEmpty()) return;
+  QString error;
+  reportOpen(resumeRun(path, &error), path, error);
 }
 
 void MainWindow::askOverlayRun() {

@@ -25,4 +25,10 @@ void makeTinyRun(const std::string& run_dir, int steps) {
   trainer.save_final_model();
 }
 
+void makeUnfinishedTinyRun(const std::string& run_dir, int steps, int trained) {
+  train::Trainer trainer(train::ExperimentConfig::from_json(tinyExperiment(steps)), run_dir);
+  while (trainer.step_count() < trained) trainer.step();
+  trainer.save_checkpoint();
+}
+
 }  // namespace headlab::testing

@@ -15,4 +15,8 @@ nlohmann::json tinyExperiment(int steps);
 // a checkpoint every 5 steps, the final checkpoint and model/.
 void makeTinyRun(const std::string& run_dir, int steps);
 
+// Like makeTinyRun, but stops after `trained` of `steps` steps with a checkpoint there and
+// no final model: a run that `headlab-cli train --resume` (or File > Resume) continues.
+void makeUnfinishedTinyRun(const std::string& run_dir, int steps, int trained);
+
 }  // namespace headlab::testing
