@@ -165,6 +165,9 @@ void HeadAtlasGlCanvas::paintGL() {
   bridge_.newFrame(size(), devicePixelRatioF());
   drawFrame();
   bridge_.render();
+  // Frames are drawn on demand, not in a loop: after an input ImGui needs one more frame to
+  // show what it measured in this one (a new tooltip is laid out hidden first).
+  if (settle_frames_ > 0 && --settle_frames_ > 0) update();
 }
 
 void HeadAtlasGlCanvas::drawFrame() {
@@ -250,7 +253,7 @@ void HeadAtlasGlCanvas::setHovered(int index) {
 }
 
 bool HeadAtlasGlCanvas::event(QEvent* event) {
-  if (!failed_) bridge_.handleEvent(event);
+  if (!failed_ && bridge_.handleEvent(event)) settle_frames_ = 2;
   switch (event->type()) {
     case QEvent::MouseMove: {
       const int position = layout().positionAt(static_cast<QMouseEvent*>(event)->position());

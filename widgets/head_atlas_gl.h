@@ -66,6 +66,7 @@ class HeadAtlasGlCanvas : public QOpenGLWidget, protected QOpenGLFunctions {
   int uploads_ = 0;
   int hovered_ = -1;
   float scroll_ = 0;
+  int settle_frames_ = 0;  // frames still to draw after an input (ImGui sizes new windows on frame 1, shows them on 2)
   bool failed_ = false;
   bool initialized_ = false;
 };
