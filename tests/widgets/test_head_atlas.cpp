@@ -4,6 +4,8 @@
 
 #include <QApplication>
 #include <QComboBox>
+#include <QDockWidget>
+#include <QMainWindow>
 #include <QMouseEvent>
 #include <QSettings>
 #include <QSignalSpy>
@@ -403,4 +405,40 @@ TEST(AtlasGl, RendersWithDearImGuiWhenOpenGlWorks) {
   ASSERT_EQ(selected.count(), 1);
   EXPECT_EQ(selected.at(0).at(0).toInt(), 1);
   EXPECT_EQ(selected.at(0).at(1).toInt(), 0);
+}
+
+TEST(AtlasGl, SurvivesItsDockFloatingIntoANewWindow) {
+  // A floating dock is a new top-level window with a new GL context: the canvas must free its
+  // textures and ImGui's GL objects with the old context and rebuild them on the new one.
+  QString why;
+  if (!headlab::HeadAtlasGlCanvas::probeOpenGl(&why)) GTEST_SKIP() << "no OpenGL here: " << why.toStdString();
+  QSettings().remove("atlas/softwareRendering");
+  QMainWindow window;
+  auto* dock = new QDockWidget("atlas", &window);
+  auto* view = new HeadAtlasView(dock);
+  dock->setWidget(view);
+  window.addDockWidget(Qt::RightDockWidgetArea, dock);
+  window.resize(800, 600);
+  window.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+  view->setSnapshot(atlastest::makeSnapshot());
+  auto* gl = view->glCanvas();
+  ASSERT_NE(gl, nullptr);
+  gl->grabFramebuffer();
+  ASSERT_EQ(gl->textureCount(), 6);
+  const int uploads = gl->uploadCount();
+
+  dock->setFloating(true);
+  dock->resize(420, 360);
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(dock));
+  QApplication::processEvents();
+  const QImage frame = gl->grabFramebuffer();
+  ASSERT_FALSE(gl->failed());
+  EXPECT_EQ(view->renderer(), HeadAtlasView::Renderer::OpenGL);
+  EXPECT_EQ(gl->textureCount(), 6);
+  EXPECT_EQ(gl->uploadCount(), uploads + 1);  // the same snapshot, uploaded again into the new context
+  const HeadAtlasModel& m = view->model();
+  const QRectF map = gl->layout().mapRect(m.positionOf(m.indexOf(0, 1)));
+  EXPECT_EQ(pixel(frame, texelCentre(map, 3, 2) * frame.devicePixelRatio()),
+            color::lut()[color::probabilityToByte(atlastest::weight(0, 1, 3, 2))]);
 }
