@@ -41,14 +41,18 @@ FrameRenderer ReplayExportController::rendererFor(View view, QSize size) const {
   return atlasFrameRenderer(size, m.roleFilter(), m.sortKey(), m.sortDescending());
 }
 
+// The history is copied (shared pointers only): the progress dialog runs the event loop, and a
+// probe arriving meanwhile replaces the timeline's vector under a reference.
 ReplayResult ReplayExportController::exportGif(const QString& path, View view, QSize size, double frames_per_second,
                                                const ReplayProgress& progress) {
-  return exportReplayGif(timeline_->history(), rendererFor(view, size), path, frames_per_second, progress);
+  const ReplayHistory history = timeline_->history();
+  return exportReplayGif(history, rendererFor(view, size), path, frames_per_second, progress);
 }
 
 ReplayResult ReplayExportController::exportPngs(const QString& folder, View view, QSize size,
                                                 const ReplayProgress& progress) {
-  return exportReplayPngs(timeline_->history(), rendererFor(view, size), folder, progress);
+  const ReplayHistory history = timeline_->history();
+  return exportReplayPngs(history, rendererFor(view, size), folder, progress);
 }
 
 bool ReplayExportController::askChoice(bool gif, Choice* choice) {
@@ -113,7 +117,7 @@ void ReplayExportController::run(bool gif) {
     if (target.isEmpty()) return;
     settings.setValue("export/dir", target);
   }
-  const int total = int(timeline_->history().size());
+  const int total = int(timeline_->history().size());  // what exportGif/exportPngs copy just below
   QProgressDialog dialog(tr("Drawing the replay frames..."), tr("Cancel"), 0, total, window_);
   dialog.setWindowModality(Qt::WindowModal);
   dialog.setMinimumDuration(300);  // short exports finish before it would flash up
