@@ -15,7 +15,8 @@ core_pkgs=(
 )
 gui_pkgs=(
   qt6-base-dev libqt6opengl6-dev libqt6svg6-dev libqcustomplot-dev
-  libimgui-dev libgl-dev libglx-mesa0 libgl1-mesa-dri
+  libimgui-dev libstb-dev libgl-dev libglx-mesa0 libgl1-mesa-dri   # the Head Atlas (ImGui on OpenGL)
+  libgif-dev              # the timeline's replay export as an animated GIF
   xvfb xauth
 )
 

@@ -120,6 +120,7 @@ void MainWindow::buildDocks() {
   connect(modules_, &ModulePanel::notice, this, [this](const QString& m) { showMessage(m, 15000); });
   connect(probe_bar_, &ProbeInputBar::probeTextSubmitted, this,
           [this](const QString& text) { onCommand(Command::set_probe_input(text.toStdString())); });
+  buildAtlasAndTimeline();
 }
 
 void MainWindow::buildMenus() {
@@ -163,6 +164,7 @@ void MainWindow::buildMenus() {
   view_menu_->addSeparator();
   view_menu_->addAction(tr("Reset chart view"), chart_, &LossChart::resetView);
   buildThemeMenu(view_menu_->addMenu(tr("Theme")));
+  buildTimelineMenus();
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("About HeadLab"), this, [this] {
@@ -194,9 +196,8 @@ void MainWindow::connectFeed() {
   connect(feed_, &SessionFeed::statusChanged, this, &MainWindow::onStatus);
   connect(feed_, &SessionFeed::metricsAppended, chart_, &LossChart::appendMetrics);
   connect(feed_, &SessionFeed::probeChanged, this, [this](std::shared_ptr<const ProbeSnapshot> probe) {
-    attention_->setSnapshot(probe);
-    matrices_->setSnapshot(probe);
     modules_->setAblations(probe->ablations);
+    onLiveProbe(probe);  // the views follow it unless the timeline shows an earlier probe
   });
   connect(feed_, &SessionFeed::eventsAppended, this, [this](const std::vector<EventRecord>& events) {
     chart_->appendEvents(events);
@@ -210,6 +211,7 @@ void MainWindow::onSessionReset() {
   modules_->clear();
   attention_->setSnapshot(nullptr);
   matrices_->setSnapshot(nullptr);
+  resetTimeline();
   controls_->clearStatus();
   model_config_json_.clear();
   n_layers_ = 0;

@@ -16,17 +16,20 @@ class QLabel;
 namespace headlab {
 class AttentionMapView;
 class ExperimentPanel;
+class HeadAtlasView;
 class LossChart;
 class MatrixView;
 class ModulePanel;
 class ProbeInputBar;
 class RunControls;
+class TimelineBar;
 }  // namespace headlab
 
 namespace headlab::gui {
 
 class ExportController;
 class RecentFiles;
+class ReplayExportController;
 class SessionFeed;
 
 class MainWindow : public QMainWindow {
@@ -65,6 +68,9 @@ class MainWindow : public QMainWindow {
   ProbeInputBar* probeInput() const { return probe_bar_; }
   ExportController* exporter() const { return exporter_; }
   RecentFiles* recentFiles() const { return recent_; }
+  HeadAtlasView* headAtlas() const { return atlas_; }
+  TimelineBar* timeline() const { return timeline_; }
+  ReplayExportController* replayExporter() const { return replay_; }
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -91,6 +97,12 @@ class MainWindow : public QMainWindow {
   void askLoadExperiment();
   void askSaveExperiment();
   void reportOpen(bool ok, const QString& path, const QString& error);
+  // The Head Atlas dock and the evolution timeline (main_window_timeline.cpp).
+  void buildAtlasAndTimeline();
+  void buildTimelineMenus();
+  void onLiveProbe(std::shared_ptr<const ProbeSnapshot> probe);
+  void showProbe(std::shared_ptr<const ProbeSnapshot> probe);
+  void resetTimeline();
 
   SessionFeed* feed_ = nullptr;
   LossChart* chart_ = nullptr;
@@ -102,6 +114,9 @@ class MainWindow : public QMainWindow {
   MatrixView* matrices_ = nullptr;
   ExportController* exporter_ = nullptr;
   RecentFiles* recent_ = nullptr;
+  HeadAtlasView* atlas_ = nullptr;
+  TimelineBar* timeline_ = nullptr;
+  ReplayExportController* replay_ = nullptr;
   QMenu* view_menu_ = nullptr;
   QLabel* state_label_ = nullptr;
 
