@@ -10,6 +10,8 @@
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
+#include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
 #include <QPushButton>
@@ -47,6 +49,11 @@ void onNextDialog(std::function<void(D*)> act) {
       timer->stop();
       timer->deleteLater();
       act(dialog);
+      // A dialog that did not take the answer must not hang the suite: the test then fails
+      // on its checks instead.
+      QTimer::singleShot(5000, dialog, [dialog] {
+        if (dialog->isVisible()) dialog->reject();
+      });
     } else if (--*deadline <= 0) {
       timer->stop();
       timer->deleteLater();
@@ -58,8 +65,13 @@ void onNextDialog(std::function<void(D*)> act) {
 void answerFileDialog(const QString& path, const QString& name_filter = {}) {
   onNextDialog<QFileDialog>([path, name_filter](QFileDialog* d) {
     if (!name_filter.isEmpty()) d->selectNameFilter(name_filter);
-    d->selectFile(path);
-    d->accept();
+    // What a user does: go to the folder, type the name (selectFile of an absolute path that
+    // does not exist yet would only change the folder).
+    d->setDirectory(QFileInfo(path).absolutePath());
+    d->selectFile(QFileInfo(path).fileName());
+    // selectFile leaves the name field alone while it has the focus (a save dialog's does).
+    if (auto* name = d->findChild<QLineEdit*>("fileNameEdit")) name->setText(QFileInfo(path).fileName());
+    static_cast<QDialog*>(d)->accept();  // QFileDialog::accept is protected; the call is virtual
   });
 }
 
