@@ -5,6 +5,7 @@
 // recent, drag and drop) lives in main_window_files.cpp.
 #include <QMainWindow>
 #include <QString>
+#include <QStringList>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -15,16 +16,21 @@ class QLabel;
 
 namespace headlab {
 class AttentionMapView;
+class ComparePanel;
 class ExperimentPanel;
+class HeadsView;
+class LearnPanel;
 class LossChart;
 class MatrixView;
 class ModulePanel;
 class ProbeInputBar;
 class RunControls;
+class SampleView;
 }  // namespace headlab
 
 namespace headlab::gui {
 
+class CompareController;
 class ExportController;
 class RecentFiles;
 class SessionFeed;
@@ -62,6 +68,16 @@ class MainWindow : public QMainWindow {
   ProbeInputBar* probeInput() const { return probe_bar_; }
   ExportController* exporter() const { return exporter_; }
   RecentFiles* recentFiles() const { return recent_; }
+  HeadsView* headsView() const { return heads_; }
+  ComparePanel* comparePanel() const { return compare_panel_; }
+  CompareController* compareController() const { return compare_; }
+  SampleView* sampleView() const { return sample_; }
+  LearnPanel* learnPanel() const { return learn_; }
+
+  // Trains the experiment form's variants (main_window_labs.cpp); an empty out_dir means a
+  // new folder under runsFolder(). False, with the reason, when it cannot start.
+  bool startComparison(const QStringList& variants, bool interleave, const QString& out_dir,
+                       QString* error = nullptr);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -71,6 +87,7 @@ class MainWindow : public QMainWindow {
  private:
   void buildDocks();
   void buildMenus();
+  void buildLabDocks();  // Heads, Compare, Sample, Learn (main_window_labs.cpp)
   QDockWidget* addDock(QWidget* widget, const QString& title, const QString& name, Qt::DockWidgetArea area);
   void connectFeed();
   void onCommand(const session::Command& command);
@@ -97,6 +114,11 @@ class MainWindow : public QMainWindow {
   MatrixView* matrices_ = nullptr;
   ExportController* exporter_ = nullptr;
   RecentFiles* recent_ = nullptr;
+  HeadsView* heads_ = nullptr;
+  ComparePanel* compare_panel_ = nullptr;
+  CompareController* compare_ = nullptr;
+  SampleView* sample_ = nullptr;
+  LearnPanel* learn_ = nullptr;
   QMenu* view_menu_ = nullptr;
   QLabel* state_label_ = nullptr;
 
