@@ -75,6 +75,8 @@ HeadsView::HeadsView(QWidget* parent) : QWidget(parent) {
   QFont legend_font = font();
   legend_font.setPointSizeF(legend_font.pointSizeF() * 0.85);
   chart_->legend->setFont(legend_font);
+  // Scores usually rise at the right end of the run: keep the legend out of their way.
+  chart_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
 
   similarity_ = new QCustomPlot(this);
   similarity_->setToolTip(tr("How alike the heads of this layer attend on the probe text: 1 (yellow) means two "
@@ -112,12 +114,12 @@ HeadsView::HeadsView(QWidget* parent) : QWidget(parent) {
   table_->verticalHeader()->setVisible(false);
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   table_->setSortingEnabled(true);
+  table_->sortByColumn(ColLayer, Qt::AscendingOrder);  // the header's default order is descending
 
   auto* bottom = new QSplitter(Qt::Horizontal, this);
   bottom->addWidget(similarity_);
   bottom->addWidget(table_);
-  bottom->setStretchFactor(0, 2);
-  bottom->setStretchFactor(1, 3);
+  bottom->setSizes({320, 480});  // room for a square matrix next to the table
   auto* split = new QSplitter(Qt::Vertical, this);
   split->addWidget(chart_);
   split->addWidget(bottom);

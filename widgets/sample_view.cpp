@@ -3,7 +3,7 @@
 #include <QAbstractTextDocumentLayout>
 #include <QDoubleSpinBox>
 #include <QEvent>
-#include <QFormLayout>
+#include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QHelpEvent>
 #include <QLabel>
@@ -79,6 +79,10 @@ SampleView::SampleView(QWidget* parent) : QWidget(parent) {
 
   output_ = new QTextBrowser(this);
   output_->setToolTip(QString());  // token tooltips come from eventFilter
+  // Fixed width and a little larger: every token is a box of its own, easy to hover.
+  QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+  mono.setPointSizeF(mono.pointSizeF() * 1.25);
+  output_->setFont(mono);
   output_->viewport()->installEventFilter(this);
   layout->addWidget(output_, 1);
 

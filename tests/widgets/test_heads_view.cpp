@@ -131,3 +131,14 @@ TEST(HeadsView, RoleTableSortsByValueAndThrottlesByStep) {
   view.setLatest(snapshot(150, 0.9f));
   EXPECT_EQ(view.history().size(), 4u);
 }
+
+TEST(HeadsView, RoleTableStartsInLayerThenHeadOrder) {
+  HeadsView view;
+  view.setHistory(history());
+  QTableWidget* table = view.roleTable();
+  ASSERT_EQ(table->rowCount(), 6);
+  EXPECT_EQ(table->item(0, HeadsView::ColLayer)->text(), "0");
+  EXPECT_EQ(table->item(0, HeadsView::ColHead)->text(), "0");
+  EXPECT_EQ(table->item(5, HeadsView::ColLayer)->text(), "1");
+  EXPECT_EQ(table->item(5, HeadsView::ColHead)->text(), "2");
+}
