@@ -116,3 +116,29 @@ TEST(SessionSample, ABadPromptIsReportedInTheResultAndTheSessionGoesOn) {
   s->post(Command::start());
   EXPECT_TRUE(s->wait_until([](const Snapshot& snap) { return snap.status.state == RunState::Finished; }, 60));
 }
+
+TEST(SessionSample, SamplingBetweenStepsLeavesTheRunUnchanged) {
+  // The same 6 steps, once with a sample after step 3: the losses must agree exactly, so a
+  // student's curiosity never changes the experiment.
+  auto run = [](bool with_sample) {
+    auto s = Session::create_training(experiment(6), "");
+    std::vector<Command> commands{Command::step(), Command::step(), Command::step()};
+    if (with_sample) {
+      Command::SampleRequest request;
+      request.id = 1;
+      request.max_tokens = 20;
+      request.seed = 3;
+      commands.push_back(Command::sample_text("abcab", request));
+    }
+    for (int i = 0; i < 3; ++i) commands.push_back(Command::step());
+    s->post_all(commands);
+    EXPECT_TRUE(s->wait_until([](const Snapshot& snap) { return snap.status.step == 6; }, 60));
+    std::vector<double> losses;
+    for (const auto& m : s->metrics_since(0)) losses.push_back(m.loss);
+    if (with_sample) EXPECT_EQ(s->latest()->sample->ids.size(), 20u);
+    return losses;
+  };
+  const auto plain = run(false), sampled = run(true);
+  ASSERT_EQ(plain.size(), 6u);
+  EXPECT_EQ(plain, sampled);
+}
