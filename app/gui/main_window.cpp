@@ -55,6 +55,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                         "Vertical lines mark events: module changes, LR changes, spikes, checkpoints."));
   setCentralWidget(chart_);
   buildDocks();
+  buildLabDocks();
   exporter_ = new ExportController(this, {chart_, attention_, matrices_}, this);
   recent_ = new RecentFiles(this);
   buildMenus();

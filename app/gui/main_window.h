@@ -5,6 +5,7 @@
 // recent, drag and drop) lives in main_window_files.cpp.
 #include <QMainWindow>
 #include <QString>
+#include <QStringList>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -15,18 +16,23 @@ class QLabel;
 
 namespace headlab {
 class AttentionMapView;
+class ComparePanel;
 class ExperimentPanel;
 class HeadAtlasView;
+class HeadsView;
+class LearnPanel;
 class LossChart;
 class MatrixView;
 class ModulePanel;
 class ProbeInputBar;
 class RunControls;
 class TimelineBar;
+class SampleView;
 }  // namespace headlab
 
 namespace headlab::gui {
 
+class CompareController;
 class ExportController;
 class RecentFiles;
 class ReplayExportController;
@@ -71,6 +77,16 @@ class MainWindow : public QMainWindow {
   HeadAtlasView* headAtlas() const { return atlas_; }
   TimelineBar* timeline() const { return timeline_; }
   ReplayExportController* replayExporter() const { return replay_; }
+  HeadsView* headsView() const { return heads_; }
+  ComparePanel* comparePanel() const { return compare_panel_; }
+  CompareController* compareController() const { return compare_; }
+  SampleView* sampleView() const { return sample_; }
+  LearnPanel* learnPanel() const { return learn_; }
+
+  // Trains the experiment form's variants (main_window_labs.cpp); an empty out_dir means a
+  // new folder under runsFolder(). False, with the reason, when it cannot start.
+  bool startComparison(const QStringList& variants, bool interleave, const QString& out_dir,
+                       QString* error = nullptr);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -81,6 +97,7 @@ class MainWindow : public QMainWindow {
   void buildDocks();
   void buildMenus();
   void buildThemeMenu(QMenu* menu);
+  void buildLabDocks();  // Heads, Compare, Sample, Learn (main_window_labs.cpp)
   QDockWidget* addDock(QWidget* widget, const QString& title, const QString& name, Qt::DockWidgetArea area);
   void connectFeed();
   void onCommand(const session::Command& command);
@@ -117,6 +134,11 @@ class MainWindow : public QMainWindow {
   HeadAtlasView* atlas_ = nullptr;
   TimelineBar* timeline_ = nullptr;
   ReplayExportController* replay_ = nullptr;
+  HeadsView* heads_ = nullptr;
+  ComparePanel* compare_panel_ = nullptr;
+  CompareController* compare_ = nullptr;
+  SampleView* sample_ = nullptr;
+  LearnPanel* learn_ = nullptr;
   QMenu* view_menu_ = nullptr;
   QLabel* state_label_ = nullptr;
 

@@ -36,6 +36,7 @@ struct Session::Impl {
   std::shared_ptr<const Snapshot> latest;
   ProbeTimeline timeline;
   std::shared_ptr<const ProbeSnapshot> newest_probe;
+  std::shared_ptr<const SampleResult> newest_sample;
 
   mutable std::mutex series_mutex;
   std::vector<MetricPoint> metrics;
@@ -48,6 +49,7 @@ struct Session::Impl {
   void apply(const Command& command);
   void train_one_step();
   void probe(bool forced);
+  void sample(const Command& command);  // session_sample.cpp
   void publish(const std::string& message = {});
   void record_event(const std::string& kind, const std::string& message);
   void set_state(RunState s);

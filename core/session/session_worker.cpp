@@ -182,6 +182,9 @@ void Session::Impl::apply(const Command& c) {
       record_event("command", c.interval > 0 ? "probe every " + std::to_string(c.interval) + " steps"
                                              : "probe interval adaptive");
       break;
+    case K::Sample:
+      sample(c);
+      break;
   }
 }
 
@@ -298,6 +301,7 @@ void Session::Impl::publish(const std::string& message) {
   {
     std::lock_guard<std::mutex> lock(publish_mutex);
     snap->probe = newest_probe;
+    snap->sample = newest_sample;
     latest = std::move(snap);
   }
   publish_cv.notify_all();

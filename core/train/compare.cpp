@@ -61,6 +61,11 @@ std::vector<VariantSummary> run_comparison(const json& base, const std::vector<V
     trainers.push_back(std::make_unique<Trainer>(configs[i], out_dir / variants[i].name));
 
   auto step = [&](size_t i) {
+    if (options.cancel && options.cancel->load()) {
+      throw CompareCancelled("comparison cancelled at variant '" + variants[i].name + "', step " +
+                             std::to_string(trainers[i]->step_count()) + "; the partial runs stay in " +
+                             out_dir.string());
+    }
     trainers[i]->step();
     if (options.on_progress) options.on_progress(i, trainers[i]->step_count(), trainers[i]->config().train.steps);
   };

@@ -5,8 +5,10 @@
 // directories plus summary.json and summary.csv.
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,18 @@ struct CompareOptions {
   bool interleave = false;
   // Called after every step of every variant: (variant index, step, total steps).
   std::function<void(size_t, int64_t, int64_t)> on_progress;
+  // Read before every step; once it holds true the comparison stops and throws
+  // CompareCancelled. A flag rather than a return value of on_progress, so another thread
+  // (the GUI's Cancel button) can set it without a callback of its own.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// Thrown by run_comparison after a cancel: the variants' run directories keep the steps
+// trained so far (metrics, events), but no summary is written, so the folder is not
+// mistaken for a finished comparison.
+class CompareCancelled : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // Validates every variant's config before training any (a bad variant writes nothing).

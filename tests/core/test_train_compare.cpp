@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 
 #include "common/errors.h"
@@ -48,4 +49,24 @@ TEST(Compare, ABadVariantWritesNothing) {
   EXPECT_FALSE(fs::exists(dir));
   EXPECT_THROW(builtin_variant("gpt5"), InputError);
   EXPECT_THROW(run_comparison(base, {builtin_variant("mha"), builtin_variant("mha")}, dir), InputError);
+}
+
+TEST(Compare, CancelStopsBeforeTheNextStepAndWritesNoSummary) {
+  const auto dir = tu::scratch_dir("compare-cancel");
+  auto base = tu::tiny_experiment("sort", 50);
+  std::atomic<bool> cancel{false};
+  CompareOptions options;
+  options.cancel = &cancel;
+  int calls = 0;
+  options.on_progress = [&](size_t i, int64_t step, int64_t) {
+    ++calls;
+    if (i == 0 && step == 3) cancel = true;  // as if the user pressed Cancel during step 3
+  };
+  EXPECT_THROW(run_comparison(base, {builtin_variant("baseline"), builtin_variant("kha-linear")}, dir, options),
+               CompareCancelled);
+  EXPECT_EQ(calls, 3);  // no step after the flag was seen
+  EXPECT_FALSE(fs::exists(dir / "summary.json"));
+  EXPECT_EQ(io::RunDirectory::read_metrics((dir / "baseline").string()).size(), 3u);
+  EXPECT_TRUE(io::RunDirectory::read_metrics((dir / "kha-linear").string()).empty());
+  fs::remove_all(dir);
 }

@@ -1,0 +1,52 @@
+#pragma once
+// Runs a comparison of variants on a background std::thread and reports to the GUI thread:
+// progress (throttled to a few updates a second), then finished / cancelled / failed. The
+// work itself is compare_runner (no Qt); this class only marshals its callbacks with queued
+// invocations, so every signal is emitted on the GUI thread.
+#include <QElapsedTimer>
+#include <QObject>
+#include <QString>
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "compare_runner.h"
+
+namespace headlab::gui {
+
+class CompareController : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit CompareController(QObject* parent = nullptr);
+  ~CompareController() override;  // cancels a running comparison and waits for it
+
+  // False (and `error` set) while another comparison runs.
+  bool start(const CompareRequest& request, QString* error = nullptr);
+  void cancel();
+  bool isRunning() const { return running_; }
+  // Of the last finished comparison.
+  const std::vector<train::VariantSummary>& summaries() const { return summaries_; }
+  QString outputFolder() const { return out_dir_; }
+
+ signals:
+  void started(const QString& out_dir);
+  void progress(int variant, int variants, const QString& name, qint64 step, qint64 total);
+  void finished(const QString& out_dir);
+  void cancelled(const QString& message);
+  void failed(const QString& message);
+
+ private:
+  void onProgress(const CompareProgress& p);  // worker thread
+  void onOutcome(const CompareOutcome& outcome);  // GUI thread
+
+  std::thread worker_;
+  std::atomic<bool> cancel_{false};
+  bool running_ = false;
+  QString out_dir_;
+  std::vector<train::VariantSummary> summaries_;
+  QElapsedTimer since_emit_;  // progress throttle; only the worker touches it while running
+};
+
+}  // namespace headlab::gui

@@ -1,0 +1,37 @@
+#include "compare_runner.h"
+
+#include "common/errors.h"
+
+namespace headlab::gui {
+
+CompareOutcome runCompareRequest(const CompareRequest& request,
+                                 const std::function<void(const CompareProgress&)>& progress,
+                                 const std::atomic<bool>* cancel) {
+  CompareOutcome outcome;
+  outcome.out_dir = request.out_dir;
+  try {
+    if (request.out_dir.empty()) throw InputError("compare: choose an output folder");
+    if (request.variants.empty()) throw InputError("compare: tick at least one variant");
+    std::vector<train::Variant> variants;
+    for (const auto& name : request.variants) variants.push_back(train::builtin_variant(name));
+    train::CompareOptions options;
+    options.interleave = request.interleave;
+    options.cancel = cancel;
+    options.on_progress = [&](size_t i, int64_t step, int64_t total) {
+      if (progress) progress({i, variants.size(), variants[i].name, step, total});
+    };
+    outcome.summaries = train::run_comparison(request.base, variants, request.out_dir, options);
+    outcome.status = CompareOutcome::Status::Finished;
+  } catch (const train::CompareCancelled& e) {
+    outcome.status = CompareOutcome::Status::Cancelled;
+    outcome.message = e.what();
+  } catch (const std::exception& e) {
+    // InputError names the variant and field at fault; anything else (disk full, a
+    // non-finite loss) is reported the same way: the GUI shows it, nothing crashes.
+    outcome.status = CompareOutcome::Status::Failed;
+    outcome.message = e.what();
+  }
+  return outcome;
+}
+
+}  // namespace headlab::gui

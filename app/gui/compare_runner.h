@@ -1,0 +1,47 @@
+#pragma once
+// One comparison of variants (train::run_comparison) run to completion on the calling
+// thread, with every outcome (finished, cancelled, bad input, failure) returned as data
+// instead of thrown, so a background thread can hand it to the GUI. Plain header: no Qt,
+// no torch; compare_runner.cpp holds no Qt either (see ARCHITECTURE.md "Known traps").
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "train/compare.h"
+
+namespace headlab::gui {
+
+struct CompareRequest {
+  nlohmann::json base;                // the experiment form's config
+  std::vector<std::string> variants;  // builtin_variant names: baseline, kha-linear, ...
+  bool interleave = false;
+  std::string out_dir;                // must not hold a comparison yet
+};
+
+struct CompareProgress {
+  size_t variant = 0;  // index into the request's variants
+  size_t variants = 0;
+  std::string name;
+  int64_t step = 0;
+  int64_t total = 0;
+};
+
+struct CompareOutcome {
+  enum class Status { Finished, Cancelled, Failed };
+  Status status = Status::Failed;
+  std::vector<train::VariantSummary> summaries;  // Finished only
+  std::string message;                           // why it failed or where it stopped
+  std::string out_dir;
+};
+
+// Runs the comparison. `progress` is called after every step (on this thread); `cancel` is
+// read before every step. Never throws.
+CompareOutcome runCompareRequest(const CompareRequest& request,
+                                 const std::function<void(const CompareProgress&)>& progress,
+                                 const std::atomic<bool>* cancel);
+
+}  // namespace headlab::gui

@@ -1,0 +1,156 @@
+// The lab docks of the main window: Heads (statistics over training), Compare (variants
+// trained side by side in the background), Sample (text from the live model) and Learn
+// (explanations and guided experiments), and how they are wired to the session and the
+// other views. Kept apart from main_window.cpp so each feature reads on its own.
+#include <QDateTime>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileInfo>
+#include <QMessageBox>
+
+#include "compare_controller.h"
+#include "compare_panel.h"
+#include "experiment_check.h"
+#include "experiment_panel.h"
+#include "guided_tours.h"
+#include "heads_view.h"
+#include "learn_panel.h"
+#include "loss_chart.h"
+#include "main_window.h"
+#include "sample_view.h"
+#include "session_feed.h"
+
+namespace headlab::gui {
+
+void MainWindow::buildLabDocks() {
+  heads_ = new HeadsView(this);
+  compare_panel_ = new ComparePanel(this);
+  compare_ = new CompareController(this);
+  sample_ = new SampleView(this);
+  learn_ = new LearnPanel(this);
+  QDockWidget* heads = addDock(heads_, tr("Heads"), "heads", Qt::RightDockWidgetArea);
+  QDockWidget* compare = addDock(compare_panel_, tr("Compare"), "compare", Qt::BottomDockWidgetArea);
+  QDockWidget* sample = addDock(sample_, tr("Sample"), "sample", Qt::BottomDockWidgetArea);
+  QDockWidget* learn = addDock(learn_, tr("Learn"), "learn", Qt::LeftDockWidgetArea);
+  // As tabs behind the existing docks, so the first-run layout stays as roomy as it was.
+  auto tabBehind = [this](const char* existing, std::initializer_list<QDockWidget*> docks) {
+    auto* first = findChild<QDockWidget*>(existing);
+    if (!first) return;
+    for (QDockWidget* d : docks) tabifyDockWidget(first, d);
+    first->raise();
+  };
+  tabBehind("matrices", {heads});
+  tabBehind("modules", {compare, sample});
+  tabBehind("experiment", {learn});
+
+  // Heads: pulling the history copies it, so only a probe of a new step pulls it; a re-probe
+  // at the same step (new probe text, a module toggled) just replaces the newest entry.
+  connect(feed_, &SessionFeed::probeChanged, this, [this](std::shared_ptr<const ProbeSnapshot> probe) {
+    if (heads_->isNewStep(probe->step) && feed_->session()) heads_->setHistory(feed_->session()->probe_history());
+    else heads_->setLatest(probe);
+  });
+  connect(feed_, &SessionFeed::sessionReset, this, [this] {
+    heads_->clear();
+    sample_->setAvailable(feed_->hasSession());
+  });
+
+  // Sample: the request is a session command; the result comes back in the snapshot.
+  connect(sample_, &SampleView::sampleRequested, this, &MainWindow::onCommand);
+  connect(feed_, &SessionFeed::statusChanged, this, [this] {
+    const auto snap = feed_->snapshot();
+    if (snap && snap->sample) sample_->setResult(*snap->sample);
+  });
+
+  // Compare.
+  connect(compare_panel_, &ComparePanel::startRequested, this,
+          [this](const QStringList& variants, bool interleave, const QString& out_dir) {
+            QString error;
+            if (!startComparison(variants, interleave, out_dir, &error)) compare_panel_->showError(error);
+          });
+  connect(compare_panel_, &ComparePanel::cancelRequested, compare_, &CompareController::cancel);
+  connect(compare_, &CompareController::started, this, [this](const QString& out_dir) {
+    compare_panel_->setRunning(true);
+    showMessage(tr("Comparing variants into %1").arg(out_dir));
+  });
+  connect(compare_, &CompareController::progress, compare_panel_, &ComparePanel::setProgress);
+  connect(compare_, &CompareController::finished, this, [this](const QString& out_dir) {
+    compare_panel_->setSummary(out_dir, compare_->summaries());
+    for (const auto& s : compare_->summaries()) {
+      QString error;
+      if (!addOverlayRun(QString::fromStdString(s.run_dir), &error)) showMessage(error);
+    }
+    showMessage(tr("Comparison done: %1").arg(out_dir));
+  });
+  connect(compare_, &CompareController::cancelled, this, [this](const QString& message) {
+    compare_panel_->setRunning(false);
+    compare_panel_->showNotice(message);
+  });
+  connect(compare_, &CompareController::failed, this, [this](const QString& message) {
+    compare_panel_->setRunning(false);
+    compare_panel_->showError(message);
+    showMessage(message);
+  });
+
+  // Learn: the guided experiments.
+  connect(learn_, &LearnPanel::presetTourRequested, this, [this, heads](const QString& preset) {
+    const auto snap = feed_->snapshot();
+    const bool busy = snap && snap->status.training &&
+                      (snap->status.state == session::RunState::Running || snap->status.state == session::RunState::Paused);
+    if (busy && QMessageBox::question(this, tr("Guided experiment"),
+                                      tr("Stop the current run and start the guided experiment?")) != QMessageBox::Yes)
+      return;
+    QString error;
+    if (!experiment_->selectPreset(preset)) error = tr("the preset %1 is missing").arg(preset);
+    else startExperiment(experiment_->config(), &error);
+    if (!error.isEmpty()) {
+      QMessageBox::warning(this, tr("Guided experiment"), error);
+      return;
+    }
+    if (const GuidedTour* tour = findGuidedTour(learn_->activeTour()); tour && tour->focus_layer >= 0) {
+      heads_->setStatistic(tour->focus_statistic);
+      heads_->setMode(HeadsView::Mode::HeadsOfLayer);
+      heads_->setLayer(tour->focus_layer);
+    }
+    heads->show();
+    heads->raise();
+  });
+  connect(learn_, &LearnPanel::compareTourRequested, this,
+          [this, compare](const QString& preset, const QStringList& variants) {
+            QString error;
+            if (!experiment_->selectPreset(preset)) {
+              error = tr("the preset %1 is missing").arg(preset);
+            } else {
+              compare_panel_->setCheckedVariants(variants);
+              startComparison(variants, compare_panel_->interleaved(), compare_panel_->outputFolder(), &error);
+            }
+            if (!error.isEmpty()) compare_panel_->showError(error);
+            compare->show();
+            compare->raise();
+          });
+}
+
+bool MainWindow::startComparison(const QStringList& variants, bool interleave, const QString& out_dir,
+                                 QString* error) {
+  const nlohmann::json base = experiment_->config();
+  const QString problem = QString::fromStdString(experimentConfigProblem(base));
+  if (!problem.isEmpty()) {
+    if (error) *error = tr("The experiment form is not valid: %1").arg(problem);
+    return false;
+  }
+  QString dir = out_dir;
+  if (dir.isEmpty()) {
+    const QString name = experiment_->presetName().isEmpty() ? QStringLiteral("custom") : experiment_->presetName();
+    const QString stem =
+        QDir(runs_folder_).filePath("compare-" + name + '-' + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
+    dir = stem;
+    for (int i = 2; QFileInfo::exists(dir); ++i) dir = stem + QStringLiteral("-%1").arg(i);
+  }
+  CompareRequest request;
+  request.base = base;
+  for (const QString& v : variants) request.variants.push_back(v.toStdString());
+  request.interleave = interleave;
+  request.out_dir = dir.toStdString();
+  return compare_->start(request, error);
+}
+
+}  // namespace headlab::gui

@@ -1,0 +1,144 @@
+// The Heads view on hand-made probe histories: the series it draws, the similarity matrix
+// and the sortable role table.
+#include <gtest/gtest.h>
+
+#include <QHeaderView>
+#include <QTableWidget>
+
+#include "head_history.h"
+#include "heads_view.h"
+
+using namespace headlab;
+
+namespace {
+
+// A snapshot of 2 layers x 3 heads where head h of layer l has induction = base + 0.1 l + 0.01 h.
+std::shared_ptr<const ProbeSnapshot> snapshot(int64_t step, float base) {
+  auto s = std::make_shared<ProbeSnapshot>();
+  s->step = step;
+  s->n_layers = 2;
+  s->n_heads = 3;
+  for (int l = 0; l < 2; ++l) {
+    for (int h = 0; h < 3; ++h) {
+      HeadStats st;
+      st.layer = l;
+      st.head = h;
+      st.induction = base + 0.1f * l + 0.01f * h;
+      st.entropy = 2.0f - base - h;
+      st.previous_token = 0.5f * h;
+      st.role = h == 2 ? "previous-token" : "diffuse";
+      s->heads.push_back(st);
+    }
+    PlainMatrix sim{3, 3, {1, 0.2f, 0.3f, 0.2f, 1, 0.4f + l, 0.3f, 0.4f + l, 1}};
+    s->head_similarity.push_back(sim);
+  }
+  return s;
+}
+
+ProbeHistory history() { return {snapshot(0, 0.0f), snapshot(50, 0.2f), snapshot(100, 0.5f)}; }
+
+}  // namespace
+
+TEST(HeadHistory, PerHeadAndMaxPerLayerSeries) {
+  const auto heads = perHeadSeries(history(), 1, HeadStatistic::Induction);
+  ASSERT_EQ(heads.size(), 3u);
+  EXPECT_EQ(heads[2].label, "L1 H2");
+  EXPECT_EQ(heads[2].steps, (std::vector<double>{0, 50, 100}));
+  EXPECT_NEAR(heads[2].values[0], 0.12, 1e-6);
+  EXPECT_NEAR(heads[2].values[2], 0.62, 1e-6);
+
+  const auto layers = maxPerLayerSeries(history(), HeadStatistic::Induction);
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_NEAR(layers[0].values[1], 0.22, 1e-6);  // head 2 is the strongest of layer 0
+  EXPECT_NEAR(layers[1].values[2], 0.62, 1e-6);
+  // Entropy falls with the head index: the max is head 0's.
+  const auto entropy = maxPerLayerSeries(history(), HeadStatistic::Entropy);
+  EXPECT_NEAR(entropy[0].values[0], 2.0, 1e-6);
+}
+
+TEST(HeadHistory, ShortOrForeignSnapshotsAreSkippedNotReadPast) {
+  auto broken = std::make_shared<ProbeSnapshot>();
+  broken->step = 75;
+  broken->n_layers = 2;
+  broken->n_heads = 3;  // but no heads at all
+  ProbeHistory h = history();
+  h.insert(h.begin() + 2, broken);
+  const auto heads = perHeadSeries(h, 0, HeadStatistic::Induction);
+  EXPECT_EQ(heads[0].steps, (std::vector<double>{0, 50, 100}));
+  EXPECT_TRUE(perHeadSeries(h, 5, HeadStatistic::Induction).empty());  // no such layer
+}
+
+TEST(HeadsView, DrawsTheChosenStatisticPerHeadOrPerLayer) {
+  HeadsView view;
+  view.setStatistic(HeadStatistic::Induction);
+  view.setMode(HeadsView::Mode::HeadsOfLayer);
+  view.setHistory(history());
+  view.setLayer(1);
+  ASSERT_EQ(view.seriesCount(), 3);
+  EXPECT_EQ(view.seriesName(0), "L1 H0");
+  EXPECT_EQ(view.seriesSteps(1), (std::vector<double>{0, 50, 100}));
+  const auto values = view.seriesValues(1);
+  ASSERT_EQ(values.size(), 3u);
+  EXPECT_NEAR(values[0], 0.11, 1e-6);
+  EXPECT_NEAR(values[1], 0.31, 1e-6);
+  EXPECT_NEAR(values[2], 0.61, 1e-6);
+
+  view.setStatistic(HeadStatistic::PreviousToken);
+  EXPECT_NEAR(view.seriesValues(2)[0], 1.0, 1e-6);
+
+  view.setMode(HeadsView::Mode::MaxPerLayer);
+  view.setStatistic(HeadStatistic::Induction);
+  ASSERT_EQ(view.seriesCount(), 2);
+  EXPECT_EQ(view.seriesName(1), "layer 1 (max)");
+  EXPECT_NEAR(view.seriesValues(0)[2], 0.52, 1e-6);
+}
+
+TEST(HeadsView, SimilarityOfTheSelectedLayerFromTheNewestProbe) {
+  HeadsView view;
+  view.setHistory(history());
+  view.setLayer(0);
+  ASSERT_EQ(view.similaritySize(), 3);
+  EXPECT_NEAR(view.similarityValue(1, 2), 0.4, 1e-6);
+  view.setLayer(1);
+  EXPECT_NEAR(view.similarityValue(1, 2), 1.4, 1e-6);
+  EXPECT_NEAR(view.similarityValue(0, 0), 1.0, 1e-6);
+  view.setLayer(7);  // clamped to the last layer
+  EXPECT_EQ(view.layer(), 1);
+  view.clear();
+  EXPECT_EQ(view.similaritySize(), 0);
+  EXPECT_EQ(view.seriesCount(), 0);
+}
+
+TEST(HeadsView, RoleTableSortsByValueAndThrottlesByStep) {
+  HeadsView view;
+  view.setHistory(history());
+  QTableWidget* table = view.roleTable();
+  ASSERT_EQ(table->rowCount(), 6);
+  table->sortByColumn(HeadsView::ColInduction, Qt::DescendingOrder);
+  EXPECT_EQ(table->item(0, HeadsView::ColLayer)->text(), "1");
+  EXPECT_EQ(table->item(0, HeadsView::ColHead)->text(), "2");
+  EXPECT_EQ(table->item(0, HeadsView::ColInduction)->text(), "0.620");
+  EXPECT_EQ(table->item(5, HeadsView::ColInduction)->text(), "0.500");
+  EXPECT_EQ(table->item(0, HeadsView::ColRole)->text(), "previous-token");
+
+  EXPECT_FALSE(view.isNewStep(100));
+  EXPECT_TRUE(view.isNewStep(150));
+  // A re-probe at the same step replaces the newest entry, and the sort order survives it.
+  view.setLatest(snapshot(100, 0.9f));
+  EXPECT_EQ(view.history().size(), 3u);
+  EXPECT_EQ(table->item(0, HeadsView::ColInduction)->text(), "1.020");
+  EXPECT_EQ(table->horizontalHeader()->sortIndicatorSection(), int(HeadsView::ColInduction));
+  view.setLatest(snapshot(150, 0.9f));
+  EXPECT_EQ(view.history().size(), 4u);
+}
+
+TEST(HeadsView, RoleTableStartsInLayerThenHeadOrder) {
+  HeadsView view;
+  view.setHistory(history());
+  QTableWidget* table = view.roleTable();
+  ASSERT_EQ(table->rowCount(), 6);
+  EXPECT_EQ(table->item(0, HeadsView::ColLayer)->text(), "0");
+  EXPECT_EQ(table->item(0, HeadsView::ColHead)->text(), "0");
+  EXPECT_EQ(table->item(5, HeadsView::ColLayer)->text(), "1");
+  EXPECT_EQ(table->item(5, HeadsView::ColHead)->text(), "2");
+}

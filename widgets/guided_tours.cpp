@@ -1,0 +1,52 @@
+#include "guided_tours.h"
+
+#include <QObject>
+
+namespace headlab {
+
+const std::vector<GuidedTour>& guidedTours() {
+  static const std::vector<GuidedTour> tours{
+      {"induction", QObject::tr("Watch induction heads form"), "induction-kha", {},
+       QObject::tr(
+           "<p><b>Watch induction heads form.</b> A 2-layer model with knocking heads trains on sequences "
+           "whose second half repeats the first. The loss is measured on the repeat only, so it starts near "
+           "ln&nbsp;24 &asymp; 3.2 (a guess among 24 symbols) and can only fall far below that by copying.</p>"
+           "<ol><li><b>Loss chart:</b> after a quick first drop the loss sits on a plateau (about 2.6 to 2.8) "
+           "for a few hundred steps, then falls steeply: that is the moment the copying circuit works. (In our "
+           "CPU run of this preset: the plateau lasted until about step 300, the loss was near 0.5 by step 500.)</li>"
+           "<li><b>Heads</b> (statistic <i>induction</i>, layer 1, already selected): during that fall the "
+           "induction scores of layer-1 heads climb past 0.4 (in our run between steps 350 and 400, up to about "
+           "0.7) and the role table calls them <i>induction</i> heads.</li>"
+           "<li>Switch the Heads view to <i>previous-token</i> and <i>max over heads, per layer</i>: layer 0's "
+           "previous-token score rises at the same time. It stays lower (about 0.25 here) and all four layer-0 "
+           "heads rise together: the job is spread over them. The layer-1 induction heads build on it, which is "
+           "why they need two layers.</li>"
+           "<li><b>Attention map:</b> pick a layer-1 induction head: a stripe parallel to the diagonal, about "
+           "one period back, on the token after each earlier occurrence.</li></ol>"),
+       HeadStatistic::Induction, 1},
+      {"knocking", QObject::tr("Does knocking help?"), "grammar-kha-vs-mha", {"baseline", "kha-linear"},
+       QObject::tr(
+           "<p><b>Does knocking help?</b> Two copies of the same 3-layer model learn English-like text from a "
+           "small grammar with the same seed and the same batches: plain multi-head attention (<i>baseline</i>) "
+           "and the same model with linear knocking heads (<i>kha-linear</i>). They differ only in the KHA "
+           "matrices, which start as the identity, so both begin with the same loss.</p>"
+           "<ol><li><b>Compare</b> shows the progress (two full runs: on a CPU this takes a while. Cancel "
+           "stops it; for a shorter rerun lower the steps in the experiment form and press Start comparison). "
+           "When both are done their curves are overlaid on the loss chart and the table lists the final train "
+           "and validation loss.</li>"
+           "<li>A lower validation loss for kha-linear means the heads profited from sharing features. A "
+           "difference of a few hundredths can be noise: rerun with another seed before you believe it.</li>"
+           "<li>The table also shows the price: KHA adds three head_dim &times; head_dim matrices per layer.</li>"
+           "</ol>"),
+       HeadStatistic::Induction, -1},
+  };
+  return tours;
+}
+
+const GuidedTour* findGuidedTour(const QString& id) {
+  for (const GuidedTour& t : guidedTours())
+    if (t.id == id) return &t;
+  return nullptr;
+}
+
+}  // namespace headlab
