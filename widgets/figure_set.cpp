@@ -1,5 +1,8 @@
 #include "figure_set.h"
 
+#include "head_history.h"
+#include "heads_view.h"
+
 #include <QDir>
 
 #include "attention_map_view.h"
@@ -85,6 +88,15 @@ QStringList exportAllFigures(const FigureViews& views, const QString& dir, const
     mat->setLayer(layer);
     mat->setArrangement(arrangement);
     if (!ok) return written;
+  }
+  if (HeadsView* heads = views.heads; heads && heads->seriesCount() > 0) {
+    // The statistic and layer the user picked: the view says which in its title.
+    const QString stat = QString::fromStdString(statisticName(heads->statistic()));
+    if (!write(heads->chart(), QStringLiteral("heads_%1").arg(stat), QObject::tr("Head %1 over training").arg(stat)))
+      return written;
+    if (!write(heads->similarityPlot(), QStringLiteral("head_similarity_layer%1").arg(heads->layer()),
+               QObject::tr("Head similarity, layer %1").arg(heads->layer())))
+      return written;
   }
   return written;
 }

@@ -17,11 +17,13 @@ namespace headlab {
 class AttentionMapView;
 class LossChart;
 class MatrixView;
+class HeadsView;
 
 struct FigureViews {
   LossChart* loss = nullptr;            // skipped when null or without points
   AttentionMapView* attention = nullptr;  // skipped when null or without a probe
   MatrixView* matrices = nullptr;       // skipped when null or without module matrices
+  HeadsView* heads = nullptr;           // skipped when null or without probe history
 };
 
 // Returns the files written, in order. On the first failure stops, sets *error and returns

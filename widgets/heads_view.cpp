@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "heatmap_style.h"
+#include "plot_theme.h"
 
 namespace headlab {
 namespace {
@@ -66,6 +67,7 @@ HeadsView::HeadsView(QWidget* parent) : QWidget(parent) {
   layout->addLayout(row);
 
   chart_ = new QCustomPlot(this);
+  followPaletteTheme(chart_);
   chart_->setToolTip(tr("How each head's attention statistic changed over training, one point per probe. A head "
                         "whose induction score jumps above 0.4 has learned to copy what followed the last "
                         "occurrence of the current token."));
@@ -79,6 +81,7 @@ HeadsView::HeadsView(QWidget* parent) : QWidget(parent) {
   chart_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
 
   similarity_ = new QCustomPlot(this);
+  followPaletteTheme(similarity_);
   similarity_->setToolTip(tr("How alike the heads of this layer attend on the probe text: 1 (yellow) means two "
                              "heads look at the same tokens, 0 (purple) that they never share a key. Blocks of "
                              "yellow are redundant heads."));

@@ -126,6 +126,19 @@ void print_size(const SizeResult& r) {
 }
 
 // The CPU targets, evaluated on the rows that exist.
+// --filter: comma-separated substrings, a row runs when any of them is in 'size/variant'.
+bool selected(const std::string& filter, const std::string& row) {
+  if (filter.empty()) return true;
+  size_t begin = 0;
+  while (begin <= filter.size()) {
+    const size_t end = std::min(filter.find(',', begin), filter.size());
+    const std::string part = filter.substr(begin, end - begin);
+    if (!part.empty() && row.find(part) != std::string::npos) return true;
+    begin = end + 1;
+  }
+  return false;
+}
+
 json evaluate_targets(const std::vector<SizeResult>& results) {
   json targets = json::array();
   auto find = [&](const std::string& size, const std::string& variant) -> const TrainRow* {
@@ -171,7 +184,7 @@ int main(int argc, char** argv) {
   std::string out;
   bool no_reference = false;
   app.add_flag("--quick", o.quick, "Tiny sizes and few steps (the smoke test)");
-  app.add_option("--filter", o.filter, "Only rows whose 'size/variant' contains this, e.g. 10m or /kha");
+  app.add_option("--filter", o.filter, "Only rows whose 'size/variant' contains this (or any of a comma-separated list), e.g. 10m or 10m-s256/mha,/kha_linear");
   app.add_option("--steps", o.steps, "Steps per timed window (default: per size)");
   app.add_option("--windows", o.windows, "Timed windows; the median is reported (default: per size)");
   app.add_option("--warmup", o.warmup, "Untimed steps before timing (default: per size)");
@@ -213,7 +226,7 @@ int main(int argc, char** argv) {
     for (const auto& size : grid(o)) {
       std::vector<Variant> vs;
       for (auto& v : variants_of(size))
-        if (o.filter.empty() || (size.name + "/" + v.name).find(o.filter) != std::string::npos) vs.push_back(v);
+        if (selected(o.filter, size.name + "/" + v.name)) vs.push_back(v);
       if (vs.empty()) continue;
       if (!profile.empty()) {
         for (const auto& v : vs) profile_training(size, v, o, profile + "-" + size.name + "-" + v.name + ".json");
@@ -221,7 +234,7 @@ int main(int argc, char** argv) {
       }
       const double load_before = load_average();
       auto r = bench_training(size, vs, o, sys, ref.get());
-      if (size.decode_tokens > 0 && (o.filter.empty() || (size.name + "/inference").find(o.filter) != std::string::npos))
+      if (size.decode_tokens > 0 && selected(o.filter, size.name + "/inference"))
         r.inference = bench_inference(size, o);
       r.load_before = load_before;
       r.load_after = load_average();

@@ -18,6 +18,8 @@
 
 #include "attention_map_view.h"
 #include "csv_export.h"
+#include "head_history.h"
+#include "heads_view.h"
 #include "io/npy.h"
 #include "loss_chart.h"
 #include "matrix_view.h"
@@ -51,6 +53,17 @@ ExportController::ExportController(QWidget* window, const FigureViews& views, QO
   add(tr("Cross-head matrices..."), tr("The matrices shown now"), [this] {
     askViewExport(views_.matrices->plot(), QStringLiteral("matrices_layer%1").arg(views_.matrices->layer()),
                   tr("Cross-head matrices"));
+  });
+  add(tr("Head statistics chart..."), tr("The Heads view's statistic over training, as shown now"), [this] {
+    if (!views_.heads) return;
+    askViewExport(views_.heads->chart(),
+                  QStringLiteral("heads_%1").arg(QString::fromStdString(statisticName(views_.heads->statistic()))),
+                  tr("Head statistics"));
+  });
+  add(tr("Head similarity..."), tr("The head-similarity matrix of the Heads view's layer"), [this] {
+    if (!views_.heads) return;
+    askViewExport(views_.heads->similarityPlot(), QStringLiteral("head_similarity_layer%1").arg(views_.heads->layer()),
+                  tr("Head similarity"));
   });
   menu_->addSeparator();
   add(tr("Export all figures..."), tr("Every view of this run (every layer and head) in the chosen formats"), [this] {

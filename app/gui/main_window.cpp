@@ -56,7 +56,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setCentralWidget(chart_);
   buildDocks();
   buildLabDocks();
-  exporter_ = new ExportController(this, {chart_, attention_, matrices_}, this);
+  exporter_ = new ExportController(this, {chart_, attention_, matrices_, heads_}, this);
   recent_ = new RecentFiles(this);
   buildMenus();
   connectFeed();

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <QHeaderView>
+#include <QImage>
+#include <QTemporaryDir>
 #include <QTableWidget>
 
+#include "figure_set.h"
 #include "head_history.h"
 #include "heads_view.h"
 
@@ -141,4 +144,23 @@ TEST(HeadsView, RoleTableStartsInLayerThenHeadOrder) {
   EXPECT_EQ(table->item(0, HeadsView::ColHead)->text(), "0");
   EXPECT_EQ(table->item(5, HeadsView::ColLayer)->text(), "1");
   EXPECT_EQ(table->item(5, HeadsView::ColHead)->text(), "2");
+}
+
+// Export all figures includes the Heads view's two plots (statistic chart and similarity of
+// the chosen layer) once it has a history, and skips it before.
+TEST(HeadsView, ExportAllFiguresWritesItsTwoPlots) {
+  QTemporaryDir dir;
+  HeadsView view;
+  view.resize(600, 400);
+  headlab::FigureViews views;
+  views.heads = &view;
+  QString error;
+  EXPECT_TRUE(headlab::exportAllFigures(views, dir.path(), {headlab::FigureFormat::Png}, {}, &error).isEmpty());
+  view.setHistory(history());
+  view.setLayer(1);
+  const QStringList files = headlab::exportAllFigures(views, dir.path(), {headlab::FigureFormat::Png}, {}, &error);
+  ASSERT_EQ(files.size(), 2) << error.toStdString();
+  EXPECT_TRUE(files[0].endsWith("heads_induction.png")) << files[0].toStdString();
+  EXPECT_TRUE(files[1].endsWith("head_similarity_layer1.png")) << files[1].toStdString();
+  for (const QString& f : files) EXPECT_FALSE(QImage(f).isNull());
 }
