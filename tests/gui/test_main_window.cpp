@@ -104,7 +104,9 @@ TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
   QString error;
   const QStringList files = w.exporter()->exportAll(dir.filePath("figs"), &error);
   EXPECT_TRUE(error.isEmpty()) << error.toStdString();
-  EXPECT_EQ(files.size(), (1 + 2 * 2 + 2) * 2);  // loss, 4 maps, 2 layers of matrices; png + pdf
+  // loss, 4 maps, 2 layers of matrices, the Heads chart and similarity; png + pdf
+  EXPECT_EQ(files.size(), (1 + 2 * 2 + 2 + 2) * 2);
+  EXPECT_TRUE(files.contains(dir.filePath("figs/heads_induction.pdf")));
   EXPECT_EQ(QImage(dir.filePath("figs/attention_layer1_head1.png")).size(), QSize(500, 400));
   EXPECT_TRUE(w.exporter()->exportCurvesCsv(dir.filePath("curves.csv"), &error));
   const QStringList npy = w.exporter()->exportProbeNpy(dir.filePath("npy"), &error);
