@@ -31,6 +31,7 @@
 #include "session_feed.h"
 #include "theme.h"
 #include "tiny_run.h"
+#include "window_status.h"
 
 using headlab::gui::MainWindow;
 using headlab::session::RunState;
@@ -84,16 +85,11 @@ QAction* menuAction(QWidget* window, const QString& menu_title, const QString& a
   return nullptr;
 }
 
-headlab::session::SessionStatus status(const MainWindow& w) {
-  const auto snap = w.feed()->snapshot();
-  return snap ? snap->status : headlab::session::SessionStatus{};
-}
-
 bool waitFor(MainWindow& w, const std::function<bool(const headlab::session::SessionStatus&)>& pred, int ms = 60000) {
   return QTest::qWaitFor(
       [&] {
         w.feed()->poll();
-        return pred(status(w));
+        return pred(headlab::testing::windowStatus(w));
       },
       ms);
 }
@@ -189,9 +185,9 @@ TEST(Dialogs, ResumeContinuesAnUnfinishedRunToItsLastStep) {
   menuAction(&w, "File", "Resume run directory")->trigger();
   ASSERT_TRUE(w.feed()->hasSession());
   EXPECT_EQ(w.runDirectory(), run);
-  EXPECT_EQ(status(w).step, 6);
-  EXPECT_EQ(status(w).total_steps, 16);
-  EXPECT_EQ(status(w).state, RunState::Idle);
+  EXPECT_EQ(headlab::testing::windowStatus(w).step, 6);
+  EXPECT_EQ(headlab::testing::windowStatus(w).total_steps, 16);
+  EXPECT_EQ(headlab::testing::windowStatus(w).state, RunState::Idle);
   EXPECT_EQ(w.lossChart()->plottedRawPointCount(), 6);  // the earlier curve comes back with the run
 
   // Start goes to the resumed session, not to a new run from the form.
@@ -199,7 +195,7 @@ TEST(Dialogs, ResumeContinuesAnUnfinishedRunToItsLastStep) {
   ASSERT_NE(start, nullptr);
   start->trigger();
   ASSERT_TRUE(waitFor(w, [](const auto& s) { return s.state == RunState::Finished; }));
-  EXPECT_EQ(status(w).step, 16);
+  EXPECT_EQ(headlab::testing::windowStatus(w).step, 16);
   EXPECT_EQ(w.lossChart()->plottedRawPointCount(), 16);
   EXPECT_EQ(w.runDirectory(), run);
 }

@@ -23,6 +23,7 @@
 #include "sample_view.h"
 #include "session_feed.h"
 #include "tiny_run.h"
+#include "window_status.h"
 
 using headlab::gui::CompareController;
 using headlab::gui::CompareRequest;
@@ -30,11 +31,6 @@ using headlab::gui::MainWindow;
 using headlab::session::RunState;
 
 namespace {
-
-headlab::session::SessionStatus status(const MainWindow& w) {
-  const auto snap = w.feed()->snapshot();
-  return snap ? snap->status : headlab::session::SessionStatus{};
-}
 
 CompareRequest request(const QTemporaryDir& dir, int steps) {
   CompareRequest r;
@@ -141,7 +137,7 @@ TEST(MainWindowLabs, SampleAndHeadsFollowTheLiveSession) {
   w.experimentPanel()->setConfig(headlab::testing::tinyExperiment(12));
   QString error;
   ASSERT_TRUE(w.startExperiment(w.experimentPanel()->config(), &error)) << error.toStdString();
-  ASSERT_TRUE(QTest::qWaitFor([&] { return status(w).state == RunState::Finished; }, 60000));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).state == RunState::Finished; }, 60000));
   // Probes every 5 steps plus the first and last: the Heads view pulled the whole history.
   ASSERT_TRUE(QTest::qWaitFor([&] { return !w.headsView()->isNewStep(12); }, 5000));
   EXPECT_GE(w.headsView()->history().size(), 3u);

@@ -28,16 +28,12 @@
 #include "run_controls.h"
 #include "session_feed.h"
 #include "tiny_run.h"
+#include "window_status.h"
 
 using headlab::gui::MainWindow;
 using headlab::session::RunState;
 
 namespace {
-
-headlab::session::SessionStatus status(const MainWindow& w) {
-  const auto snap = w.feed()->snapshot();
-  return snap ? snap->status : headlab::session::SessionStatus{};
-}
 
 bool chartHasMarker(const headlab::LossChart& chart, const QString& text) {
   for (int i = 0; i < chart.eventMarkerCount(); ++i)
@@ -60,7 +56,7 @@ TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
   EXPECT_TRUE(w.runDirectory().startsWith(dir.filePath("runs/custom-")));
 
   // A few dozen steps through the real session, with probes arriving in the views.
-  ASSERT_TRUE(QTest::qWaitFor([&] { return status(w).step >= 12 && w.attentionView()->snapshot(); }, 30000));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).step >= 12 && w.attentionView()->snapshot(); }, 30000));
   EXPECT_EQ(w.attentionView()->snapshot()->n_layers, 2);
   EXPECT_EQ(w.modulePanel()->layerCount(), 2);
   EXPECT_EQ(w.modulePanel()->state(0, "kha"), "active");
@@ -79,16 +75,16 @@ TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
 
   // Pause: the step stops moving, the button offers Resume.
   w.runControls()->pauseAction()->trigger();
-  ASSERT_TRUE(QTest::qWaitFor([&] { return status(w).state == RunState::Paused; }, 10000));
-  const int64_t paused_at = status(w).step;
+  ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).state == RunState::Paused; }, 10000));
+  const int64_t paused_at = headlab::testing::windowStatus(w).step;
   QTest::qWait(300);
-  EXPECT_EQ(status(w).step, paused_at);
+  EXPECT_EQ(headlab::testing::windowStatus(w).step, paused_at);
   EXPECT_EQ(w.runControls()->pauseAction()->text(), "Resume");
   EXPECT_EQ(w.lossChart()->metrics().size(), size_t(paused_at));  // log_every 1: every step drawn
 
   // One step at a time while paused.
   w.runControls()->stepAction()->trigger();
-  ASSERT_TRUE(QTest::qWaitFor([&] { return status(w).step == paused_at + 1; }, 10000));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).step == paused_at + 1; }, 10000));
 
   // Re-probe on a text typed by the user (the induction task's symbols are a-h).
   w.probeInput()->setText("abcdabcd");
@@ -115,7 +111,7 @@ TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
   EXPECT_EQ(QFileInfo(dir.filePath("npy/attention.npy")).size(), 128 + 2 * 2 * 8 * 8 * 4);
 
   // Save a checkpoint (Ctrl+S's action), into the run directory.
-  const int64_t saved_step = status(w).step;
+  const int64_t saved_step = headlab::testing::windowStatus(w).step;
   w.runControls()->saveAction()->trigger();
   const QString checkpoint = w.runDirectory() + QStringLiteral("/checkpoints/step-%1").arg(saved_step);
   ASSERT_TRUE(QTest::qWaitFor([&] { return QFileInfo::exists(checkpoint + "/model.safetensors"); }, 10000))
@@ -125,7 +121,7 @@ TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
 
   // Reopen it: inspection mode, with the run's curves and the saved module states.
   ASSERT_TRUE(w.openPath(checkpoint, &error)) << error.toStdString();
-  ASSERT_TRUE(QTest::qWaitFor([&] { return w.feed()->snapshot() && !status(w).training; }, 10000));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.feed()->snapshot() && !headlab::testing::windowStatus(w).training; }, 10000));
   EXPECT_EQ(w.modulePanel()->state(0, "kha"), "bypassed");
   EXPECT_EQ(w.modulePanel()->state(1, "kha"), "active");
   EXPECT_EQ(w.lossChart()->metrics().size(), size_t(saved_step));
@@ -161,7 +157,7 @@ TEST(MainWindow, OpensARunDirectoryWithItsCurvesEventsAndNewestModel) {
   EXPECT_EQ(w.lossChart()->metrics().size(), 10u);
   EXPECT_TRUE(chartHasMarker(*w.lossChart(), "checkpoint"));
   ASSERT_TRUE(QTest::qWaitFor([&] { return w.attentionView()->snapshot() != nullptr; }, 10000));
-  EXPECT_FALSE(status(w).training);
+  EXPECT_FALSE(headlab::testing::windowStatus(w).training);
   EXPECT_FALSE(w.openPath(dir.filePath("nothing-here"), &error));
   EXPECT_TRUE(error.contains("does not exist"));
 }
@@ -194,8 +190,8 @@ TEST(MainWindow, DemoStartsTheDefaultPresetAndSettingsAreRemembered) {
     ASSERT_TRUE(w.startDemo(3, &error)) << error.toStdString();
     EXPECT_EQ(w.experimentPanel()->presetName(), "induction-kha");
     EXPECT_TRUE(QFileInfo(w.runDirectory()).fileName().startsWith("induction-kha-"));
-    ASSERT_TRUE(QTest::qWaitFor([&] { return status(w).state == RunState::Finished; }, 30000));
-    EXPECT_EQ(status(w).total_steps, 3);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).state == RunState::Finished; }, 30000));
+    EXPECT_EQ(headlab::testing::windowStatus(w).total_steps, 3);
     EXPECT_TRUE(QFileInfo::exists(w.runDirectory() + "/model/model.safetensors"));
     w.experimentPanel()->selectPreset("recall-mea");
     w.close();
