@@ -24,6 +24,26 @@ int configure_threads(int threads) {
   return at::get_num_threads();
 }
 
+bool set_thread_intra_op_threads(int threads) {
+  // Looked up at run time: LibTorch brings its OpenMP runtime (and maybe MKL) with it, and a
+  // build on its native thread pool has neither.
+  using SetFn = void (*)(int);
+  using MklLocalFn = int (*)(int);
+  static const auto omp_set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  static const auto mkl_local = reinterpret_cast<MklLocalFn>(dlsym(RTLD_DEFAULT, "mkl_set_num_threads_local"));
+  if (!omp_set || threads < 1) return false;
+  // ATen initializes each thread's count lazily from the process default on its first
+  // parallel call: trigger that now, or it would overwrite the count set below later.
+  const int before = at::get_num_threads();
+  omp_set(threads);
+  if (at::get_num_threads() != threads) {
+    omp_set(before);
+    return false;
+  }
+  if (mkl_local) mkl_local(threads);
+  return true;
+}
+
 std::string resolve_device_name(const std::string& requested) {
   const bool cuda = torch::cuda::is_available();
   if (requested == "auto" || requested.empty()) return cuda ? "cuda" : "cpu";

@@ -11,6 +11,12 @@ namespace headlab {
 // Returns the count in force.
 int configure_threads(int threads = 0);
 
+// The intra-op thread count of the CALLING thread only (OpenMP's per-thread nthreads, and
+// MKL's thread-local count when MKL is loaded). at::set_num_threads cannot do this: it also
+// changes the process-wide default that threads started later begin with. Returns false,
+// changing nothing, when this LibTorch's parallel backend does not follow OpenMP's setting.
+bool set_thread_intra_op_threads(int threads);
+
 // "cpu", "cuda" or "auto" (CUDA when this LibTorch build has it and a GPU is present).
 // Throws InputError for "cuda" when no CUDA device can be used.
 std::string resolve_device_name(const std::string& requested);

@@ -53,6 +53,7 @@ TrainSettings parse_train(const json& j) {
   t.seed = static_cast<uint64_t>(r.integer("seed", static_cast<int64_t>(t.seed)));
   t.device = r.string("device", t.device);
   t.bf16 = r.boolean("bf16", t.bf16);
+  t.cpu_shards = r.integer("cpu_shards", t.cpu_shards);
   t.spike_factor = r.number("spike_factor", t.spike_factor);
   t.max_bad_steps = r.integer("max_bad_steps", t.max_bad_steps);
   r.reject_unknown_keys();
@@ -77,6 +78,7 @@ TrainSettings parse_train(const json& j) {
   if (t.beta1 < 0 || t.beta1 >= 1 || t.beta2 < 0 || t.beta2 >= 1) r.fail("train.beta1 and train.beta2 must be in [0, 1)");
   if (t.grad_clip < 0) r.fail("train.grad_clip must be >= 0 (0 disables clipping)");
   if (t.eval_every < 0 || t.checkpoint_every < 0) r.fail("train.eval_every and train.checkpoint_every must be >= 0");
+  if (t.cpu_shards < 0) r.fail("train.cpu_shards must be >= 0 (0: one per CPU thread)");
   if (t.device != "cpu" && t.device != "cuda" && t.device != "auto")
     r.fail("train.device must be cpu, cuda or auto; got '" + t.device + "'");
   return t;
@@ -183,7 +185,7 @@ json ExperimentConfig::to_json() const {
                 {"grad_clip", t.grad_clip}, {"module_lr_multiplier", t.module_lr_multiplier},
                 {"log_every", t.log_every}, {"eval_every", t.eval_every}, {"eval_batches", t.eval_batches},
                 {"checkpoint_every", t.checkpoint_every}, {"keep_checkpoints", t.keep_checkpoints},
-                {"seed", t.seed}, {"device", t.device}, {"bf16", t.bf16}, {"spike_factor", t.spike_factor},
+                {"seed", t.seed}, {"device", t.device}, {"bf16", t.bf16}, {"cpu_shards", t.cpu_shards}, {"spike_factor", t.spike_factor},
                 {"max_bad_steps", t.max_bad_steps}};
   j["probe"] = {{"every", probe.every}, {"text", probe.text}, {"budget_fraction", probe.budget_fraction}};
   j["schedule"] = json::array();

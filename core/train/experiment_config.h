@@ -33,6 +33,7 @@ struct TrainSettings {
   uint64_t seed = 1234;
   std::string device = "auto";      // cpu, cuda, auto
   bool bf16 = true;                 // autocast on CUDA; CPU always float32
+  int64_t cpu_shards = 0;           // CPU: batch rows split over this many threads (0: one per core)
   double spike_factor = 3.0;        // loss above factor x running mean is a spike event
   int64_t max_bad_steps = 3;        // consecutive non-finite steps before the run pauses
 };

@@ -74,8 +74,7 @@ void Trainer::log_metric(const MetricPoint& m) {
   if (on_metric) on_metric(m);
 }
 
-torch::Tensor Trainer::masked_loss(const data::Batch& batch) {
-  auto inputs = batch.inputs.to(device_), targets = batch.targets.to(device_), mask = batch.loss_mask.to(device_);
+torch::Tensor Trainer::loss_sum(const torch::Tensor& inputs, const torch::Tensor& targets, const torch::Tensor& mask) {
   const bool autocast = device_.is_cuda() && config_.train.bf16;
   if (autocast) compat::set_cuda_autocast(true);
   auto logits = model_->logits(inputs);
@@ -84,8 +83,39 @@ torch::Tensor Trainer::masked_loss(const data::Batch& batch) {
   auto ce = torch::nn::functional::cross_entropy(
       logits.to(torch::kFloat32).reshape({-1, V}), targets.reshape({-1}),
       torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-  auto m = mask.reshape({-1}).to(torch::kFloat32);
-  return (ce * m).sum() / m.sum().clamp_min(1.0);
+  return (ce * mask.reshape({-1}).to(torch::kFloat32)).sum();
+}
+
+torch::Tensor Trainer::masked_loss(const data::Batch& batch) {
+  auto mask = batch.loss_mask.to(device_);
+  return loss_sum(batch.inputs.to(device_), batch.targets.to(device_), mask) /
+         mask.to(torch::kFloat32).sum().clamp_min(1.0);
+}
+
+double Trainer::backward_batch(const data::Batch& batch, double scale) {
+  const int64_t rows = batch.inputs.size(0);
+  const int shards =
+      device_.is_cpu() ? shard_count(static_cast<int>(config_.train.cpu_shards), at::get_num_threads(), rows) : 1;
+  if (shards <= 1) {
+    auto loss = masked_loss(batch);
+    (loss * scale).backward();
+    return loss.item<double>();
+  }
+  if (!shards_ || shards_->shards() != shards)
+    shards_ = std::make_unique<ShardPool>(shards, std::max(1, at::get_num_threads() / shards));
+  auto inputs = batch.inputs.to(device_), targets = batch.targets.to(device_), mask = batch.loss_mask.to(device_);
+  // Every shard divides by the whole batch's token count, so the shard losses add up to the
+  // batch's mean loss and the gradients to its gradient.
+  const double tokens = std::max(1.0, mask.to(torch::kFloat64).sum().item<double>());
+  std::vector<torch::Tensor> params;
+  for (const auto& [name, p] : model_->named_tensors()) params.push_back(p);
+  return sharded_backward(
+      *shards_, rows,
+      [&](int64_t begin, int64_t count) {
+        return loss_sum(inputs.narrow(0, begin, count), targets.narrow(0, begin, count), mask.narrow(0, begin, count)) /
+               tokens;
+      },
+      scale, params);
 }
 
 double Trainer::batch_loss(const data::Batch& batch) {
@@ -121,9 +151,8 @@ StepReport Trainer::step() {
   double loss_sum = 0;
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
     const uint64_t index = static_cast<uint64_t>(step_ * t.grad_accum + micro);
-    auto loss = masked_loss(data_->batch(data::Split::Train, index, t.batch_size, t.seq_len));
-    (loss / static_cast<double>(t.grad_accum)).backward();
-    loss_sum += loss.item<double>();
+    loss_sum += backward_batch(data_->batch(data::Split::Train, index, t.batch_size, t.seq_len),
+                               1.0 / static_cast<double>(t.grad_accum));
   }
   const double loss = loss_sum / static_cast<double>(t.grad_accum);
   const double norm = optimizer_->grad_norm();

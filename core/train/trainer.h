@@ -17,6 +17,7 @@
 #include "model/transformer.h"
 #include "train/anomaly_detector.h"
 #include "train/experiment_config.h"
+#include "train/sharded_backward.h"
 #include "train/optimizer.h"
 
 namespace headlab::train {
@@ -83,6 +84,11 @@ class Trainer {
  private:
   Trainer(const ExperimentConfig& config, const std::filesystem::path& run_dir, bool resuming);
   torch::Tensor masked_loss(const data::Batch& batch);
+  // Sum of the masked per-token cross-entropy of rows of a batch already on the device.
+  torch::Tensor loss_sum(const torch::Tensor& inputs, const torch::Tensor& targets, const torch::Tensor& mask);
+  // Forward and backward of one training batch (gradients scaled by `scale`, added to
+  // .grad), in row shards on the CPU (train/sharded_backward.h). Returns its masked loss.
+  double backward_batch(const data::Batch& batch, double scale);
   void log_metric(const MetricPoint& m);
 
   ExperimentConfig config_;
@@ -92,6 +98,7 @@ class Trainer {
   std::unique_ptr<TrainingOptimizer> optimizer_;
   AnomalyDetector anomalies_;
   std::unique_ptr<io::RunDirectory> run_;
+  std::unique_ptr<ShardPool> shards_;  // made on the first sharded step
   int64_t step_ = 0;
   int64_t tokens_ = 0;
   double elapsed_s_ = 0;
