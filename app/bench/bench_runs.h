@@ -15,9 +15,13 @@ struct TrainRow {
   std::vector<double> window_tokens_per_s;
   double flops_per_step = 0, achieved_flops = 0, mfu = 0;
   int64_t peak_tensor_bytes = 0;  // counting CPU allocator: model + grads + AdamW + activations
-  double overhead = 0;            // step time vs the mha row of the same size, minus 1
+  // Step time vs the mha row of the same size, minus 1: the median over rounds of this row's
+  // window time / mha's window time in the same round (adjacent in time, so a machine that
+  // slows down for a while slows both sides of a ratio alike).
+  double overhead = 0;
   double final_loss = 0;
   std::optional<double> ref_tokens_per_s;
+  double over_reference = 0;  // median of per-window HeadLab / reference throughput ratios
   std::vector<double> ref_window_tokens_per_s;
   int64_t ref_params = 0;
   std::string ref_error;
@@ -48,6 +52,7 @@ struct InferRow {
 struct SizeResult {
   SizeSpec size;
   double load_before = -1, load_after = -1;  // 1-minute load average around the measurement
+  int shards = 1;  // row shards of each CPU training step (train/sharded_backward.h)
   std::vector<TrainRow> rows;
   std::vector<ProbeRow> probes;
   std::vector<InferRow> inference;

@@ -97,16 +97,16 @@ std::string fmt(const char* f, double x) {
 }
 
 void print_size(const SizeResult& r) {
-  std::printf("\n== %s: batch %ld x seq %ld (load average %.1f -> %.1f on %u cores) ==\n", r.size.name.c_str(),
-              static_cast<long>(r.size.batch_size), static_cast<long>(r.size.seq_len), r.load_before, r.load_after,
-              std::thread::hardware_concurrency());
+  std::printf("\n== %s: batch %ld x seq %ld, %d row shard%s a step (load average %.1f -> %.1f on %u cores) ==\n",
+              r.size.name.c_str(), static_cast<long>(r.size.batch_size), static_cast<long>(r.size.seq_len), r.shards,
+              r.shards == 1 ? "" : "s", r.load_before, r.load_after, std::thread::hardware_concurrency());
   std::printf("%-14s %9s %11s %9s %7s %9s %9s %11s %8s\n", "variant", "params", "tokens/s", "step ms", "MFU",
               "peak MB", "vs mha", "ref tok/s", "HL/ref");
   for (const auto& t : r.rows) {
     std::printf("%-14s %9ld %11.0f %9.2f %6.1f%% %9.1f %8.1f%% %11s %8s\n", t.variant.c_str(),
                 static_cast<long>(t.params), t.tokens_per_s, t.step_ms, 100 * t.mfu, t.peak_tensor_bytes / 1048576.0,
                 100 * t.overhead, t.ref_tokens_per_s ? fmt("%.0f", *t.ref_tokens_per_s).c_str() : "-",
-                t.ref_tokens_per_s ? fmt("%.2fx", t.tokens_per_s / *t.ref_tokens_per_s).c_str() : "-");
+                t.ref_tokens_per_s ? fmt("%.2fx", t.over_reference).c_str() : "-");
     if (!t.ref_error.empty()) std::printf("    reference failed: %s\n", t.ref_error.c_str());
   }
   for (const auto& p : r.probes)
@@ -153,7 +153,7 @@ json evaluate_targets(const std::vector<SizeResult>& results) {
   };
   for (auto [size, limit] : {std::pair<const char*, double>{"tiny-s128", 1.3}, {"10m-s256", 1.0}})
     if (auto* t = find(size, "mha"); t && t->ref_tokens_per_s)
-      add(std::string("HeadLab / reference, ") + size + " mha", t->tokens_per_s / *t->ref_tokens_per_s, limit, true);
+      add(std::string("HeadLab / reference, ") + size + " mha", t->over_reference, limit, true);
   for (auto [variant, limit] : {std::pair<const char*, double>{"kha_linear", 0.03}, {"mea", 0.05}})
     if (auto* t = find("10m-s256", variant); t && find("10m-s256", "mha"))
       add(std::string("training overhead, 10m-s256 ") + variant, t->overhead, limit, false);
@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
                 static_cast<long>(sys.matmul_size), static_cast<long>(sys.matmul_size), sys.matmul_peak_flops / 1e9);
     std::printf("OpenMP wait policy: %s\n", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "default");
     std::printf("timing: median of timed windows after warm-up; variants and the reference take turns window by "
-                "window\nmemory: peak bytes of CPU tensors (counting allocator), model + grads + AdamW + activations\n");
+                "window;\n        'vs mha' and 'HL/ref' are medians of the per-window ratios\nmemory: peak bytes of CPU tensors (counting allocator), model + grads + AdamW + activations\n");
     std::unique_ptr<ReferenceProcess> ref;
     std::string ref_why = "disabled with --no-reference";
     if (o.reference) {
@@ -254,6 +254,9 @@ int main(int argc, char** argv) {
                      "(model, gradients, AdamW moments, activations; not BLAS scratch)"},
           {"mfu", "training FLOPs (6 x matmul params x tokens + 12 x layers x heads x head_dim x seq x tokens) "
                   "per second over the measured fp32 GEMM peak"},
+          {"ratios", "overhead_vs_mha and headlab_over_reference: medians of per-round window ratios"},
+          {"cpu_shards", "CPU training steps split the batch rows over one single-threaded shard per intra-op thread "
+                         "(train.cpu_shards 0); per size in training_shards"},
           {"probes", "amortized: median probe time / (interval x median step time); measured: windows of "
                      "`interval` steps with one probe vs without, alternating"}}},
         {"reference", ref ? nlohmann::json{{"available", true}, {"script", o.reference_script}, {"torch", ref->hello().value("torch", "?")}}
@@ -265,6 +268,7 @@ int main(int argc, char** argv) {
     report["load_average"] = nlohmann::json::array();
     for (const auto& r : results) {
       report["load_average"].push_back({{"size", r.size.name}, {"before", r.load_before}, {"after", r.load_after}});
+      report["training_shards"][r.size.name] = r.shards;
       for (const auto& t : r.rows) report["training"].push_back(t.to_json());
       for (const auto& p : r.probes) report["probes"].push_back(p.to_json());
       for (const auto& i : r.inference) report["inference"].push_back(i.to_json());

@@ -17,6 +17,7 @@
 #include "memory_tracker.h"
 #include "probe/probe_runner.h"
 #include "reference_runner.h"
+#include "train/sharded_backward.h"
 #include "train/trainer.h"
 
 namespace headlab::bench {
@@ -67,6 +68,7 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
   SizeResult out;
   out.size = size;
   const torch::Device device(o.device);
+  if (device.is_cpu()) out.shards = train::shard_count(0, at::get_num_threads(), size.batch_size);
   const int64_t steps = o.steps > 0 ? o.steps : size.steps;
   const int64_t windows = o.windows > 0 ? o.windows : size.windows;
   const int64_t warmup = o.warmup > 0 ? o.warmup : size.warmup;
@@ -106,7 +108,6 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
     std::fprintf(stderr, "  %s window %ld/%ld\n", size.name.c_str(), static_cast<long>(w + 1), static_cast<long>(windows));
   }
   const double tokens = static_cast<double>(size.batch_size * size.seq_len * steps);
-  double base_tps = 0;
   for (auto& c : cs) {
     TrainRow r;
     r.size = size.name;
@@ -124,11 +125,14 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
     r.mfu = sys.matmul_peak_flops > 0 ? r.achieved_flops / sys.matmul_peak_flops : 0;
     r.peak_tensor_bytes = c.peak_bytes;
     r.final_loss = c.trainer->metrics().empty() ? NAN : c.trainer->metrics().back().loss;
-    if (c.variant.name == "mha") base_tps = r.tokens_per_s;
     if (c.ref && !c.ref_window_s.empty()) {
-      std::vector<double> rates;
+      std::vector<double> rates, ratios;
       for (double s : c.ref_window_s) rates.push_back(tokens / s);
+      // Each reference window runs right after HeadLab's window of the same round.
+      for (size_t w = 0; w < c.ref_window_s.size() && w < c.window_s.size(); ++w)
+        ratios.push_back(c.ref_window_s[w] / c.window_s[w]);
       r.ref_tokens_per_s = median(rates);
+      r.over_reference = median(ratios);
       r.ref_window_tokens_per_s = rates;
       r.ref_params = c.ref_params;
       ref->request({{"cmd", "drop"}, {"id", size.name + "/" + c.variant.name}});
@@ -137,8 +141,15 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
     out.rows.push_back(r);
   }
   // Overhead of each variant against the plain MHA model of the same size, in step time.
-  for (auto& r : out.rows)
-    if (base_tps > 0) r.overhead = base_tps / r.tokens_per_s - 1.0;
+  const Contestant* base = nullptr;
+  for (const auto& c : cs)
+    if (c.variant.name == "mha") base = &c;
+  for (size_t i = 0; base && i < cs.size(); ++i) {
+    std::vector<double> ratios;
+    for (size_t w = 0; w < cs[i].window_s.size() && w < base->window_s.size(); ++w)
+      ratios.push_back(cs[i].window_s[w] / base->window_s[w]);
+    out.rows[i].overhead = median(ratios) - 1.0;
+  }
 
   if (size.probes) {
     const auto tokens_in = cs.front().trainer->data().probe_tokens(size.seq_len);
@@ -203,7 +214,7 @@ nlohmann::json TrainRow::to_json() const {
                       {"final_loss", final_loss}};
   if (ref_tokens_per_s) {
     j["reference"] = {{"tokens_per_s", *ref_tokens_per_s}, {"window_tokens_per_s", ref_window_tokens_per_s},
-                      {"params", ref_params}, {"headlab_over_reference", tokens_per_s / *ref_tokens_per_s}};
+                      {"params", ref_params}, {"headlab_over_reference", over_reference}};
   } else if (!ref_error.empty()) {
     j["reference"] = {{"error", ref_error}};
   }

@@ -51,26 +51,31 @@ struct Command {
   int64_t interval = 0;
   SampleRequest sample;
 
-  static Command start() { return {Kind::Start}; }
-  static Command pause() { return {Kind::Pause}; }
-  static Command resume() { return {Kind::Resume}; }
-  static Command step() { return {Kind::Step}; }
-  static Command stop() { return {Kind::Stop}; }
-  static Command probe_now() { return {Kind::ProbeNow}; }
-  static Command set_lr(double lr) { Command c{Kind::SetLearningRate}; c.value = lr; return c; }
+  static Command of(Kind kind) {
+    Command c;
+    c.kind = kind;
+    return c;
+  }
+  static Command start() { return of(Kind::Start); }
+  static Command pause() { return of(Kind::Pause); }
+  static Command resume() { return of(Kind::Resume); }
+  static Command step() { return of(Kind::Step); }
+  static Command stop() { return of(Kind::Stop); }
+  static Command probe_now() { return of(Kind::ProbeNow); }
+  static Command set_lr(double lr) { Command c = of(Kind::SetLearningRate); c.value = lr; return c; }
   static Command module_action(std::string action, std::string module, std::vector<int64_t> layers = {}) {
-    Command c{Kind::ModuleAction};
+    Command c = of(Kind::ModuleAction);
     c.action = std::move(action);
     c.module = std::move(module);
     c.layers = std::move(layers);
     return c;
   }
-  static Command set_probe_input(std::string text) { Command c{Kind::SetProbeInput}; c.text = std::move(text); return c; }
-  static Command save_checkpoint(std::string path = {}) { Command c{Kind::SaveCheckpoint}; c.path = std::move(path); return c; }
-  static Command load_checkpoint(std::string path) { Command c{Kind::LoadCheckpoint}; c.path = std::move(path); return c; }
-  static Command set_probe_interval(int64_t n) { Command c{Kind::SetProbeInterval}; c.interval = n; return c; }
+  static Command set_probe_input(std::string text) { Command c = of(Kind::SetProbeInput); c.text = std::move(text); return c; }
+  static Command save_checkpoint(std::string path = {}) { Command c = of(Kind::SaveCheckpoint); c.path = std::move(path); return c; }
+  static Command load_checkpoint(std::string path) { Command c = of(Kind::LoadCheckpoint); c.path = std::move(path); return c; }
+  static Command set_probe_interval(int64_t n) { Command c = of(Kind::SetProbeInterval); c.interval = n; return c; }
   static Command sample_text(std::string prompt, SampleRequest request) {
-    Command c{Kind::Sample};
+    Command c = of(Kind::Sample);
     c.text = std::move(prompt);
     c.sample = request;
     return c;

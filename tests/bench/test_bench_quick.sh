@@ -51,6 +51,20 @@ inf = {i["variant"]: i for i in r["inference"]}
 assert inf["mha_virtual_kv_heads"]["kv_bytes_per_token"] * 2 == inf["mha"]["kv_bytes_per_token"]
 assert inf["mha"]["kv_bytes_per_token_measured"] == inf["mha"]["kv_bytes_per_token"]
 assert inf["kha_linear_folded"]["max_rel_logit_change"] < 1e-4
+# The ratios are medians of per-window ratios (windows of one round are adjacent in time).
+import statistics
+rows = {(t["size"], t["variant"]): t for t in r["training"]}
+for (size, variant), t in rows.items():
+    base = rows[(size, "mha")]["window_tokens_per_s"]
+    paired = statistics.median(b / v for b, v in zip(base, t["window_tokens_per_s"])) - 1
+    assert abs(t["overhead_vs_mha"] - paired) < 1e-9, (size, variant, t["overhead_vs_mha"], paired)
+    if "reference" in t and "tokens_per_s" in t["reference"]:
+        ref = t["reference"]["window_tokens_per_s"]
+        paired = statistics.median(h / f for h, f in zip(t["window_tokens_per_s"], ref))
+        assert abs(t["reference"]["headlab_over_reference"] - paired) < 1e-9, (size, variant, paired)
+assert rows[("quick-s32", "mha")]["overhead_vs_mha"] == 0
+shards = r["training_shards"]["quick-s32"]
+assert shards == min(m["threads"], 4), (shards, m["threads"])  # auto: one per thread, at most the batch rows
 for t in r["targets"]:
     assert isinstance(t["met"], bool) and math.isfinite(t["value"]), t
 print("report ok:", len(r["training"]), "training rows,", len(r["probes"]), "probe rows,", len(r["inference"]), "inference rows")
