@@ -57,7 +57,7 @@ std::vector<SizeSpec> grid(const BenchOptions& o) {
   }
   {  // ~10.8M parameters
     SizeSpec s{"10m-s256", base_model(384, 6, 6, 64, 1024, 256), 8, 256};
-    s.steps = 2, s.windows = 5, s.warmup = 2;
+    s.steps = 2, s.windows = 7, s.warmup = 2;
     s.probes = true, s.decode_tokens = 200;
     add(s);
   }
@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
     o.threads = headlab::configure_threads(o.threads);
     install_memory_tracker();
     const auto sys = collect_system_info(o.device, o.quick);
-    std::printf("headlab-bench%s on %s\n%s\nCPU: %s\nfp32 matmul peak (%ldx%ld GEMM, best of several): %.1f GFLOP/s\n",
+    std::printf("headlab-bench%s on %s\n%s\nCPU: %s\nfp32 matmul peak (%ldx%ld GEMM, best of several, one GEMM on all threads or one per thread): %.1f GFLOP/s\n",
                 o.quick ? " --quick" : "", o.device.c_str(), sys.runtime.c_str(), sys.cpu.c_str(),
                 static_cast<long>(sys.matmul_size), static_cast<long>(sys.matmul_size), sys.matmul_peak_flops / 1e9);
     std::printf("OpenMP wait policy: %s\n", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "default");

@@ -4,10 +4,12 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include "bench.h"
 #include "common/runtime.h"
 #include "model/model_config.h"
+#include "train/sharded_backward.h"
 
 namespace headlab::bench {
 namespace {
@@ -50,24 +52,38 @@ SystemInfo collect_system_info(const std::string& device_name, bool quick) {
   s.cpu = cpu_model();
   s.device = device_name;
   // Peak: the best of several timed square GEMMs (fp32 on the CPU, bf16 on CUDA, where the
-  // training step autocasts), at a size large enough to saturate BLAS on this machine.
+  // training step autocasts), at a size large enough to saturate BLAS on this machine. On the
+  // CPU also one single-threaded GEMM per thread at once, the way a step in row shards uses
+  // the cores (train/sharded_backward.h); the two ways take turns and the best rate counts.
   const torch::Device device(device_name);
   const bool cuda = device.is_cuda();
   const int64_t n = quick ? 256 : (cuda ? 8192 : 1024);
   const auto options = torch::TensorOptions().device(device).dtype(cuda ? torch::kBFloat16 : torch::kFloat32);
   torch::NoGradGuard no_grad;
-  auto a = torch::randn({n, n}, options), b = torch::randn({n, n}, options);
-  auto c = torch::mm(a, b);
+  const int lanes = cuda ? 1 : std::max(1, s.threads);
+  std::vector<torch::Tensor> a, b, c;
+  for (int i = 0; i < lanes; ++i) {
+    a.push_back(torch::randn({n, n}, options));
+    b.push_back(torch::randn({n, n}, options));
+    c.push_back(torch::mm(a.back(), b.back()));
+  }
   sync(device);
-  const int reps = quick ? 3 : (cuda ? 20 : 6);
+  std::unique_ptr<train::ShardPool> pool;
+  if (lanes > 1) pool = std::make_unique<train::ShardPool>(lanes, 1);
+  const int reps = quick ? 3 : (cuda ? 20 : 12);
   double best = 0;
   for (int r = 0; r < 2 * reps; ++r) {
+    const bool concurrent = pool && r % 2 == 1;
     const auto t0 = std::chrono::steady_clock::now();
     const int inner = cuda ? 10 : 1;
-    for (int i = 0; i < inner; ++i) torch::mm_out(c, a, b);
+    if (concurrent) {
+      pool->run([&](int i) { torch::mm_out(c[static_cast<size_t>(i)], a[static_cast<size_t>(i)], b[static_cast<size_t>(i)]); });
+    } else {
+      for (int i = 0; i < inner; ++i) torch::mm_out(c[0], a[0], b[0]);
+    }
     sync(device);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, inner * 2.0 * n * n * n / s);
+    best = std::max(best, (concurrent ? lanes : inner) * 2.0 * n * n * n / s);
   }
   s.matmul_peak_flops = best;
   s.matmul_size = n;

@@ -110,34 +110,64 @@ torch::Tensor mixed_heads_weight(const torch::Tensor& mix, const torch::Tensor& 
 
 }  // namespace
 
+AttentionImpl::QkvWeight AttentionImpl::qkv_weight(bool into_weights) {
+  const int64_t dh = head_dim;
+  const bool kha_live = in_forward(ModuleKind::Kha), mea_live = in_forward(ModuleKind::Mea);
+  const bool v_mlp = kha_live && kha->v_up.defined();
+  auto wq_e = wq->weight, wk_e = wk->weight, wv_e = wv->weight;
+  QkvWeight out;
+  if (into_weights) {
+    if (kha_live) {
+      if (kha->t_q.defined()) wq_e = per_head_weight(kha->t_q, wq_e, n_heads, dh);
+      if (kha->t_k.defined()) wk_e = per_head_weight(kha->t_k, wk_e, stored_kv_heads, dh);
+      if (kha->t_v.defined()) wv_e = per_head_weight(kha->t_v, wv_e, stored_kv_heads, dh);
+      out.kha_done = true;
+    }
+    if (mea_live) {
+      wk_e = mixed_heads_weight(mea->mix_k, wk_e);
+      out.mix_k_done = true;
+      if (!v_mlp) {  // mix_v acts after the (nonlinear) v mlp otherwise
+        wv_e = mixed_heads_weight(mea->mix_v, wv_e);
+        out.mix_v_done = true;
+      }
+    }
+  }
+  out.k_heads = wk_e.size(0) / dh;
+  out.v_heads = wv_e.size(0) / dh;
+  out.weight = torch::cat({wq_e, wk_e, wv_e}, 0);
+  return out;
+}
+
+torch::Tensor AttentionImpl::share_qkv_weight() {
+  release_shared_qkv(false);
+  if (gta) return {};
+  shared_qkv_ = qkv_weight(true);
+  shared_built_ = shared_qkv_.weight;
+  shared_qkv_.weight = shared_built_.detach().requires_grad_(shared_built_.requires_grad());
+  return shared_qkv_.weight;
+}
+
+void AttentionImpl::release_shared_qkv(bool backpropagate) {
+  if (backpropagate && shared_built_.defined() && shared_built_.requires_grad() && shared_qkv_.weight.grad().defined())
+    torch::autograd::backward({shared_built_}, {shared_qkv_.weight.grad()});
+  shared_qkv_ = QkvWeight{};
+  shared_built_ = torch::Tensor();
+}
+
 void AttentionImpl::fused_qkv(const torch::Tensor& x, torch::Tensor& q, torch::Tensor& k, torch::Tensor& v) {
   const int64_t B = x.size(0), T = x.size(1), dh = head_dim;
   const bool kha_live = in_forward(ModuleKind::Kha), mea_live = in_forward(ModuleKind::Mea);
   const int64_t threshold = module_fusion_min_rows > 0 ? module_fusion_min_rows : x.size(2);
   const bool into_weights = B * T >= threshold;
   const bool v_mlp = kha_live && kha->v_up.defined();
-  auto wq_e = wq->weight, wk_e = wk->weight, wv_e = wv->weight;
-  bool kha_done = false, mix_k_done = false, mix_v_done = false;
-  if (into_weights) {
-    if (kha_live) {
-      if (kha->t_q.defined()) wq_e = per_head_weight(kha->t_q, wq_e, n_heads, dh);
-      if (kha->t_k.defined()) wk_e = per_head_weight(kha->t_k, wk_e, stored_kv_heads, dh);
-      if (kha->t_v.defined()) wv_e = per_head_weight(kha->t_v, wv_e, stored_kv_heads, dh);
-      kha_done = true;
-    }
-    if (mea_live) {
-      wk_e = mixed_heads_weight(mea->mix_k, wk_e);
-      mix_k_done = true;
-      if (!v_mlp) {  // mix_v acts after the (nonlinear) v mlp otherwise
-        wv_e = mixed_heads_weight(mea->mix_v, wv_e);
-        mix_v_done = true;
-      }
-    }
-  }
-  const int64_t kh = wk_e.size(0) / dh, vh = wv_e.size(0) / dh;
+  // The shared weight has the modules folded in: usable when this forward would fold them too.
+  const bool use_shared = shared_qkv_.weight.defined() && (into_weights || (!kha_live && !mea_live));
+  const QkvWeight w = use_shared ? shared_qkv_ : qkv_weight(into_weights);
+  const bool kha_done = w.kha_done, mix_k_done = w.mix_k_done, mix_v_done = w.mix_v_done;
+  const int64_t kh = w.k_heads, vh = w.v_heads;
   // split (not narrow): its backward writes the gradients into one buffer, where each
   // narrow's backward would allocate a zero-filled full-size buffer of its own.
-  auto qkv = torch::nn::functional::linear(x, torch::cat({wq_e, wk_e, wv_e}, 0));
+  auto qkv = torch::nn::functional::linear(x, w.weight);
   torch::Tensor qk;  // q and k side by side: one QK norm and one RoPE for both
   if ((!kha_live || kha_done) && (!mea_live || mix_k_done)) {
     auto parts = qkv.split_with_sizes({(n_heads + kh) * dh, vh * dh}, -1);

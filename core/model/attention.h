@@ -56,7 +56,26 @@ class AttentionImpl : public torch::nn::Module {
   // gqa layouts only: gta's k is not one projection.
   int64_t module_fusion_min_rows = 0;
 
+  // For a training step split into row shards (train/sharded_backward.h): builds the fused
+  // QKV weight once, with KHA/MEA folded in, and makes every fused-path forward use a detached
+  // leaf copy of it, so that the shards do not each rebuild it and backpropagate through the
+  // fold. Returns the leaf (undefined where the layer has no fused path: gta). Once the
+  // shards' gradients are summed into the leaf's .grad, release_shared_qkv(true) pushes them
+  // through the build into the parameters; release_shared_qkv(false) just drops it.
+  torch::Tensor share_qkv_weight();
+  void release_shared_qkv(bool backpropagate);
+
  private:
+  // The concatenated [wq; wk; wv] weight of the fused path, and which modules are in it.
+  struct QkvWeight {
+    torch::Tensor weight;
+    bool kha_done = false, mix_k_done = false, mix_v_done = false;
+    int64_t k_heads = 0, v_heads = 0;
+  };
+  QkvWeight qkv_weight(bool modules_into_weights);
+  QkvWeight shared_qkv_;      // weight: the leaf the shards use, when shared
+  torch::Tensor shared_built_;  // the same values, with their graph to the parameters
+
   bool in_forward(ModuleKind kind) const;
   // The fused path: returns q [B,T,H,dh] and k [B,T,G,dh] after QK norm and RoPE, and v.
   void fused_qkv(const torch::Tensor& x, torch::Tensor& q, torch::Tensor& k, torch::Tensor& v);

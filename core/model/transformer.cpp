@@ -108,6 +108,17 @@ void TransformerImpl::set_module_state(int64_t layer, ModuleKind kind, ModuleSta
   sync_bypassed_list();
 }
 
+std::vector<torch::Tensor> TransformerImpl::share_qkv_weights() {
+  std::vector<torch::Tensor> leaves;
+  for (auto& block : blocks)
+    if (auto leaf = block->attn->share_qkv_weight(); leaf.defined()) leaves.push_back(leaf);
+  return leaves;
+}
+
+void TransformerImpl::release_shared_qkv_weights(bool backpropagate) {
+  for (auto& block : blocks) block->attn->release_shared_qkv(backpropagate);
+}
+
 void TransformerImpl::sync_bypassed_list() {
   auto& bypassed = config_.interaction.bypassed;
   bypassed.clear();

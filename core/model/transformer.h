@@ -68,6 +68,11 @@ class TransformerImpl : public torch::nn::Module {
   // saved config still describes exactly the live function. `options` apply when the model
   // has no such module yet.
   void insert_module(ModuleKind kind, const std::vector<int64_t>& layers, const InsertOptions& options = {});
+  // A training step in row shards builds each layer's fused QKV weight once for all shards
+  // (AttentionImpl::share_qkv_weight); returns the leaves the shards' gradients go to.
+  std::vector<torch::Tensor> share_qkv_weights();
+  // Pushes the leaves' summed gradients into the parameters (or just drops the leaves).
+  void release_shared_qkv_weights(bool backpropagate);
   // Every parameter name -> tensor, named as in MODEL.md §4.
   std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
   // Called by fold/compress after they rewrote weights and head counts.

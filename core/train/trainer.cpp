@@ -107,15 +107,26 @@ double Trainer::backward_batch(const data::Batch& batch, double scale) {
   // Every shard divides by the whole batch's token count, so the shard losses add up to the
   // batch's mean loss and the gradients to its gradient.
   const double tokens = std::max(1.0, mask.to(torch::kFloat64).sum().item<double>());
-  std::vector<torch::Tensor> params;
+  // The fused QKV weights (KHA/MEA folded in) are built once here rather than in every shard.
+  struct SharedWeights {
+    model::Transformer& model;
+    bool done = false;
+    ~SharedWeights() {
+      if (!done) model->release_shared_qkv_weights(false);
+    }
+  } shared{model_};
+  std::vector<torch::Tensor> params = model_->share_qkv_weights();
   for (const auto& [name, p] : model_->named_tensors()) params.push_back(p);
-  return sharded_backward(
+  const double loss = sharded_backward(
       *shards_, rows,
       [&](int64_t begin, int64_t count) {
         return loss_sum(inputs.narrow(0, begin, count), targets.narrow(0, begin, count), mask.narrow(0, begin, count)) /
                tokens;
       },
       scale, params);
+  model_->release_shared_qkv_weights(true);
+  shared.done = true;
+  return loss;
 }
 
 double Trainer::batch_loss(const data::Batch& batch) {

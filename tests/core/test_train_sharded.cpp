@@ -172,6 +172,50 @@ TEST(ShardedBackward, GradientsAndLossMatchTheWholeBatchAndAreDeterministic) {
   }
 }
 
+TEST(ShardedBackward, SharedQkvWeightsCarryTheShardsGradientsIntoTheParameters) {
+  for (auto v_mode : {model::KhaMode::Linear, model::KhaMode::Mlp}) {  // mlp: mix_v stays on the rows
+    auto c = tu::tiny_config();
+    tu::enable_all_modules(c, v_mode);
+    auto m = tu::make_model(c);
+    {
+      torch::NoGradGuard g;
+      for (auto p : params_of(m)) p.add_(torch::randn_like(p) * 0.05);
+    }
+    torch::manual_seed(4);
+    auto tokens = torch::randint(c.vocab_size, {4, 33}, torch::kLong);  // 2 shards x 64 rows: fused path
+    const double total = 4.0 * 32.0;
+    auto params = params_of(m);
+    clear_grads(params);
+    rows_loss(m, tokens, 0, 4, total).backward();
+    std::vector<torch::Tensor> expected;
+    for (const auto& p : params) expected.push_back(p.grad().clone());
+
+    clear_grads(params);
+    auto leaves = m->share_qkv_weights();
+    ASSERT_EQ(leaves.size(), static_cast<size_t>(c.n_layers));
+    auto all = leaves;
+    all.insert(all.end(), params.begin(), params.end());
+    ShardPool pool(2, 1);
+    sharded_backward(pool, 4, [&](int64_t b, int64_t n) { return rows_loss(m, tokens, b, n, total); }, 1.0, all);
+    // The shards' forwards read the shared leaf, so the projections have no gradient yet.
+    EXPECT_FALSE(m->blocks[0]->attn->wq->weight.grad().defined());
+    EXPECT_TRUE(leaves[0].grad().defined());
+    m->release_shared_qkv_weights(true);
+    for (size_t j = 0; j < params.size(); ++j) {
+      ASSERT_TRUE(params[j].grad().defined()) << j;
+      const double scale = expected[j].abs().max().item<double>() + 1e-12;
+      EXPECT_LT((params[j].grad() - expected[j]).abs().max().item<double>() / scale, 1e-4) << j;
+    }
+    // Released: the next forward builds its own weight again.
+    clear_grads(params);
+    rows_loss(m, tokens, 0, 4, total).backward();
+    const auto& wq = m->blocks[0]->attn->wq->weight;
+    ASSERT_TRUE(wq.grad().defined());
+    for (size_t j = 0; j < params.size(); ++j)
+      if (params[j].is_same(wq)) EXPECT_TRUE(torch::allclose(wq.grad(), expected[j], 1e-5, 1e-7));
+  }
+}
+
 TEST(TrainerShards, ShardedTrainingFollowsTheUnshardedRunAndRepeatsBitForBit) {
   auto run = [](int64_t shards) {
     auto j = tu::tiny_experiment("induction", 6);
