@@ -45,6 +45,7 @@ struct InferRow {
   double kv_bytes_per_token_measured = 0;   // KVCache::bytes() / cached tokens after decoding
   double decode_tokens_per_s = 0;           // batch 1, one token per forward, median of runs
   double prefill_tokens_per_s = 0;
+  double decode_time_vs_mha = 0;            // median per-round decode time ratio to mha, minus 1
   double max_rel_logit_change = 0;          // vs the unchanged model on the same prompt
   nlohmann::json to_json() const;
 };

@@ -17,30 +17,23 @@ struct Decoded {
   double prefill_tps = 0, decode_tps = 0, kv_bytes_per_token = 0;
 };
 
-Decoded decode(model::Transformer& m, const torch::Tensor& prompt, int64_t n_tokens, int runs) {
+// One timed prefill of the prompt, then n_tokens greedy steps.
+Decoded decode_once(model::Transformer& m, const torch::Tensor& prompt, int64_t n_tokens) {
   torch::NoGradGuard no_grad;
   const auto device = m->device();
-  std::vector<double> prefill, dec;
-  double kv = 0;
-  for (int r = 0; r < runs + 1; ++r) {  // the first run warms up
-    model::KVCache cache;
-    auto t0 = Clock::now();
-    auto logits = m->forward(prompt.to(device), {false, &cache}).logits;
-    auto next = logits.select(1, -1).argmax(-1).view({1, 1});
-    const double p = std::chrono::duration<double>(Clock::now() - t0).count();
-    t0 = Clock::now();
-    for (int64_t i = 0; i < n_tokens; ++i) {
-      logits = m->forward(next, {false, &cache}).logits;
-      next = logits.select(1, -1).argmax(-1).view({1, 1});
-    }
-    next.item<int64_t>();  // waits for the device
-    const double d = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (r == 0) continue;
-    prefill.push_back(prompt.size(1) / p);
-    dec.push_back(n_tokens / d);
-    kv = static_cast<double>(cache.bytes()) / static_cast<double>(cache.length());
+  model::KVCache cache;
+  auto t0 = Clock::now();
+  auto logits = m->forward(prompt.to(device), {false, &cache}).logits;
+  auto next = logits.select(1, -1).argmax(-1).view({1, 1});
+  const double p = std::chrono::duration<double>(Clock::now() - t0).count();
+  t0 = Clock::now();
+  for (int64_t i = 0; i < n_tokens; ++i) {
+    logits = m->forward(next, {false, &cache}).logits;
+    next = logits.select(1, -1).argmax(-1).view({1, 1});
   }
-  return {median(prefill), median(dec), kv};
+  next.item<int64_t>();  // waits for the device
+  const double d = std::chrono::duration<double>(Clock::now() - t0).count();
+  return {prompt.size(1) / p, n_tokens / d, static_cast<double>(cache.bytes()) / static_cast<double>(cache.length())};
 }
 
 torch::Tensor prompt_logits(model::Transformer& m, const torch::Tensor& prompt) {
@@ -48,8 +41,8 @@ torch::Tensor prompt_logits(model::Transformer& m, const torch::Tensor& prompt) 
   return m->logits(prompt.to(m->device())).to(torch::kCPU);
 }
 
-InferRow row(const SizeSpec& size, const std::string& name, model::Transformer& m, const torch::Tensor& prompt,
-             int64_t n, int runs, const torch::Tensor& baseline_logits) {
+InferRow describe(const SizeSpec& size, const std::string& name, model::Transformer& m, const torch::Tensor& prompt,
+                  const torch::Tensor& baseline_logits) {
   InferRow r;
   r.size = size.name;
   r.variant = name;
@@ -57,10 +50,6 @@ InferRow row(const SizeSpec& size, const std::string& name, model::Transformer& 
   r.kv_heads = c.kv_heads();
   r.stored_kv_heads = c.stored_kv_heads();
   r.kv_bytes_per_token = c.kv_cache_bytes_per_token();
-  auto d = decode(m, prompt, n, runs);
-  r.prefill_tokens_per_s = d.prefill_tps;
-  r.decode_tokens_per_s = d.decode_tps;
-  r.kv_bytes_per_token_measured = d.kv_bytes_per_token;
   if (baseline_logits.defined()) {
     auto now = prompt_logits(m, prompt);
     r.max_rel_logit_change = ((now - baseline_logits).abs().max() / baseline_logits.abs().max()).item<double>();
@@ -76,39 +65,66 @@ model::Transformer make(const nlohmann::json& model_json, const torch::Device& d
 }  // namespace
 
 std::vector<InferRow> bench_inference(const SizeSpec& size, const BenchOptions& o) {
-  std::vector<InferRow> rows;
   const torch::Device device(o.device);
   nlohmann::json base = size.model;
   base["vocab_size"] = 62;
   base["format"] = "headlab-model/1";
   const int64_t n = size.decode_tokens;
-  const int runs = o.quick ? 2 : 5;
+  const int runs = o.quick ? 2 : 7;
   torch::manual_seed(5);
   const auto prompt = torch::randint(62, {1, 16}, torch::kLong);
 
+  std::vector<std::pair<InferRow, model::Transformer>> models;
   auto plain = make(base, device);
   const auto plain_logits = prompt_logits(plain, prompt);
-  rows.push_back(row(size, "mha", plain, prompt, n, runs, {}));
-  const int64_t G = plain->config().kv_heads();
-  if (G >= 2) {
-    model::compress_kv_heads(plain, G / 2);  // adds MEA (mixing only) and truncates to G / 2 heads
-    rows.push_back(row(size, "mha_virtual_kv_heads", plain, prompt, n, runs, plain_logits));
+  models.emplace_back(describe(size, "mha", plain, prompt, {}), plain);
+  if (plain->config().kv_heads() >= 2) {
+    auto virt = make(base, device);  // the same weights (same seed), then compressed
+    model::compress_kv_heads(virt, virt->config().kv_heads() / 2);  // MEA mixing, G / 2 stored heads
+    models.emplace_back(describe(size, "mha_virtual_kv_heads", virt, prompt, plain_logits), virt);
   }
-
   nlohmann::json kha_json = base;
   kha_json["interaction"] = {{"kha", {{"q", "linear"}, {"k", "linear"}, {"v", "linear"}}}};
-  auto kha = make(kha_json, device);
-  {
+  auto make_kha = [&] {
+    auto kha = make(kha_json, device);
     torch::NoGradGuard g;  // away from identity, as after training
+    torch::manual_seed(6);
     for (auto& [name, t] : kha->named_tensors())
       if (name.find(".kha.") != std::string::npos) t.add_(0.05 * torch::randn_like(t));
-  }
+    return kha;
+  };
+  auto kha = make_kha();
   const auto kha_logits = prompt_logits(kha, prompt);
-  rows.push_back(row(size, "kha_linear", kha, prompt, n, runs, {}));
-  model::fold_modules(kha);
-  for (int64_t l = 0; l < kha->config().n_layers; ++l)  // at identity after the fold: same function
-    kha->set_module_state(l, model::ModuleKind::Kha, model::ModuleState::Bypassed);
-  rows.push_back(row(size, "kha_linear_folded", kha, prompt, n, runs, kha_logits));
+  models.emplace_back(describe(size, "kha_linear", kha, prompt, {}), kha);
+  auto folded = make_kha();
+  model::fold_modules(folded);
+  for (int64_t l = 0; l < folded->config().n_layers; ++l)  // at identity after the fold: same function
+    folded->set_module_state(l, model::ModuleKind::Kha, model::ModuleState::Bypassed);
+  models.emplace_back(describe(size, "kha_linear_folded", folded, prompt, kha_logits), folded);
+
+  // Runs take turns across the variants, so that a machine slowing down for a while slows
+  // them alike; the first round warms up.
+  std::vector<std::vector<Decoded>> runs_of(models.size());
+  for (int r = 0; r <= runs; ++r)
+    for (size_t i = 0; i < models.size(); ++i) {
+      auto d = decode_once(models[i].second, prompt, n);
+      if (r > 0) runs_of[i].push_back(d);
+    }
+  std::vector<InferRow> rows;
+  for (size_t i = 0; i < models.size(); ++i) {
+    InferRow row = models[i].first;
+    std::vector<double> prefill, decode, vs_mha;
+    for (size_t r = 0; r < runs_of[i].size(); ++r) {
+      prefill.push_back(runs_of[i][r].prefill_tps);
+      decode.push_back(runs_of[i][r].decode_tps);
+      vs_mha.push_back(runs_of[0][r].decode_tps / runs_of[i][r].decode_tps);
+      row.kv_bytes_per_token_measured = runs_of[i][r].kv_bytes_per_token;
+    }
+    row.prefill_tokens_per_s = median(prefill);
+    row.decode_tokens_per_s = median(decode);
+    row.decode_time_vs_mha = median(vs_mha) - 1.0;
+    rows.push_back(row);
+  }
   return rows;
 }
 
@@ -121,6 +137,7 @@ nlohmann::json InferRow::to_json() const {
           {"kv_bytes_per_token_measured", kv_bytes_per_token_measured},
           {"prefill_tokens_per_s", prefill_tokens_per_s},
           {"decode_tokens_per_s", decode_tokens_per_s},
+          {"decode_time_vs_mha", decode_time_vs_mha},
           {"max_rel_logit_change", max_rel_logit_change}};
 }
 

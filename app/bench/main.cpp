@@ -114,13 +114,13 @@ void print_size(const SizeResult& r) {
                 p.variant.c_str(), static_cast<long>(p.interval), p.probe_ms, p.step_ms, 100 * p.overhead_amortized,
                 p.direct_windows > 0 ? fmt(", %.1f%% measured", 100 * p.overhead_measured).c_str() : "");
   if (!r.inference.empty()) {
-    std::printf("%-22s %8s %10s %10s %12s %12s %12s\n", "inference", "kv heads", "KV B/tok", "measured",
-                "decode tok/s", "prefill t/s", "logit change");
+    std::printf("%-22s %8s %10s %10s %12s %11s %12s %12s\n", "inference", "kv heads", "KV B/tok", "measured",
+                "decode tok/s", "time vs mha", "prefill t/s", "logit change");
     for (const auto& i : r.inference)
-      std::printf("%-22s %4ld/%-3ld %10ld %10.0f %12.1f %12.1f %12.2e\n", i.variant.c_str(),
+      std::printf("%-22s %4ld/%-3ld %10ld %10.0f %12.1f %10.1f%% %12.1f %12.2e\n", i.variant.c_str(),
                   static_cast<long>(i.stored_kv_heads), static_cast<long>(i.kv_heads),
                   static_cast<long>(i.kv_bytes_per_token), i.kv_bytes_per_token_measured, i.decode_tokens_per_s,
-                  i.prefill_tokens_per_s, i.max_rel_logit_change);
+                  100 * i.decode_time_vs_mha, i.prefill_tokens_per_s, i.max_rel_logit_change);
   }
   std::fflush(stdout);
 }
@@ -227,15 +227,17 @@ int main(int argc, char** argv) {
       std::vector<Variant> vs;
       for (auto& v : variants_of(size))
         if (selected(o.filter, size.name + "/" + v.name)) vs.push_back(v);
-      if (vs.empty()) continue;
+      const bool inference = size.decode_tokens > 0 && selected(o.filter, size.name + "/inference");
       if (!profile.empty()) {
         for (const auto& v : vs) profile_training(size, v, o, profile + "-" + size.name + "-" + v.name + ".json");
         continue;
       }
+      if (vs.empty() && !inference) continue;
       const double load_before = load_average();
-      auto r = bench_training(size, vs, o, sys, ref.get());
-      if (size.decode_tokens > 0 && selected(o.filter, size.name + "/inference"))
-        r.inference = bench_inference(size, o);
+      SizeResult r;
+      r.size = size;
+      if (!vs.empty()) r = bench_training(size, vs, o, sys, ref.get());
+      if (inference) r.inference = bench_inference(size, o);
       r.load_before = load_before;
       r.load_after = load_average();
       print_size(r);

@@ -48,6 +48,8 @@ for i in r["inference"]:
     for k in ("kv_bytes_per_token", "kv_bytes_per_token_measured", "decode_tokens_per_s", "prefill_tokens_per_s"):
         positive(i[k], f"inference {i['variant']}.{k}")
 inf = {i["variant"]: i for i in r["inference"]}
+assert inf["mha"]["decode_time_vs_mha"] == 0, inf["mha"]
+assert all(math.isfinite(i["decode_time_vs_mha"]) and i["decode_time_vs_mha"] > -1 for i in r["inference"])
 assert inf["mha_virtual_kv_heads"]["kv_bytes_per_token"] * 2 == inf["mha"]["kv_bytes_per_token"]
 assert inf["mha"]["kv_bytes_per_token_measured"] == inf["mha"]["kv_bytes_per_token"]
 assert inf["kha_linear_folded"]["max_rel_logit_change"] < 1e-4

@@ -217,23 +217,26 @@ TEST(ShardedBackward, SharedQkvWeightsCarryTheShardsGradientsIntoTheParameters) 
 }
 
 TEST(TrainerShards, ShardedTrainingFollowsTheUnshardedRunAndRepeatsBitForBit) {
-  auto run = [](int64_t shards) {
-    auto j = tu::tiny_experiment("induction", 6);
-    j["train"]["cpu_shards"] = shards;
-    j["train"]["eval_every"] = 0;
-    Trainer t(tu::experiment(j));
-    std::vector<double> losses;
-    while (!t.finished()) losses.push_back(t.step().metric->loss);
-    return losses;
-  };
-  const auto plain = run(1), sharded = run(3), again = run(3);
-  ASSERT_EQ(plain.size(), 6u);
-  ASSERT_EQ(sharded.size(), 6u);
-  for (size_t i = 0; i < plain.size(); ++i) {
-    EXPECT_NEAR(sharded[i], plain[i], 1e-4 * std::abs(plain[i])) << "step " << i;
-    EXPECT_EQ(sharded[i], again[i]) << "step " << i;  // bit-identical
+  for (int64_t accum : {1, 2}) {  // 2: shards inside each micro-batch
+    auto run = [accum](int64_t shards) {
+      auto j = tu::tiny_experiment("induction", 6);
+      j["train"]["cpu_shards"] = shards;
+      j["train"]["grad_accum"] = accum;
+      j["train"]["eval_every"] = 0;
+      Trainer t(tu::experiment(j));
+      std::vector<double> losses;
+      while (!t.finished()) losses.push_back(t.step().metric->loss);
+      return losses;
+    };
+    const auto plain = run(1), sharded = run(3), again = run(3);
+    ASSERT_EQ(plain.size(), 6u);
+    ASSERT_EQ(sharded.size(), 6u);
+    for (size_t i = 0; i < plain.size(); ++i) {
+      EXPECT_NEAR(sharded[i], plain[i], 1e-4 * std::abs(plain[i])) << "accum " << accum << " step " << i;
+      EXPECT_EQ(sharded[i], again[i]) << "accum " << accum << " step " << i;  // bit-identical
+    }
+    EXPECT_LT(sharded.back(), sharded.front());  // it trains
   }
-  EXPECT_LT(sharded.back(), sharded.front());  // it trains
 }
 
 TEST(TrainerShards, NegativeShardCountIsRejected) {
