@@ -99,8 +99,13 @@ namespace {
 
 // Per-head right-multiplication of a projection's output, moved onto its weight:
 // x W_h^T T = x (T^T W_h)^T for each head's [dh, d] block W_h.
+// One GEMM for all heads, [dh, dh] x [dh, heads * d] with the heads' blocks side by side:
+// a broadcast matmul would run `heads` small GEMMs forward and twice as many backward, each
+// forking the BLAS threads, and sum an expanded copy of T for its gradient.
 torch::Tensor per_head_weight(const torch::Tensor& t, const torch::Tensor& w, int64_t heads, int64_t dh) {
-  return torch::matmul(t.t(), w.view({heads, dh, -1})).reshape({heads * dh, -1});
+  const int64_t d = w.size(1);
+  auto side_by_side = w.view({heads, dh, d}).transpose(0, 1).reshape({dh, heads * d});
+  return t.t().mm(side_by_side).view({dh, heads, d}).transpose(0, 1).reshape({heads * dh, d});
 }
 
 // Head-axis mixing moved onto the weight: W'_j = sum_i mix[i, j] W_i, [G', dh*d] -> [G, dh*d].

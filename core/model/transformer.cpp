@@ -108,15 +108,25 @@ void TransformerImpl::set_module_state(int64_t layer, ModuleKind kind, ModuleSta
   sync_bypassed_list();
 }
 
-std::vector<torch::Tensor> TransformerImpl::share_qkv_weights() {
-  std::vector<torch::Tensor> leaves;
-  for (auto& block : blocks)
-    if (auto leaf = block->attn->share_qkv_weight(); leaf.defined()) leaves.push_back(leaf);
+namespace {
+void run_layers(const TransformerImpl::LayerRunner& run, int64_t n, const std::function<void(int64_t)>& fn) {
+  if (run) return run(n, fn);
+  for (int64_t l = 0; l < n; ++l) fn(l);
+}
+}  // namespace
+
+std::vector<torch::Tensor> TransformerImpl::share_qkv_weights(const LayerRunner& run) {
+  const auto n = static_cast<int64_t>(blocks.size());
+  std::vector<torch::Tensor> built(static_cast<size_t>(n)), leaves;
+  run_layers(run, n, [&](int64_t l) { built[static_cast<size_t>(l)] = blocks[static_cast<size_t>(l)]->attn->share_qkv_weight(); });
+  for (auto& leaf : built)
+    if (leaf.defined()) leaves.push_back(leaf);
   return leaves;
 }
 
-void TransformerImpl::release_shared_qkv_weights(bool backpropagate) {
-  for (auto& block : blocks) block->attn->release_shared_qkv(backpropagate);
+void TransformerImpl::release_shared_qkv_weights(bool backpropagate, const LayerRunner& run) {
+  run_layers(run, static_cast<int64_t>(blocks.size()),
+             [&](int64_t l) { blocks[static_cast<size_t>(l)]->attn->release_shared_qkv(backpropagate); });
 }
 
 void TransformerImpl::sync_bypassed_list() {

@@ -3,6 +3,7 @@
 // modules (§3): insert at identity, activate, freeze, bypass, per layer.
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -68,11 +69,13 @@ class TransformerImpl : public torch::nn::Module {
   // saved config still describes exactly the live function. `options` apply when the model
   // has no such module yet.
   void insert_module(ModuleKind kind, const std::vector<int64_t>& layers, const InsertOptions& options = {});
+  // Runs fn(layer) for layers 0..n-1, in any order or concurrently (layers share nothing here).
+  using LayerRunner = std::function<void(int64_t n, const std::function<void(int64_t)>& fn)>;
   // A training step in row shards builds each layer's fused QKV weight once for all shards
   // (AttentionImpl::share_qkv_weight); returns the leaves the shards' gradients go to.
-  std::vector<torch::Tensor> share_qkv_weights();
+  std::vector<torch::Tensor> share_qkv_weights(const LayerRunner& run = {});
   // Pushes the leaves' summed gradients into the parameters (or just drops the leaves).
-  void release_shared_qkv_weights(bool backpropagate);
+  void release_shared_qkv_weights(bool backpropagate, const LayerRunner& run = {});
   // Every parameter name -> tensor, named as in MODEL.md §4.
   std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
   // Called by fold/compress after they rewrote weights and head counts.

@@ -104,6 +104,12 @@ void ShardPool::run(const std::function<void(int)>& task) {
     if (e) std::rethrow_exception(e);
 }
 
+void for_each_in_shards(ShardPool& pool, int64_t n, const std::function<void(int64_t)>& fn) {
+  pool.run([&](int shard) {
+    for (int64_t i = shard; i < n; i += pool.shards()) fn(i);
+  });
+}
+
 std::vector<std::pair<int64_t, int64_t>> shard_rows(int64_t rows, int shards) {
   const int64_t n = std::max<int64_t>(1, std::min<int64_t>(rows, shards));
   std::vector<std::pair<int64_t, int64_t>> out;

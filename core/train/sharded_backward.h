@@ -57,6 +57,9 @@ class ShardPool {
   const at::ThreadLocalState* thread_state_ = nullptr;  // the caller's, during run()
 };
 
+// Runs fn(i) for i in [0, n), the indices dealt round-robin over the pool's shards.
+void for_each_in_shards(ShardPool& pool, int64_t n, const std::function<void(int64_t)>& fn);
+
 // `rows` split into `shards` contiguous, near-equal parts (the first ones get one row more):
 // {begin, count} per shard. Never more parts than rows.
 std::vector<std::pair<int64_t, int64_t>> shard_rows(int64_t rows, int shards);

@@ -107,7 +107,7 @@ double Trainer::backward_batch(const data::Batch& batch, double scale) {
   // Every shard divides by the whole batch's token count, so the shard losses add up to the
   // batch's mean loss and the gradients to its gradient.
   const double tokens = std::max(1.0, mask.to(torch::kFloat64).sum().item<double>());
-  // The fused QKV weights (KHA/MEA folded in) are built once here rather than in every shard.
+  // The fused QKV weights (KHA/MEA folded in) are built once per step, not in every shard.
   struct SharedWeights {
     model::Transformer& model;
     bool done = false;
@@ -115,7 +115,9 @@ double Trainer::backward_batch(const data::Batch& batch, double scale) {
       if (!done) model->release_shared_qkv_weights(false);
     }
   } shared{model_};
-  std::vector<torch::Tensor> params = model_->share_qkv_weights();
+  // Layers fold independently: each shard's thread builds (and later backpropagates) some.
+  const auto by_layer = [this](int64_t n, const std::function<void(int64_t)>& fn) { for_each_in_shards(*shards_, n, fn); };
+  std::vector<torch::Tensor> params = model_->share_qkv_weights(by_layer);
   for (const auto& [name, p] : model_->named_tensors()) params.push_back(p);
   const double loss = sharded_backward(
       *shards_, rows,
@@ -124,7 +126,7 @@ double Trainer::backward_batch(const data::Batch& batch, double scale) {
                tokens;
       },
       scale, params);
-  model_->release_shared_qkv_weights(true);
+  model_->release_shared_qkv_weights(true, by_layer);
   shared.done = true;
   return loss;
 }

@@ -91,6 +91,14 @@ TEST(ShardPool, RunsEveryShardOnceOnItsOwnThreadWithItsThreadCount) {
   EXPECT_EQ(at::get_num_threads(), 2);             // the caller's count is restored
 }
 
+TEST(ShardPool, ForEachInShardsVisitsEveryIndexOnce) {
+  ShardPool pool(3, 1);
+  std::vector<std::atomic<int>> seen(7);
+  for_each_in_shards(pool, 7, [&](int64_t i) { ++seen[static_cast<size_t>(i)]; });
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].load(), 1) << i;
+  for_each_in_shards(pool, 0, [&](int64_t) { ADD_FAILURE() << "called for an empty range"; });
+}
+
 TEST(ShardPool, CarriesGradModeAndRethrowsTheLowestShardsError) {
   ShardPool pool(2, 1);
   std::atomic<int> grad_enabled{0};
