@@ -61,6 +61,8 @@ struct SystemInfo {
   int64_t matmul_size = 0;
 };
 SystemInfo collect_system_info(const std::string& device, bool quick);
+// The best GEMM rate of a few timed square GEMMs (see system_info.cpp); `size` gets their n.
+double measure_matmul_peak(const std::string& device, bool quick, int threads, int64_t* size = nullptr);
 
 // FLOPs of one training step (forward + backward) of the model, by the usual estimate:
 // 6 x (matmul parameters) x tokens + 12 x layers x heads x head_dim x seq x tokens (QK^T and

@@ -205,8 +205,8 @@ int main(int argc, char** argv) {
     o.device = headlab::resolve_device_name(o.device);
     o.threads = headlab::configure_threads(o.threads);
     install_memory_tracker();
-    const auto sys = collect_system_info(o.device, o.quick);
-    std::printf("headlab-bench%s on %s\n%s\nCPU: %s\nfp32 matmul peak (%ldx%ld GEMM, best of several, one GEMM on all threads or one per thread): %.1f GFLOP/s\n",
+    auto sys = collect_system_info(o.device, o.quick);
+    std::printf("headlab-bench%s on %s\n%s\nCPU: %s\nfp32 matmul peak (%ldx%ld GEMM, best of several, one GEMM on all threads or one per thread; timed again before each size and the best counts): %.1f GFLOP/s\n",
                 o.quick ? " --quick" : "", o.device.c_str(), sys.runtime.c_str(), sys.cpu.c_str(),
                 static_cast<long>(sys.matmul_size), static_cast<long>(sys.matmul_size), sys.matmul_peak_flops / 1e9);
     std::printf("OpenMP wait policy: %s\n", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : "default");
@@ -234,6 +234,8 @@ int main(int argc, char** argv) {
       }
       if (vs.empty() && !inference) continue;
       const double load_before = load_average();
+      // A peak timed while the machine was busy would inflate MFU: keep the best seen so far.
+      sys.matmul_peak_flops = std::max(sys.matmul_peak_flops, measure_matmul_peak(o.device, o.quick, sys.threads));
       SizeResult r;
       r.size = size;
       if (!vs.empty()) r = bench_training(size, vs, o, sys, ref.get());

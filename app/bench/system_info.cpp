@@ -44,13 +44,7 @@ double load_average() {
   return in >> one ? one : -1;
 }
 
-SystemInfo collect_system_info(const std::string& device_name, bool quick) {
-  SystemInfo s;
-  s.runtime = runtime_summary();
-  s.blas = blas_summary();
-  s.threads = at::get_num_threads();
-  s.cpu = cpu_model();
-  s.device = device_name;
+double measure_matmul_peak(const std::string& device_name, bool quick, int threads, int64_t* size) {
   // Peak: the best of several timed square GEMMs (fp32 on the CPU, bf16 on CUDA, where the
   // training step autocasts), at a size large enough to saturate BLAS on this machine. On the
   // CPU also one single-threaded GEMM per thread at once, the way a step in row shards uses
@@ -60,7 +54,7 @@ SystemInfo collect_system_info(const std::string& device_name, bool quick) {
   const int64_t n = quick ? 256 : (cuda ? 8192 : 1024);
   const auto options = torch::TensorOptions().device(device).dtype(cuda ? torch::kBFloat16 : torch::kFloat32);
   torch::NoGradGuard no_grad;
-  const int lanes = cuda ? 1 : std::max(1, s.threads);
+  const int lanes = cuda ? 1 : std::max(1, threads);
   std::vector<torch::Tensor> a, b, c;
   for (int i = 0; i < lanes; ++i) {
     a.push_back(torch::randn({n, n}, options));
@@ -82,11 +76,21 @@ SystemInfo collect_system_info(const std::string& device_name, bool quick) {
       for (int i = 0; i < inner; ++i) torch::mm_out(c[0], a[0], b[0]);
     }
     sync(device);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, (concurrent ? lanes : inner) * 2.0 * n * n * n / s);
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, (concurrent ? lanes : inner) * 2.0 * n * n * n / sec);
   }
-  s.matmul_peak_flops = best;
-  s.matmul_size = n;
+  if (size) *size = n;
+  return best;
+}
+
+SystemInfo collect_system_info(const std::string& device_name, bool quick) {
+  SystemInfo s;
+  s.runtime = runtime_summary();
+  s.blas = blas_summary();
+  s.threads = at::get_num_threads();
+  s.cpu = cpu_model();
+  s.device = device_name;
+  s.matmul_peak_flops = measure_matmul_peak(device_name, quick, s.threads, &s.matmul_size);
   return s;
 }
 
