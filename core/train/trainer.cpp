@@ -161,13 +161,13 @@ StepReport Trainer::step() {
   const auto& t = config_.train;
   const double lr = current_lr();
   optimizer_->zero_grad();
-  double loss_sum = 0;
+  double micro_losses = 0;
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
     const uint64_t index = static_cast<uint64_t>(step_ * t.grad_accum + micro);
-    loss_sum += backward_batch(data_->batch(data::Split::Train, index, t.batch_size, t.seq_len),
+    micro_losses += backward_batch(data_->batch(data::Split::Train, index, t.batch_size, t.seq_len),
                                1.0 / static_cast<double>(t.grad_accum));
   }
-  const double loss = loss_sum / static_cast<double>(t.grad_accum);
+  const double loss = micro_losses / static_cast<double>(t.grad_accum);
   const double norm = optimizer_->grad_norm();
   if (!std::isfinite(loss) || !std::isfinite(norm)) {
     optimizer_->zero_grad();
