@@ -201,7 +201,7 @@ void ComparePanel::setProgress(int variant, int variants, const QString& name, q
   progress_label_->setText(tr("variant %1/%2 (%3): step %4/%5").arg(variant + 1).arg(variants).arg(name).arg(step).arg(total));
 }
 
-void ComparePanel::setSummary(const QString& out_dir, const std::vector<train::VariantSummary>& summaries) {
+void ComparePanel::setSummary(const QString& out_dir, const std::vector<run::VariantSummary>& summaries) {
   result_folder_ = out_dir;
   table_->setRowCount(int(summaries.size()));
   bool same_data = true;

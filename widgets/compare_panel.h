@@ -9,7 +9,7 @@
 #include <QWidget>
 #include <vector>
 
-#include "train/compare.h"
+#include "run/compare.h"
 
 class QCheckBox;
 class QLabel;
@@ -45,7 +45,7 @@ class ComparePanel : public QWidget {
   void setRunning(bool running);
   bool isRunning() const { return running_; }
   void setProgress(int variant, int variants, const QString& name, qint64 step, qint64 total);
-  void setSummary(const QString& out_dir, const std::vector<train::VariantSummary>& summaries);
+  void setSummary(const QString& out_dir, const std::vector<run::VariantSummary>& summaries);
   void showError(const QString& message);
   void showNotice(const QString& message);
 

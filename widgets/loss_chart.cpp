@@ -40,15 +40,19 @@ QString xAxisLabel(LossChart::XAxisMode mode) {
 
 }  // namespace
 
-QColor LossChart::colorForEventKind(const std::string& kind) {
-  if (kind == "module") return {148, 103, 189};
-  if (kind == "fold") return {23, 150, 160};
-  if (kind == "lr") return {255, 127, 14};
-  if (kind == "spike") return {214, 39, 40};
-  if (kind == "skip") return {140, 30, 30};
-  if (kind == "checkpoint") return {44, 160, 44};
-  if (kind == "pause") return {127, 127, 127};
-  if (kind == "error") return {200, 0, 0};
+QColor LossChart::colorForEventKind(EventKind kind) {
+  switch (kind) {
+    case EventKind::Module: return {148, 103, 189};
+    case EventKind::Fold: return {23, 150, 160};
+    case EventKind::Lr: return {255, 127, 14};
+    case EventKind::Spike: return {214, 39, 40};
+    case EventKind::Skip: return {140, 30, 30};
+    case EventKind::Checkpoint: return {44, 160, 44};
+    case EventKind::Pause: return {127, 127, 127};
+    case EventKind::Error: return {200, 0, 0};
+    case EventKind::Command:
+    case EventKind::Resume: break;
+  }
   return {90, 90, 90};
 }
 
@@ -222,7 +226,7 @@ void LossChart::appendEvents(const std::vector<EventRecord>& events) {
     const QColor c = colorForEventKind(e.kind);
     m.line->setPen(QPen(c, 1, Qt::DashLine));
     m.text->setColor(c);
-    QString label = QString::fromStdString(e.kind);
+    QString label = QString::fromUtf8(to_string(e.kind));
     if (!e.message.empty()) label += ": " + QString::fromStdString(e.message);
     if (label.size() > 48) label = label.left(47) + QChar(0x2026);
     m.text->setText(label);

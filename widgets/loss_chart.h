@@ -67,7 +67,7 @@ class LossChart : public QWidget {
   const std::vector<EnvelopeColumn>& envelopeColumns() const { return envelope_; }
   int overlayCount() const { return static_cast<int>(overlays_.size()); }
 
-  static QColor colorForEventKind(const std::string& kind);
+  static QColor colorForEventKind(EventKind kind);
 
  private:
   struct Overlay {

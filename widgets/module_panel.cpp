@@ -7,48 +7,43 @@
 #include <QTableWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <iterator>
 #include <set>
 
 namespace headlab {
 
 using session::Command;
 
+using model::ModuleAction;
+using model::ModuleKind;
+using model::ModuleState;
+
 namespace {
 
-QColor stateColor(const QString& state) {
-  if (state == "active") return QColor(200, 235, 200);
-  if (state == "frozen") return QColor(200, 220, 245);
-  if (state == "bypassed") return QColor(250, 225, 190);
+QColor stateColor(ModuleState state) {
+  switch (state) {
+    case ModuleState::Active: return QColor(200, 235, 200);
+    case ModuleState::Frozen: return QColor(200, 220, 245);
+    case ModuleState::Bypassed: return QColor(250, 225, 190);
+    case ModuleState::Absent: break;
+  }
   return QColor(235, 235, 235);
 }
 
-QString moduleTitle(const QString& module) {
-  if (module == "kha") return QObject::tr("KHA");
-  if (module == "mea") return QObject::tr("MEA");
+QString moduleTitle(ModuleKind module) {
+  switch (module) {
+    case ModuleKind::Kha: return QObject::tr("KHA");
+    case ModuleKind::Mea: return QObject::tr("MEA");
+    case ModuleKind::TalkingHeads: break;
+  }
   return QObject::tr("talking heads");
 }
 
+QString name(ModuleState state) { return QString::fromStdString(model::to_string(state)); }
+
+constexpr int kColumns = int(std::size(model::kAllModuleKinds));
+
 }  // namespace
-
-const QStringList& ModulePanel::moduleNames() {
-  static const QStringList names = {"kha", "mea", "talking_heads"};
-  return names;
-}
-
-const QStringList& ModulePanel::actionNames() {
-  static const QStringList names = {"insert", "activate", "bypass", "freeze", "fold"};
-  return names;
-}
-
-bool ModulePanel::actionAllowed(const QString& action, const QString& module, const QString& state) {
-  if (action == "insert") return state == "absent";
-  if (action == "activate") return state == "frozen" || state == "bypassed";
-  if (action == "bypass") return state == "active" || state == "frozen";
-  if (action == "freeze") return state == "active";
-  // Only linear maps fold into the projections (MODEL.md §2); talking heads never do.
-  if (action == "fold") return module != "talking_heads" && (state == "active" || state == "frozen");
-  return false;
-}
 
 QString ModulePanel::meaInsertWarning() {
   return tr("Inserting MEA changes the model's function: its mixing starts at the identity, but its "
@@ -59,36 +54,38 @@ ModulePanel::ModulePanel(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(4, 4, 4, 4);
   auto* bar = new QHBoxLayout;
-  const std::map<QString, QString> tips = {
-      {"insert", tr("Add the module to the selected layers at its identity init (training goes on).")},
-      {"activate", tr("Put a bypassed or frozen module back into the forward pass and training.")},
-      {"bypass", tr("Skip the module in the forward pass; its weights are kept for later.")},
-      {"freeze", tr("Keep the module in the forward pass but stop updating its weights.")},
-      {"fold", tr("Merge a linear module into the attention projections and reset it to identity; "
-                  "the logits do not change.")}};
-  for (const QString& name : actionNames()) {
-    auto* a = new QAction(name.at(0).toUpper() + name.mid(1), this);
-    a->setToolTip(tips.at(name));
-    connect(a, &QAction::triggered, this, [this, name] { trigger(name); });
-    actions_[name] = a;
+  const std::map<ModuleAction, QString> tips = {
+      {ModuleAction::Insert, tr("Add the module to the selected layers at its identity init (training goes on).")},
+      {ModuleAction::Activate, tr("Put a bypassed or frozen module back into the forward pass and training.")},
+      {ModuleAction::Bypass, tr("Skip the module in the forward pass; its weights are kept for later.")},
+      {ModuleAction::Freeze, tr("Keep the module in the forward pass but stop updating its weights.")},
+      {ModuleAction::Fold, tr("Merge a linear module into the attention projections and reset it to identity; "
+                              "the logits do not change.")}};
+  for (ModuleAction kind : model::kAllModuleActions) {
+    const QString label = QString::fromStdString(model::to_string(kind));
+    auto* a = new QAction(label.at(0).toUpper() + label.mid(1), this);
+    a->setToolTip(tips.at(kind));
+    connect(a, &QAction::triggered, this, [this, kind] { trigger(kind); });
+    actions_[kind] = a;
     auto* button = new QToolButton(this);
     button->setDefaultAction(a);
     bar->addWidget(button);
   }
-  actions_["insert"]->setToolTip(actions_["insert"]->toolTip() + ' ' + tr("MEA: its group norm is not an identity."));
+  actions_[ModuleAction::Insert]->setToolTip(actions_[ModuleAction::Insert]->toolTip() + ' ' +
+                                             tr("MEA: its group norm is not an identity."));
   bar->addStretch(1);
   layout->addLayout(bar);
 
-  table_ = new QTableWidget(0, int(moduleNames().size()), this);
+  table_ = new QTableWidget(0, kColumns, this);
   QStringList headers;
-  for (const QString& m : moduleNames()) headers << moduleTitle(m);
+  for (ModuleKind m : model::kAllModuleKinds) headers << moduleTitle(m);
   table_->setHorizontalHeaderLabels(headers);
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   table_->setSelectionBehavior(QAbstractItemView::SelectItems);
   table_->setContextMenuPolicy(Qt::ActionsContextMenu);
-  for (const QString& name : actionNames()) table_->addAction(actions_[name]);
+  for (ModuleAction kind : model::kAllModuleActions) table_->addAction(actions_[kind]);
   table_->setToolTip(tr("Interaction modules per layer and their state. The number under the state is how "
                         "much the probe loss rises when only that module is bypassed: large means the model "
                         "relies on it now. Select cells, then use the buttons or the right-click menu."));
@@ -103,8 +100,8 @@ ModulePanel::ModulePanel(QWidget* parent) : QWidget(parent) {
 }
 
 void ModulePanel::setModules(int n_layers, const std::vector<session::ModuleCell>& cells) {
-  std::map<std::pair<int, QString>, QString> states;
-  for (const auto& c : cells) states[{c.layer, QString::fromStdString(c.module)}] = QString::fromStdString(c.state);
+  std::map<std::pair<int, ModuleKind>, ModuleState> states;
+  for (const auto& c : cells) states[{c.layer, c.module}] = c.state;
   if (n_layers == n_layers_ && states == states_) return;
   n_layers_ = std::max(0, n_layers);
   states_ = std::move(states);
@@ -113,7 +110,7 @@ void ModulePanel::setModules(int n_layers, const std::vector<session::ModuleCell
 
 void ModulePanel::setAblations(const std::vector<ModuleAblation>& ablations) {
   ablations_.clear();
-  for (const auto& a : ablations) ablations_[{a.layer, QString::fromStdString(a.module)}] = a;
+  for (const auto& a : ablations) ablations_[{a.layer, model::module_kind_from_string(a.module)}] = a;
   refresh();
 }
 
@@ -125,21 +122,21 @@ void ModulePanel::clear() {
   refresh();
 }
 
-QString ModulePanel::state(int layer, const QString& module) const {
+ModuleState ModulePanel::state(int layer, ModuleKind module) const {
   const auto it = states_.find({layer, module});
-  return it == states_.end() ? QStringLiteral("absent") : it->second;
+  return it == states_.end() ? ModuleState::Absent : it->second;
 }
 
-QString ModulePanel::cellText(int layer, const QString& module) const {
-  QString text = state(layer, module);
+QString ModulePanel::cellText(int layer, ModuleKind module) const {
+  QString text = name(state(layer, module));
   const auto it = ablations_.find({layer, module});
-  if (it != ablations_.end() && text != "absent")
+  if (it != ablations_.end() && state(layer, module) != ModuleState::Absent)
     text += QStringLiteral("  Δ %1").arg(it->second.loss_bypassed - it->second.loss_live, 0, 'f', 3);
   return text;
 }
 
-QString ModulePanel::cellToolTip(int layer, const QString& module) const {
-  QString tip = tr("%1 in layer %2: %3").arg(moduleTitle(module)).arg(layer).arg(state(layer, module));
+QString ModulePanel::cellToolTip(int layer, ModuleKind module) const {
+  QString tip = tr("%1 in layer %2: %3").arg(moduleTitle(module)).arg(layer).arg(name(state(layer, module)));
   const auto it = ablations_.find({layer, module});
   if (it != ablations_.end())
     tip += tr("\nprobe loss with it bypassed: %1 (live: %2)")
@@ -155,8 +152,8 @@ void ModulePanel::refresh() {
   for (int l = 0; l < n_layers_; ++l) rows << tr("layer %1").arg(l);
   table_->setVerticalHeaderLabels(rows);
   for (int l = 0; l < n_layers_; ++l) {
-    for (int c = 0; c < moduleNames().size(); ++c) {
-      const QString& module = moduleNames()[c];
+    for (int c = 0; c < kColumns; ++c) {
+      const ModuleKind module = model::kAllModuleKinds[c];
       QTableWidgetItem* item = table_->item(l, c);
       if (!item) {
         item = new QTableWidgetItem;
@@ -173,33 +170,29 @@ void ModulePanel::refresh() {
   updateActions();
 }
 
-void ModulePanel::selectCells(const QString& module, const std::vector<int>& layers) {
+void ModulePanel::selectCells(ModuleKind module, const std::vector<int>& layers) {
   table_->clearSelection();
-  const int column = int(moduleNames().indexOf(module));
-  if (column < 0) return;
+  const int column = int(module);
   for (int l : layers)
     if (QTableWidgetItem* item = table_->item(l, column)) item->setSelected(true);
 }
 
-std::vector<Command> ModulePanel::commandsFor(const QString& action) const {
-  std::map<QString, std::vector<int64_t>> layers;  // module -> layers, ascending
+std::vector<Command> ModulePanel::commandsFor(ModuleAction action) const {
+  std::map<ModuleKind, std::vector<int64_t>> layers;  // module -> layers, ascending
   std::set<std::pair<int, int>> cells;
   for (const QTableWidgetItem* item : table_->selectedItems()) cells.insert({item->column(), item->row()});
   for (const auto& [column, layer] : cells) {
-    const QString& module = moduleNames()[column];
-    if (actionAllowed(action, module, state(layer, module))) layers[module].push_back(layer);
+    const ModuleKind module = model::kAllModuleKinds[column];
+    if (model::action_allowed(action, module, state(layer, module))) layers[module].push_back(layer);
   }
   std::vector<Command> commands;
-  for (const QString& module : moduleNames())
-    if (layers.count(module))
-      commands.push_back(Command::module_action(action.toStdString(), module.toStdString(), layers[module]));
+  for (const auto& [module, list] : layers) commands.push_back(Command::module_action(action, module, list));
   return commands;
 }
 
-void ModulePanel::trigger(const QString& action) {
-  const auto commands = commandsFor(action);
-  for (const Command& c : commands) {
-    if (action == "insert" && c.module == "mea") {
+void ModulePanel::trigger(ModuleAction action) {
+  for (const Command& c : commandsFor(action)) {
+    if (action == ModuleAction::Insert && c.get<session::cmd::ModuleAction>()->request.module == ModuleKind::Mea) {
       warning_->setText(meaInsertWarning());
       warning_->show();
       emit notice(meaInsertWarning());
@@ -208,15 +201,15 @@ void ModulePanel::trigger(const QString& action) {
   }
 }
 
-QAction* ModulePanel::action(const QString& name) const {
-  const auto it = actions_.find(name);
+QAction* ModulePanel::action(ModuleAction kind) const {
+  const auto it = actions_.find(kind);
   return it == actions_.end() ? nullptr : it->second;
 }
 
 QString ModulePanel::warningText() const { return warning_->isHidden() ? QString() : warning_->text(); }
 
 void ModulePanel::updateActions() {
-  for (const auto& [name, a] : actions_) a->setEnabled(!commandsFor(name).empty());
+  for (const auto& [kind, a] : actions_) a->setEnabled(!commandsFor(kind).empty());
 }
 
 }  // namespace headlab

@@ -6,7 +6,6 @@
 // commands (one per module, with the selected layers). Inserting MEA shows the spec's
 // caveat: its group norm is not an identity, so the model's function changes.
 #include <QString>
-#include <QStringList>
 #include <QWidget>
 #include <map>
 #include <vector>
@@ -24,29 +23,30 @@ class ModulePanel : public QWidget {
   Q_OBJECT
 
  public:
+  using ModuleKind = model::ModuleKind;
+  using ModuleState = model::ModuleState;
+  using ModuleAction = model::ModuleAction;
+
   explicit ModulePanel(QWidget* parent = nullptr);
 
-  static const QStringList& moduleNames();  // kha, mea, talking_heads (the table's columns)
-  static const QStringList& actionNames();  // insert, activate, bypass, freeze, fold
-  // Whether `action` can be applied to a module in `state` (fold: not for talking heads).
-  static bool actionAllowed(const QString& action, const QString& module, const QString& state);
   static QString meaInsertWarning();
 
-  // The session's module table; cells not listed are "absent".
+  // The session's module table; cells not listed are absent.
   void setModules(int n_layers, const std::vector<session::ModuleCell>& cells);
   // The probe's ablations: loss with one module bypassed against the live loss.
   void setAblations(const std::vector<ModuleAblation>& ablations);
   void clear();
 
   int layerCount() const { return n_layers_; }
-  QString state(int layer, const QString& module) const;
-  QString cellText(int layer, const QString& module) const;
-  QString cellToolTip(int layer, const QString& module) const;
+  ModuleState state(int layer, ModuleKind module) const;
+  QString cellText(int layer, ModuleKind module) const;
+  QString cellToolTip(int layer, ModuleKind module) const;
   // Selects exactly these cells (tests, and "select column" from the header).
-  void selectCells(const QString& module, const std::vector<int>& layers);
-  // The command(s) the action would send for the current selection (empty: disabled).
-  std::vector<session::Command> commandsFor(const QString& action) const;
-  QAction* action(const QString& name) const;
+  void selectCells(ModuleKind module, const std::vector<int>& layers);
+  // The command(s) the action would send for the current selection (empty: disabled). Which
+  // cells an action applies to is core's rule (model::action_allowed), not the panel's.
+  std::vector<session::Command> commandsFor(ModuleAction action) const;
+  QAction* action(ModuleAction action) const;
   QString warningText() const;
 
  signals:
@@ -56,7 +56,7 @@ class ModulePanel : public QWidget {
 
  public slots:
   // Emits the commands for the current selection.
-  void trigger(const QString& action);
+  void trigger(headlab::model::ModuleAction action);
 
  private:
   void refresh();
@@ -64,10 +64,10 @@ class ModulePanel : public QWidget {
 
   QTableWidget* table_ = nullptr;
   QLabel* warning_ = nullptr;
-  std::map<QString, QAction*> actions_;
+  std::map<ModuleAction, QAction*> actions_;
   int n_layers_ = 0;
-  std::map<std::pair<int, QString>, QString> states_;
-  std::map<std::pair<int, QString>, ModuleAblation> ablations_;
+  std::map<std::pair<int, ModuleKind>, ModuleState> states_;
+  std::map<std::pair<int, ModuleKind>, ModuleAblation> ablations_;
 };
 
 }  // namespace headlab

@@ -18,7 +18,7 @@
 #include "probe/probe_runner.h"
 #include "reference_runner.h"
 #include "train/sharded_backward.h"
-#include "train/trainer.h"
+#include "run/run_driver.h"
 
 namespace headlab::bench {
 namespace {
@@ -36,7 +36,7 @@ nlohmann::json experiment_json(const Variant& v, const SizeSpec& size, const Ben
 
 struct Contestant {
   Variant variant;
-  std::unique_ptr<train::Trainer> trainer;
+  std::unique_ptr<run::RunDriver> run;
   std::vector<double> window_s, ref_window_s;
   int64_t peak_bytes = 0;
   int64_t ref_params = 0;
@@ -44,7 +44,7 @@ struct Contestant {
   std::string ref_error;
 };
 
-void run_window(train::Trainer& t, int64_t steps, const torch::Device& device) {
+void run_window(run::RunDriver& t, int64_t steps, const torch::Device& device) {
   for (int64_t i = 0; i < steps; ++i) {
     auto r = t.step();
     if (r.outcome != train::StepOutcome::Trained) throw std::runtime_error("a benchmark step did not train");
@@ -52,12 +52,11 @@ void run_window(train::Trainer& t, int64_t steps, const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
 }
 
-// One probe exactly as the live session takes it (attention maps, head statistics, module
-// matrices, per-module ablations).
-double probe_seconds(train::Trainer& t, const std::vector<int64_t>& tokens) {
+// One probe exactly as the live session takes it (the run's probe input; attention maps, head
+// statistics, module matrices, per-module ablations).
+double probe_seconds(run::RunDriver& r) {
   const auto t0 = Clock::now();
-  auto snap = probe::run_probe(t.model(), tokens, {}, t.step_count());
-  (void)snap;
+  r.probe();
   return seconds_since(t0);
 }
 
@@ -79,10 +78,10 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
     // Peak tensor memory of this run: model, gradients, optimizer moments and activations.
     const int64_t live_before = tensor_bytes_live();
     reset_tensor_peak();
-    c.trainer = std::make_unique<train::Trainer>(train::ExperimentConfig::from_json(experiment_json(v, size, o)));
-    run_window(*c.trainer, warmup, device);
+    c.run = std::make_unique<run::RunDriver>(train::ExperimentConfig::from_json(experiment_json(v, size, o)), std::filesystem::path());
+    run_window(*c.run, warmup, device);
     c.peak_bytes = tensor_bytes_peak() - live_before;
-    c.variant.model = c.trainer->model()->config().to_json();  // resolved: vocab, tokenizer
+    c.variant.model = c.run->trainer().model()->config().to_json();  // resolved: vocab, tokenizer
     if (ref && (size.reference_all || v.name == "mha")) {
       try {
         auto reply = ref->request({{"cmd", "setup"}, {"id", size.name + "/" + v.name}, {"config", c.variant.model},
@@ -100,7 +99,7 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
   for (int64_t w = 0; w < windows; ++w) {
     for (auto& c : cs) {
       const auto t0 = Clock::now();
-      run_window(*c.trainer, steps, device);
+      run_window(*c.run, steps, device);
       c.window_s.push_back(seconds_since(t0));
       if (c.ref) c.ref_window_s.push_back(ref->request({{"cmd", "window"}, {"id", size.name + "/" + c.variant.name},
                                                         {"steps", steps}})["seconds"].get<double>());
@@ -113,7 +112,7 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
     r.size = size.name;
     r.variant = c.variant.name;
     r.params = 0;
-    for (const auto& [name, t] : c.trainer->model()->named_tensors()) r.params += t.numel();
+    for (const auto& [name, t] : c.run->trainer().model()->named_tensors()) r.params += t.numel();
     r.batch_size = size.batch_size;
     r.seq_len = size.seq_len;
     r.steps_per_window = steps;
@@ -124,7 +123,7 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
     r.achieved_flops = r.flops_per_step / (r.step_ms / 1000.0);
     r.mfu = sys.matmul_peak_flops > 0 ? r.achieved_flops / sys.matmul_peak_flops : 0;
     r.peak_tensor_bytes = c.peak_bytes;
-    r.final_loss = c.trainer->metrics().empty() ? NAN : c.trainer->metrics().back().loss;
+    r.final_loss = c.run->trainer().metrics().empty() ? NAN : c.run->trainer().metrics().back().loss;
     if (c.ref && !c.ref_window_s.empty()) {
       std::vector<double> rates, ratios;
       for (double s : c.ref_window_s) rates.push_back(tokens / s);
@@ -152,11 +151,10 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
   }
 
   if (size.probes) {
-    const auto tokens_in = cs.front().trainer->data().probe_tokens(size.seq_len);
     for (auto& c : cs) {
       // Amortized: the median probe against `interval` median steps.
       std::vector<double> probe_s;
-      for (int i = 0; i < (o.quick ? 2 : 5); ++i) probe_s.push_back(probe_seconds(*c.trainer, tokens_in));
+      for (int i = 0; i < (o.quick ? 2 : 5); ++i) probe_s.push_back(probe_seconds(*c.run));
       ProbeRow p;
       p.size = size.name;
       p.variant = c.variant.name;
@@ -174,11 +172,11 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
       std::vector<double> ratios;
       for (int64_t w = 0; w < size.probe_direct_windows; ++w) {
         auto t0 = Clock::now();
-        run_window(*c.trainer, size.probe_interval, device);
+        run_window(*c.run, size.probe_interval, device);
         const double without = seconds_since(t0);
         t0 = Clock::now();
-        run_window(*c.trainer, size.probe_interval, device);
-        probe_seconds(*c.trainer, tokens_in);
+        run_window(*c.run, size.probe_interval, device);
+        probe_seconds(*c.run);
         ratios.push_back(seconds_since(t0) / without);
       }
       auto& p = out.probes.front();
@@ -191,7 +189,7 @@ SizeResult bench_training(const SizeSpec& size, const std::vector<Variant>& vari
 
 void profile_training(const SizeSpec& size, const Variant& variant, const BenchOptions& o, const std::string& file) {
 #ifdef HEADLAB_BENCH_PROFILER
-  train::Trainer t(train::ExperimentConfig::from_json(experiment_json(variant, size, o)));
+  run::RunDriver t(train::ExperimentConfig::from_json(experiment_json(variant, size, o)), std::filesystem::path());
   const torch::Device device(o.device);
   run_window(t, o.warmup > 0 ? o.warmup : size.warmup, device);
   {

@@ -6,7 +6,7 @@
 #include "cli_common.h"
 #include "common/errors.h"
 #include "common/json_file.h"
-#include "train/compare.h"
+#include "run/compare.h"
 #include "train/experiment_config.h"
 
 namespace headlab::cli {
@@ -31,17 +31,17 @@ void add_compare_commands(CLI::App& app) {
     auto base = preset->empty() ? read_json_file(*config) : train::load_preset(*preset);
     for (const auto& s : *sets) apply_override(base, s);
     if (*steps > 0) base["train"]["steps"] = *steps;
-    std::vector<train::Variant> list;
+    std::vector<run::Variant> list;
     std::stringstream ss(*variants);
     for (std::string name; std::getline(ss, name, ',');)
-      if (!name.empty()) list.push_back(train::builtin_variant(name));
-    train::CompareOptions options;
+      if (!name.empty()) list.push_back(run::builtin_variant(name));
+    run::CompareOptions options;
     options.interleave = *interleave;
     options.on_progress = [&](size_t i, int64_t step, int64_t total) {
       if (step == total || step % std::max<int64_t>(1, total / 10) == 0)
         std::printf("%-14s step %ld/%ld\n", list[i].name.c_str(), step, total);
     };
-    auto summary = train::run_comparison(base, list, *out, options);
+    auto summary = run::run_comparison(base, list, *out, options);
     std::printf("\n%-14s %12s %12s %7s %12s %11s\n", "variant", "train loss", "val loss", "spikes", "tokens/s", "parameters");
     for (const auto& s : summary)
       std::printf("%-14s %12.4f %12.4f %7ld %12.0f %11ld\n", s.name.c_str(), s.final_train_loss, s.final_val_loss, s.spikes,

@@ -12,17 +12,18 @@
 #include "common/errors.h"
 #include "common/json_file.h"
 #include "common/runtime.h"
-#include "probe/probe_json.h"
-#include "probe/probe_runner.h"
-#include "train/trainer.h"
+#include "run/run_driver.h"
 
 namespace headlab::cli {
 namespace fs = std::filesystem;
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted = true; }
+// The run that Ctrl-C (SIGINT) or SIGTERM asks to stop; request_stop() is a lock-free store.
+std::atomic<run::RunDriver*> g_running{nullptr};
+extern "C" void on_stop_signal(int) {
+  if (auto* driver = g_running.load()) driver->request_stop();
+}
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
@@ -93,63 +94,46 @@ class Progress {
 };
 
 int run_training(const TrainArgs& a) {
-  std::unique_ptr<train::Trainer> trainer;
+  std::unique_ptr<run::RunDriver> driver;
   if (!a.resume.empty()) {
     if (!a.config.empty() || !a.preset.empty() || !a.sets.empty())
       throw InputError("--resume continues a run with its own config; drop --config, --preset and --set");
-    trainer = train::Trainer::resume(a.resume, a.steps > 0 ? std::optional<int64_t>(a.steps) : std::nullopt);
+    driver = run::RunDriver::resume(a.resume, a.steps > 0 ? std::optional<int64_t>(a.steps) : std::nullopt);
   } else {
     auto config = train::ExperimentConfig::from_json(build_config_json(a));
-    trainer = std::make_unique<train::Trainer>(config, a.out.empty() ? default_run_dir(a) : a.out);
+    driver = std::make_unique<run::RunDriver>(config, a.out.empty() ? default_run_dir(a) : a.out);
   }
-  auto* run = trainer->run_directory();
-  const auto& cfg = trainer->config();
-  std::cout << "run " << run->path().string() << "\n"
-            << "data: " << trainer->data().describe() << "\n"
-            << "device: " << trainer->device().str() << " (" << runtime_summary() << ")\n";
-  g_interrupted = false;
-  auto previous = std::signal(SIGINT, on_sigint);
-  Progress progress(cfg.train.steps, a.quiet);
-  // Probes on the task's default probe input, summarized into probes.jsonl.
-  std::vector<int64_t> probe_tokens;
-  std::vector<std::string> probe_labels;
-  if (cfg.probe.every > 0) {
-    probe_tokens = trainer->data().probe_tokens(std::min<int64_t>(64, cfg.train.seq_len));
-    for (int64_t id : probe_tokens) probe_labels.push_back(trainer->data().tokenizer().token_label(id));
-  }
-  auto probe_now = [&] {
-    auto snapshot = probe::run_probe(trainer->model(), probe_tokens, probe_labels, trainer->step_count());
-    run->append_probe(probe::summary_json(snapshot));
-  };
+  auto& trainer = driver->trainer();
+  std::cout << "run " << trainer.run_directory()->path().string() << "\n"
+            << "data: " << trainer.data().describe() << "\n"
+            << "device: " << trainer.device().str() << " (" << runtime_summary() << ")\n";
+  Progress progress(trainer.config().train.steps, a.quiet);
+  g_running = driver.get();
+  auto previous_int = std::signal(SIGINT, on_stop_signal);
+  auto previous_term = std::signal(SIGTERM, on_stop_signal);
+  const auto end = driver->run(a.stop_after > 0 ? std::max<int64_t>(1, a.stop_after - trainer.step_count()) : 0,
+                               [&](const train::StepReport& report) { progress.update(trainer, report); });
+  std::signal(SIGINT, previous_int);
+  std::signal(SIGTERM, previous_term);
+  g_running = nullptr;
+  progress.finish();
   int code = 0;
-  while (!trainer->finished()) {
-    auto report = trainer->step();
-    progress.update(*trainer, report);
-    if (cfg.probe.every > 0 && report.metric && (trainer->step_count() % cfg.probe.every == 0 || trainer->finished()))
-      probe_now();
-    if (report.outcome == train::StepOutcome::Paused) {
-      progress.finish();
-      std::cerr << "paused: " << trainer->pause_reason() << "\n";
+  switch (end) {
+    case run::RunEnd::Finished: break;
+    case run::RunEnd::Paused:
+      std::cerr << "paused: " << trainer.pause_reason() << "\n";
       code = 1;
       break;
-    }
-    if (g_interrupted) {
-      progress.finish();
-      std::cout << "interrupted: saving a checkpoint\n";
+    case run::RunEnd::Stopped:
+      std::cout << "interrupted: saved a checkpoint\n";
       code = 130;
       break;
-    }
-    if (a.stop_after > 0 && trainer->step_count() >= a.stop_after) {
-      progress.finish();
-      std::cout << "stopping at step " << trainer->step_count() << " as asked (--stop-after)\n";
+    case run::RunEnd::StepLimit:
+      std::cout << "stopping at step " << trainer.step_count() << " as asked (--stop-after)\n";
       break;
-    }
   }
-  std::signal(SIGINT, previous);
-  if (trainer->finished()) progress.finish();
-  const auto checkpoint = trainer->save_checkpoint();
-  std::cout << "checkpoint " << checkpoint.string() << "\n";
-  if (trainer->finished()) std::cout << "model " << trainer->save_final_model().string() << "\n";
+  if (driver->last_checkpoint()) std::cout << "checkpoint " << driver->last_checkpoint()->string() << "\n";
+  if (driver->final_model()) std::cout << "model " << driver->final_model()->string() << "\n";
   return code;
 }
 

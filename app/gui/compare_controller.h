@@ -27,7 +27,7 @@ class CompareController : public QObject {
   void cancel();
   bool isRunning() const { return running_; }
   // Of the last finished comparison.
-  const std::vector<train::VariantSummary>& summaries() const { return summaries_; }
+  const std::vector<run::VariantSummary>& summaries() const { return summaries_; }
   QString outputFolder() const { return out_dir_; }
 
  signals:
@@ -45,7 +45,7 @@ class CompareController : public QObject {
   std::atomic<bool> cancel_{false};
   bool running_ = false;
   QString out_dir_;
-  std::vector<train::VariantSummary> summaries_;
+  std::vector<run::VariantSummary> summaries_;
   QElapsedTimer since_emit_;  // progress throttle; only the worker touches it while running
 };
 

@@ -12,17 +12,17 @@ CompareOutcome runCompareRequest(const CompareRequest& request,
   try {
     if (request.out_dir.empty()) throw InputError("compare: choose an output folder");
     if (request.variants.empty()) throw InputError("compare: tick at least one variant");
-    std::vector<train::Variant> variants;
-    for (const auto& name : request.variants) variants.push_back(train::builtin_variant(name));
-    train::CompareOptions options;
+    std::vector<run::Variant> variants;
+    for (const auto& name : request.variants) variants.push_back(run::builtin_variant(name));
+    run::CompareOptions options;
     options.interleave = request.interleave;
     options.cancel = cancel;
     options.on_progress = [&](size_t i, int64_t step, int64_t total) {
       if (progress) progress({i, variants.size(), variants[i].name, step, total});
     };
-    outcome.summaries = train::run_comparison(request.base, variants, request.out_dir, options);
+    outcome.summaries = run::run_comparison(request.base, variants, request.out_dir, options);
     outcome.status = CompareOutcome::Status::Finished;
-  } catch (const train::CompareCancelled& e) {
+  } catch (const run::CompareCancelled& e) {
     outcome.status = CompareOutcome::Status::Cancelled;
     outcome.message = e.what();
   } catch (const std::exception& e) {

@@ -1,5 +1,5 @@
 #pragma once
-// One comparison of variants (train::run_comparison) run to completion on the calling
+// One comparison of variants (run::run_comparison) run to completion on the calling
 // thread, with every outcome (finished, cancelled, bad input, failure) returned as data
 // instead of thrown, so a background thread can hand it to the GUI. Plain header: no Qt,
 // no torch; compare_runner.cpp holds no Qt either (see ARCHITECTURE.md "Known traps").
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "train/compare.h"
+#include "run/compare.h"
 
 namespace headlab::gui {
 
@@ -33,7 +33,7 @@ struct CompareProgress {
 struct CompareOutcome {
   enum class Status { Finished, Cancelled, Failed };
   Status status = Status::Failed;
-  std::vector<train::VariantSummary> summaries;  // Finished only
+  std::vector<run::VariantSummary> summaries;  // Finished only
   std::string message;                           // why it failed or where it stopped
   std::string out_dir;
 };

@@ -238,7 +238,7 @@ void MainWindow::onStatus(const session::SessionStatus& status) {
 }
 
 void MainWindow::onCommand(const Command& command) {
-  if (command.kind == Command::Kind::Start) {
+  if (command.is<session::cmd::Start>()) {
     const auto snap = feed_->snapshot();
     if (feed_->hasSession() && snap && snap->status.training && snap->status.state == RunState::Idle) {
       feed_->post(command);

@@ -9,6 +9,7 @@
 #include "io/model_io.h"
 #include "io/run_directory.h"
 #include "probe/probe_runner.h"
+#include "run/probe_input.h"
 
 namespace headlab::gui {
 namespace fs = std::filesystem;
@@ -26,7 +27,6 @@ OfflineProbe probeRunDirectory(const std::string& run_dir, const std::string& pr
   if (model_path.empty()) throw InputError(run_dir + ": no model/ and no checkpoint to probe");
   const nlohmann::json config = io::RunDirectory::read_config(run_dir);
   model::Transformer model = io::load_model(model_path);
-  const auto tokenizer = data::Tokenizer::from_json(model->config().tokenizer);
 
   // The step the model is from: the checkpoint's, or the last logged step for model/.
   int64_t step = 0;
@@ -38,20 +38,14 @@ OfflineProbe probeRunDirectory(const std::string& run_dir, const std::string& pr
     if (!metrics.empty()) step = metrics.back().step;
   }
 
+  // The same probe input as the run's own probes (run/probe_input.h).
   std::string text = probe_text;
   if (text.empty()) text = config.value("probe", nlohmann::json::object()).value("text", "");
-  std::vector<int64_t> tokens;
-  if (!text.empty()) {
-    tokens = tokenizer->encode(text);
-  } else {
-    const auto train = config.value("train", nlohmann::json::object());
-    const int64_t seq_len = std::min<int64_t>(train.value("seq_len", int64_t{64}), model->config().max_seq_len);
-    const auto source = data::make_data_source(config.at("data"), train.value("seed", uint64_t{1234}));
-    tokens = source->probe_tokens(seq_len);
-  }
-  std::vector<std::string> labels;
-  labels.reserve(tokens.size());
-  for (int64_t id : tokens) labels.push_back(tokenizer->token_label(id));
+  const auto train = config.value("train", nlohmann::json::object());
+  const auto source = data::make_data_source(config.at("data"), train.value("seed", uint64_t{1234}));
+  const auto input = run::resolve_probe_input(model->config(), source.get(), train.value("seq_len", int64_t{64}), text);
+  const auto& tokens = input.tokens;
+  const auto& labels = input.labels;
   auto snapshot = std::make_shared<ProbeSnapshot>(probe::run_probe(model, tokens, labels, step));
   return {std::move(snapshot), model_path};
 }

@@ -52,7 +52,7 @@ json to_json(const MetricPoint& m) {
   return j;
 }
 
-json to_json(const EventRecord& e) { return {{"step", e.step}, {"kind", e.kind}, {"message", e.message}}; }
+json to_json(const EventRecord& e) { return {{"step", e.step}, {"kind", to_string(e.kind)}, {"message", e.message}}; }
 
 MetricPoint metric_from_json(const json& j) {
   MetricPoint m;
@@ -66,7 +66,10 @@ MetricPoint metric_from_json(const json& j) {
 }
 
 EventRecord event_from_json(const json& j) {
-  return EventRecord{j.at("step").get<int64_t>(), j.value("kind", ""), j.value("message", "")};
+  const std::string name = j.value("kind", "");
+  const auto kind = event_kind_from_string(name);
+  if (!kind) throw InputError("event kind '" + name + "' is not one this version knows");
+  return EventRecord{j.at("step").get<int64_t>(), *kind, j.value("message", "")};
 }
 
 RunDirectory::RunDirectory(fs::path path) : path_(std::move(path)) {

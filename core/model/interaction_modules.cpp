@@ -4,16 +4,6 @@
 
 namespace headlab::model {
 
-std::string to_string(ModuleState state) {
-  switch (state) {
-    case ModuleState::Absent: return "absent";
-    case ModuleState::Active: return "active";
-    case ModuleState::Frozen: return "frozen";
-    case ModuleState::Bypassed: return "bypassed";
-  }
-  return "?";
-}
-
 KnockingHeadsImpl::KnockingHeadsImpl(int64_t dh, KhaConfig modes, const torch::TensorOptions& options)
     : modes_(modes) {
   auto eye = [&] { return torch::eye(dh, options); };

@@ -7,10 +7,6 @@
 
 namespace headlab::model {
 
-// Runtime state of one module in one layer (MODEL.md §3).
-enum class ModuleState { Absent, Active, Frozen, Bypassed };
-std::string to_string(ModuleState state);
-
 // Knocking heads: dh x dh matrices shared by all heads of a layer, right-multiplied on the
 // feature axis of each head's q / k / v. The v path may be a gated MLP instead.
 class KnockingHeadsImpl : public torch::nn::Module {

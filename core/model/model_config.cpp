@@ -57,22 +57,6 @@ std::string to_string(KhaMode mode) {
   return "?";
 }
 
-std::string to_string(ModuleKind kind) {
-  switch (kind) {
-    case ModuleKind::Kha: return "kha";
-    case ModuleKind::Mea: return "mea";
-    case ModuleKind::TalkingHeads: return "talking_heads";
-  }
-  return "?";
-}
-
-ModuleKind module_kind_from_string(const std::string& name) {
-  if (name == "kha") return ModuleKind::Kha;
-  if (name == "mea") return ModuleKind::Mea;
-  if (name == "talking_heads" || name == "talking") return ModuleKind::TalkingHeads;
-  throw InputError("unknown module '" + name + "' (expected kha, mea or talking_heads)");
-}
-
 std::string bypass_entry(ModuleKind kind, int64_t layer) { return to_string(kind) + "@" + std::to_string(layer); }
 
 int64_t ModelConfig::kv_heads() const {

@@ -7,19 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "model/module_types.h"
+
 namespace headlab::model {
 
 enum class AttentionLayout { Mha, Gqa, Mqa, Gta };
 enum class KhaMode { None, Linear, Mlp };
 
-// The interaction modules a layer can carry. The names are the config's and the events'.
-enum class ModuleKind { Kha, Mea, TalkingHeads };
-inline constexpr ModuleKind kAllModuleKinds[] = {ModuleKind::Kha, ModuleKind::Mea, ModuleKind::TalkingHeads};
-
 std::string to_string(AttentionLayout layout);
 std::string to_string(KhaMode mode);
-std::string to_string(ModuleKind kind);            // "kha", "mea", "talking_heads"
-ModuleKind module_kind_from_string(const std::string& name);  // throws InputError
 
 struct KhaConfig {
   KhaMode q = KhaMode::None;

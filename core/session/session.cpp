@@ -26,32 +26,31 @@ std::string to_string(RunState state) {
 
 namespace {
 
-// Hooks the trainer's metric and event streams into the session's series.
+// Hooks the run's metric, event and probe streams into the session's series and timeline.
 void attach(Session::Impl& impl) {
   auto* p = &impl;
+  auto& trainer = p->driver->trainer();
   {
     std::lock_guard<std::mutex> lock(p->series_mutex);
-    p->metrics = p->trainer->metrics();
-    p->events = p->trainer->events();
+    p->metrics = trainer.metrics();
+    p->events = trainer.events();
   }
-  p->trainer->on_metric = [p](const MetricPoint& m) {
+  trainer.on_metric = [p](const MetricPoint& m) {
     std::lock_guard<std::mutex> lock(p->series_mutex);
     p->metrics.push_back(m);
   };
-  p->trainer->on_event = [p](const EventRecord& e) {
+  trainer.on_event = [p](const EventRecord& e) {
     std::lock_guard<std::mutex> lock(p->series_mutex);
     p->events.push_back(e);
   };
-  p->device = p->trainer->device().str();
-  p->budget = ProbeBudget(p->trainer->config().probe.budget_fraction);
-  p->budget.set_fixed_interval(p->trainer->config().probe.every);
+  p->driver->on_probe = [p](const std::shared_ptr<const ProbeSnapshot>& snapshot) { p->keep_probe(snapshot); };
+  p->device = trainer.device().str();
 }
 
 }  // namespace
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
-  impl_->default_probe_input();
-  impl_->probe(true);
+  impl_->probe();
   impl_->publish();
   impl_->worker = std::thread([p = impl_.get()] { p->run(); });
 }
@@ -68,7 +67,7 @@ Session::~Session() {
 std::unique_ptr<Session> Session::create_training(const nlohmann::json& experiment_config, const std::string& run_dir) {
   auto config = train::ExperimentConfig::from_json(experiment_config);
   auto impl = std::make_unique<Impl>();
-  impl->trainer = std::make_unique<train::Trainer>(config, run_dir);
+  impl->driver = std::make_unique<run::RunDriver>(config, run_dir, run::DriverOptions{run::ProbeCadence::Adaptive});
   impl->run_dir = run_dir;
   attach(*impl);
   return std::unique_ptr<Session>(new Session(std::move(impl)));
@@ -76,7 +75,7 @@ std::unique_ptr<Session> Session::create_training(const nlohmann::json& experime
 
 std::unique_ptr<Session> Session::create_resume(const std::string& run_dir) {
   auto impl = std::make_unique<Impl>();
-  impl->trainer = train::Trainer::resume(run_dir);
+  impl->driver = run::RunDriver::resume(run_dir, {}, run::DriverOptions{run::ProbeCadence::Adaptive});
   impl->run_dir = run_dir;
   attach(*impl);
   return std::unique_ptr<Session>(new Session(std::move(impl)));
@@ -85,6 +84,7 @@ std::unique_ptr<Session> Session::create_resume(const std::string& run_dir) {
 std::unique_ptr<Session> Session::create_inspection(const std::string& model_path) {
   auto impl = std::make_unique<Impl>();
   impl->model = io::load_model(model_path);
+  impl->inspection_probe = run::resolve_probe_input(impl->model->config(), nullptr, 0, "");
   impl->device = "cpu";
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }

@@ -8,9 +8,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "common/records.h"
+#include "model/module_types.h"
 #include "probe/snapshot.h"
 
 namespace headlab::session {
@@ -18,67 +20,71 @@ namespace headlab::session {
 enum class RunState { Idle, Running, Paused, Finished, Stopped, Error };
 std::string to_string(RunState state);
 
-// A request from the user. Applied by the worker between two steps, in order, and echoed as
-// an event with its step (kind "command", or the trainer's own kinds for module/lr changes).
-struct Command {
-  enum class Kind {
-    Start,             // begin (or continue) training
-    Pause,
-    Resume,
-    Step,              // exactly one step, then paused
-    Stop,              // stop training; the session stays open for inspection
-    SetLearningRate,   // value
-    ModuleAction,      // action (insert, activate, bypass, freeze, fold), module, layers
-    SetProbeInput,     // text (empty: the task's default probe)
-    ProbeNow,
-    SaveCheckpoint,    // path (empty: the run directory's checkpoints/step-N)
-    LoadCheckpoint,    // path of a checkpoint directory (training) or model directory
-    SetProbeInterval,  // interval in steps; 0 = adaptive within the time budget
-    Sample,            // text = prompt, sample = options; the result lands in Snapshot::sample
-  };
-  // Options of a Sample command (train::SampleOptions plus the id that tags its result).
-  struct SampleRequest {
-    uint64_t id = 0;  // chosen by the caller; the result carries it back
-    int64_t max_tokens = 40;
-    double temperature = 1.0;  // 0: greedy
-    int64_t top_k = 0;         // 0: the whole vocabulary
-    uint64_t seed = 0;
-  };
-  Kind kind = Kind::ProbeNow;
-  double value = 0;
-  std::string action, module, text, path;
-  std::vector<int64_t> layers;
-  int64_t interval = 0;
-  SampleRequest sample;
+// The requests a user can make of a session, one type each. Applied by the worker between two
+// steps, in order, and echoed as an event with its step.
+namespace cmd {
+struct Start {};   // begin (or continue) training
+struct Pause {};
+struct Resume {};
+struct Step {};    // exactly one step, then paused
+struct Stop {};    // stop training; the session stays open for inspection
+struct SetLearningRate {
+  double lr = 0;
+};
+struct ModuleAction {
+  model::ModuleActionRequest request;
+};
+struct SetProbeInput {
+  std::string text;  // empty: the task's default probe
+};
+struct ProbeNow {};
+struct SaveCheckpoint {
+  std::string path;  // empty: the run directory's checkpoints/step-N
+};
+struct SetProbeInterval {
+  int64_t interval = 0;  // steps; 0 = adaptive within the time budget
+};
+// Options of a Sample request (train::SampleOptions plus the id that tags its result).
+struct SampleOptions {
+  uint64_t id = 0;  // chosen by the caller; the result carries it back
+  int64_t max_tokens = 40;
+  double temperature = 1.0;  // 0: greedy
+  int64_t top_k = 0;         // 0: the whole vocabulary
+  uint64_t seed = 0;
+};
+struct Sample {  // the result lands in Snapshot::sample
+  std::string prompt;
+  SampleOptions options;
+};
+}  // namespace cmd
 
-  static Command of(Kind kind) {
-    Command c;
-    c.kind = kind;
-    return c;
+struct Command {
+  using Request = std::variant<cmd::Start, cmd::Pause, cmd::Resume, cmd::Step, cmd::Stop, cmd::SetLearningRate,
+                               cmd::ModuleAction, cmd::SetProbeInput, cmd::ProbeNow, cmd::SaveCheckpoint,
+                               cmd::SetProbeInterval, cmd::Sample>;
+  using SampleRequest = cmd::SampleOptions;
+  Request request = cmd::ProbeNow{};
+
+  template <class T>
+  bool is() const { return std::holds_alternative<T>(request); }
+  template <class T>
+  const T* get() const { return std::get_if<T>(&request); }
+
+  static Command start() { return {cmd::Start{}}; }
+  static Command pause() { return {cmd::Pause{}}; }
+  static Command resume() { return {cmd::Resume{}}; }
+  static Command step() { return {cmd::Step{}}; }
+  static Command stop() { return {cmd::Stop{}}; }
+  static Command probe_now() { return {cmd::ProbeNow{}}; }
+  static Command set_lr(double lr) { return {cmd::SetLearningRate{lr}}; }
+  static Command module_action(model::ModuleAction action, model::ModuleKind module, std::vector<int64_t> layers = {}) {
+    return {cmd::ModuleAction{{action, module, std::move(layers)}}};
   }
-  static Command start() { return of(Kind::Start); }
-  static Command pause() { return of(Kind::Pause); }
-  static Command resume() { return of(Kind::Resume); }
-  static Command step() { return of(Kind::Step); }
-  static Command stop() { return of(Kind::Stop); }
-  static Command probe_now() { return of(Kind::ProbeNow); }
-  static Command set_lr(double lr) { Command c = of(Kind::SetLearningRate); c.value = lr; return c; }
-  static Command module_action(std::string action, std::string module, std::vector<int64_t> layers = {}) {
-    Command c = of(Kind::ModuleAction);
-    c.action = std::move(action);
-    c.module = std::move(module);
-    c.layers = std::move(layers);
-    return c;
-  }
-  static Command set_probe_input(std::string text) { Command c = of(Kind::SetProbeInput); c.text = std::move(text); return c; }
-  static Command save_checkpoint(std::string path = {}) { Command c = of(Kind::SaveCheckpoint); c.path = std::move(path); return c; }
-  static Command load_checkpoint(std::string path) { Command c = of(Kind::LoadCheckpoint); c.path = std::move(path); return c; }
-  static Command set_probe_interval(int64_t n) { Command c = of(Kind::SetProbeInterval); c.interval = n; return c; }
-  static Command sample_text(std::string prompt, SampleRequest request) {
-    Command c = of(Kind::Sample);
-    c.text = std::move(prompt);
-    c.sample = request;
-    return c;
+  static Command set_probe_input(std::string text) { return {cmd::SetProbeInput{std::move(text)}}; }
+  static Command save_checkpoint(std::string path = {}) { return {cmd::SaveCheckpoint{std::move(path)}}; }
+  static Command set_probe_interval(int64_t n) { return {cmd::SetProbeInterval{n}}; }
+  static Command sample_text(std::string prompt, SampleRequest options) {
+    return {cmd::Sample{std::move(prompt), options}};
   }
 };
 
@@ -98,8 +104,8 @@ struct SampleResult {
 // One cell of the layers x modules table.
 struct ModuleCell {
   int layer = 0;
-  std::string module;  // kha, mea, talking_heads
-  std::string state;   // active, frozen, bypassed, absent
+  model::ModuleKind module = model::ModuleKind::Kha;
+  model::ModuleState state = model::ModuleState::Absent;
 };
 
 struct SessionStatus {

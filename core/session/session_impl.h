@@ -1,28 +1,29 @@
 #pragma once
 // Session internals (torch side). Only core/session/*.cpp include this.
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
 
 #include "model/transformer.h"
-#include "session/probe_budget.h"
+#include "run/run_driver.h"
 #include "session/probe_timeline.h"
 #include "session/session.h"
-#include "train/trainer.h"
 
 namespace headlab::session {
 
 struct Session::Impl {
   // --- owned by the worker thread once it runs ---
-  std::unique_ptr<train::Trainer> trainer;  // training sessions
-  model::Transformer model{nullptr};        // inspection sessions (trainer's model otherwise)
-  std::vector<int64_t> probe_tokens;
-  std::vector<std::string> probe_labels;
-  ProbeBudget budget;
-  int64_t last_probe_step = -1;
+  std::unique_ptr<run::RunDriver> driver;  // training sessions: the run, as every front end drives it
+  model::Transformer model{nullptr};       // inspection sessions (the driver's model otherwise)
+  run::ProbeInput inspection_probe;        // inspection sessions' probe input
   std::string device;
   std::string run_dir;
+  // The live model's config.json, serialized again only after something changed it.
+  std::string model_config_json;
+  bool model_config_stale = true;
+  std::chrono::steady_clock::time_point last_publish{};
 
   // --- shared, each under its own short lock ---
   mutable std::mutex command_mutex;
@@ -44,20 +45,21 @@ struct Session::Impl {
 
   std::thread worker;
 
-  // Worker side (session_worker.cpp).
+  // Worker side (session_worker.cpp, session_commands.cpp).
   void run();
   void apply(const Command& command);
   void train_one_step();
-  void probe(bool forced);
-  void sample(const Command& command);  // session_sample.cpp
-  void publish(const std::string& message = {});
-  void record_event(const std::string& kind, const std::string& message);
+  void probe();
+  void keep_probe(const std::shared_ptr<const ProbeSnapshot>& snapshot);
+  void sample(const cmd::Sample& command);  // session_sample.cpp
+  // Publishes a new Snapshot; `throttled` ones are skipped when the last was under ~33 ms ago.
+  void publish(const std::string& message = {}, bool throttled = false);
+  void record_event(EventKind kind, const std::string& message);
   void set_state(RunState s);
   RunState current_state() const;
-  model::Transformer& live_model() { return trainer ? trainer->model() : model; }
-  int64_t current_step() const { return trainer ? trainer->step_count() : 0; }
+  model::Transformer& live_model() { return driver ? driver->trainer().model() : model; }
+  int64_t current_step() const { return driver ? driver->step_count() : 0; }
   void set_probe_text(const std::string& text);
-  void default_probe_input();
   std::string status_message;
 };
 

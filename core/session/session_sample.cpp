@@ -26,25 +26,25 @@ std::string token_text(const data::Tokenizer& tokenizer, int64_t id) {
 
 }  // namespace
 
-void Session::Impl::sample(const Command& c) {
+void Session::Impl::sample(const cmd::Sample& c) {
   auto result = std::make_shared<SampleResult>();
-  result->request_id = c.sample.id;
+  result->request_id = c.options.id;
   result->step = current_step();
-  result->prompt = c.text;
+  result->prompt = c.prompt;
   try {
     auto& m = live_model();
     const auto& cfg = m->config();
     if (cfg.tokenizer.is_null()) throw InputError("this model has no tokenizer: it cannot read a text prompt");
     const auto tokenizer = data::Tokenizer::from_json(cfg.tokenizer);
-    const auto prompt = tokenizer->encode(c.text);
+    const auto prompt = tokenizer->encode(c.prompt);
     if (prompt.empty()) throw InputError("the prompt is empty: type at least one character the model knows");
-    if (c.sample.max_tokens < 1 || c.sample.max_tokens > 10000)
+    if (c.options.max_tokens < 1 || c.options.max_tokens > 10000)
       throw InputError("max tokens must be between 1 and 10000");
     train::SampleOptions options;
-    options.max_tokens = c.sample.max_tokens;
-    options.temperature = c.sample.temperature;
-    options.top_k = c.sample.top_k;
-    options.seed = c.sample.seed;
+    options.max_tokens = c.options.max_tokens;
+    options.temperature = c.options.temperature;
+    options.top_k = c.options.top_k;
+    options.seed = c.options.seed;
     const auto tokens = train::sample(m, prompt, options);  // no dropout: no mode switch needed
     for (const auto& t : tokens) {
       result->ids.push_back(t.id);

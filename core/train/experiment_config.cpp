@@ -20,8 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-const char* kActions[] = {"insert", "bypass", "activate", "freeze", "fold", "set_lr"};
-
 TrainSettings parse_train(const json& j) {
   TrainSettings t;
   FieldReader r(j, "train");
@@ -102,50 +100,48 @@ ScheduleAction parse_schedule_action(const json& j, const std::string& where) {
   ScheduleAction a;
   FieldReader r(j, where);
   a.step = r.integer("step", 0, true);
-  a.action = r.string("action", "", true);
-  if (std::find(std::begin(kActions), std::end(kActions), a.action) == std::end(kActions))
-    r.fail(where + ".action '" + a.action + "' is not one of insert, bypass, activate, freeze, fold, set_lr");
+  const std::string action = r.string("action", "", true);
   if (a.step < 0) r.fail(where + ".step must be >= 0");
-  if (a.action == "set_lr") {
+  if (action == "set_lr") {
     if (!r.has("value")) r.fail("missing required field '" + where + ".value'");
     a.value = r.number("value", 0);
     if (!(a.value > 0)) r.fail(where + ".value (" + json(a.value).dump() + ") must be a positive learning rate");
   } else {
-    a.module = r.string("module", "", true);
-    if (a.module != "kha" && a.module != "mea" && a.module != "talking_heads")
-      r.fail(where + ".module '" + a.module + "' is not one of kha, mea, talking_heads");
+    model::ModuleActionRequest m;
+    try {
+      m.action = model::module_action_from_string(action);
+    } catch (const InputError&) {
+      r.fail(where + ".action '" + action + "' is not one of insert, bypass, activate, freeze, fold, set_lr");
+    }
+    const std::string module = r.string("module", "", true);
+    try {
+      m.module = model::module_kind_from_string(module);
+    } catch (const InputError&) {
+      r.fail(where + ".module '" + module + "' is not one of kha, mea, talking_heads");
+    }
     if (r.has("layers")) {
       const auto& layers = r.raw("layers");
       if (!layers.is_array()) r.fail(where + ".layers must be an array of layer indices");
       for (const auto& l : layers) {
         if (!l.is_number_integer() || l.get<int64_t>() < 0) r.fail(where + ".layers entries must be layer indices");
-        a.layers.push_back(l.get<int64_t>());
+        m.layers.push_back(l.get<int64_t>());
       }
     }
+    a.module = std::move(m);
   }
   r.reject_unknown_keys();
   return a;
 }
 
 json ScheduleAction::to_json() const {
-  json j = {{"step", step}, {"action", action}};
-  if (action == "set_lr") {
-    j["value"] = value;
-  } else {
-    j["module"] = module;
-    if (!layers.empty()) j["layers"] = layers;
-  }
+  if (is_set_lr()) return {{"step", step}, {"action", "set_lr"}, {"value", value}};
+  json j = {{"step", step}, {"action", model::to_string(module->action)}, {"module", model::to_string(module->module)}};
+  if (!module->layers.empty()) j["layers"] = module->layers;
   return j;
 }
 
 std::string ScheduleAction::describe() const {
-  if (action == "set_lr") return "set lr to " + json(value).dump();
-  std::string s = action + " " + module;
-  if (!layers.empty()) {
-    s += " in layer" + std::string(layers.size() > 1 ? "s " : " ");
-    for (size_t i = 0; i < layers.size(); ++i) s += (i ? "," : "") + std::to_string(layers[i]);
-  }
-  return s;
+  return is_set_lr() ? "set lr to " + json(value).dump() : module->describe();
 }
 
 ExperimentConfig ExperimentConfig::from_json(const json& j) {

@@ -5,11 +5,13 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/tokenizer.h"
 #include "model/model_config.h"
+#include "model/module_types.h"
 
 namespace headlab::train {
 
@@ -44,16 +46,15 @@ struct ProbeSettings {
   double budget_fraction = 0.05;    // live probes take at most this share of the worker's time
 };
 
-// A timed action applied between two steps (before step `step` runs).
-// actions: insert, bypass, activate, freeze, fold (module + optional layers), set_lr (value).
+// A timed action applied between two steps (before step `step` runs): a module action
+// (insert, bypass, activate, freeze, fold; module + optional layers) or set_lr (value).
 struct ScheduleAction {
   int64_t step = 0;
-  std::string action;
-  std::string module;
-  std::vector<int64_t> layers;  // empty: every layer that carries modules (insert: all layers)
+  std::optional<model::ModuleActionRequest> module;  // absent: set the learning rate to `value`
   double value = 0.0;
+  bool is_set_lr() const { return !module.has_value(); }
   nlohmann::json to_json() const;
-  std::string describe() const;  // "bypass kha in layers 0,1"
+  std::string describe() const;  // "bypass kha in layers 0,1", "set lr to 0.001"
 };
 
 struct ExperimentConfig {

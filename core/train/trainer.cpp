@@ -51,7 +51,7 @@ std::unique_ptr<Trainer> Trainer::resume(const fs::path& run_dir, std::optional<
   t->run_ = std::make_unique<io::RunDirectory>(io::RunDirectory::reopen(run_dir, t->step_));
   t->metrics_ = io::RunDirectory::read_metrics(run_dir);
   t->events_ = io::RunDirectory::read_events(run_dir);
-  t->record_event("resume", "resumed from checkpoint step-" + std::to_string(t->step_));
+  t->record_event(EventKind::Resume, "resumed from checkpoint step-" + std::to_string(t->step_));
   return t;
 }
 
@@ -61,7 +61,7 @@ double Trainer::current_lr() const {
   return scheduled_lr(step_, t.steps, t.warmup_steps, t.lr, t.min_lr_fraction);
 }
 
-void Trainer::record_event(const std::string& kind, const std::string& message) {
+void Trainer::record_event(EventKind kind, const std::string& message) {
   EventRecord e{step_, kind, message};
   events_.push_back(e);
   if (run_) run_->append_event(e);
@@ -155,8 +155,15 @@ StepReport Trainer::step() {
     return report;
   }
   const auto started = std::chrono::steady_clock::now();
-  while (next_action_ < config_.schedule.size() && config_.schedule[next_action_].step <= step_)
-    apply(config_.schedule[next_action_++], "schedule");
+  while (next_action_ < config_.schedule.size() && config_.schedule[next_action_].step <= step_) {
+    const ScheduleAction& action = config_.schedule[next_action_++];
+    try {
+      apply(action, "schedule");
+    } catch (const InputError& e) {
+      // Nobody to ask at this point of a run: log it and train on.
+      record_event(EventKind::Error, std::string(e.what()));
+    }
+  }
 
   const auto& t = config_.train;
   const double lr = current_lr();
@@ -171,12 +178,12 @@ StepReport Trainer::step() {
   const double norm = optimizer_->grad_norm();
   if (!std::isfinite(loss) || !std::isfinite(norm)) {
     optimizer_->zero_grad();
-    record_event("skip", std::string("skipped a step with a non-finite ") + (std::isfinite(loss) ? "gradient" : "loss"));
+    record_event(EventKind::Skip, std::string("skipped a step with a non-finite ") + (std::isfinite(loss) ? "gradient" : "loss"));
     ++step_;  // the data moves on, so the same bad batch is not retried forever
     if (anomalies_.observe_bad_step()) {
       paused_ = true;
       pause_reason_ = std::to_string(t.max_bad_steps) + " non-finite steps in a row: paused before the weights are harmed";
-      record_event("pause", pause_reason_);
+      record_event(EventKind::Pause, pause_reason_);
       report.outcome = StepOutcome::Paused;
     } else {
       report.outcome = StepOutcome::Skipped;
@@ -191,7 +198,7 @@ StepReport Trainer::step() {
     char buf[128];
     std::snprintf(buf, sizeof buf, "loss spike: %.4g is above %.3gx the running mean %.4g", loss, t.spike_factor,
                   anomalies_.running_mean());
-    record_event("spike", buf);
+    record_event(EventKind::Spike, buf);
   }
   ++step_;
   tokens_ += t.batch_size * t.seq_len * t.grad_accum;
@@ -205,46 +212,24 @@ StepReport Trainer::step() {
   return report;
 }
 
-void Trainer::apply(const ScheduleAction& action, const std::string& origin) {
+model::ModuleActionResult Trainer::apply(const ScheduleAction& action, const std::string& origin) {
   const std::string who = origin == "schedule" ? "" : " (" + origin + ")";
-  try {
-    if (action.action == "set_lr") {
-      lr_override_ = action.value;
-      record_event("lr", action.describe() + who);
-      return;
-    }
-    const ModuleKind kind = model::module_kind_from_string(action.module);
-    const auto& mc = model_->config();
-    std::vector<int64_t> layers = action.layers;
-    if (layers.empty()) {
-      if (action.action == "insert") {
-        for (int64_t l = 0; l < mc.n_layers; ++l) layers.push_back(l);
-      } else {
-        for (int64_t l : mc.interaction.layers)
-          if (model_->module_state(l, kind) != ModuleState::Absent) layers.push_back(l);
-      }
-    }
-    if (action.action == "insert") {
-      model_->insert_module(kind, layers);
-      optimizer_->register_new_parameters();
-      std::string note = kind == ModuleKind::Mea && model_->config().interaction.mea.group_norm
-                             ? " (note: the MEA group norm is not an identity; the function changes)"
-                             : "";
-      record_event("module", action.describe() + who + note);
-    } else if (action.action == "fold") {
-      auto report = model::fold_modules(model_, {kind}, action.layers);
-      record_event("fold", action.describe() + who + ": folded " + std::to_string(report.folded.size()) +
-                               " matrices" + (report.skipped.empty() ? "" : ", kept " + std::to_string(report.skipped.size())));
-    } else {
-      const ModuleState state = action.action == "bypass"   ? ModuleState::Bypassed
-                                : action.action == "freeze" ? ModuleState::Frozen
-                                                            : ModuleState::Active;
-      for (int64_t l : layers) model_->set_module_state(l, kind, state);
-      record_event("module", action.describe() + who);
-    }
-  } catch (const InputError& e) {
-    record_event("error", action.describe() + who + " failed: " + e.what());
+  if (action.is_set_lr()) {
+    if (!(action.value > 0)) throw InputError("learning rate must be positive");
+    lr_override_ = action.value;
+    record_event(EventKind::Lr, action.describe() + who);
+    return {};
   }
+  model::ModuleActionResult result;
+  try {
+    result = model::apply_module_action(model_, *action.module);
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()) + who);
+  }
+  if (result.new_parameters) optimizer_->register_new_parameters();
+  record_event(action.module->action == model::ModuleAction::Fold ? EventKind::Fold : EventKind::Module,
+               result.message + who);
+  return result;
 }
 
 fs::path Trainer::save_final_model() {

@@ -14,6 +14,7 @@
 #include "common/records.h"
 #include "data/data_source.h"
 #include "io/run_directory.h"
+#include "model/module_control.h"
 #include "model/transformer.h"
 #include "train/anomaly_detector.h"
 #include "train/experiment_config.h"
@@ -49,9 +50,10 @@ class Trainer {
   double evaluate();
   // Masked next-token loss of one batch (no grad), as the training step computes it.
   double batch_loss(const data::Batch& batch);
-  // Module actions and set_lr, from the schedule or the user; echoed as an event.
-  // An impossible action (bypass a module the model lacks) becomes an "error" event.
-  void apply(const ScheduleAction& action, const std::string& origin = "schedule");
+  // Module actions (model/module_control.h) and set_lr, from the schedule or a user; echoed as
+  // an event. Throws InputError, with nothing changed, when the action is impossible; step()
+  // turns a failed schedule action into an "error" event and goes on.
+  model::ModuleActionResult apply(const ScheduleAction& action, const std::string& origin = "schedule");
   // Writes checkpoints/step-N atomically (needs a run directory) and prunes old ones.
   std::filesystem::path save_checkpoint();
   // Writes a checkpoint into any directory (the session's "save checkpoint as").
@@ -61,7 +63,7 @@ class Trainer {
   // Writes model/ (the final model) into the run directory.
   std::filesystem::path save_final_model();
   void set_total_steps(int64_t steps) { config_.train.steps = steps; }
-  void record_event(const std::string& kind, const std::string& message);
+  void record_event(EventKind kind, const std::string& message);
 
   model::Transformer& model() { return model_; }
   const data::DataSource& data() const { return *data_; }

@@ -77,7 +77,7 @@ fs::path Trainer::save_checkpoint() {
   const fs::path dir = run_->checkpoint_path(step_);
   write_checkpoint(dir);
   run_->prune_checkpoints(config_.train.keep_checkpoints);
-  record_event("checkpoint", "saved " + fs::relative(dir, run_->path()).string());
+  record_event(EventKind::Checkpoint, "saved " + fs::relative(dir, run_->path()).string());
   return dir;
 }
 

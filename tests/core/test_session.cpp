@@ -9,7 +9,7 @@
 
 #include "common/errors.h"
 #include "io/model_io.h"
-#include "session/probe_budget.h"
+#include "run/probe_budget.h"
 #include "session/probe_timeline.h"
 #include "session/session.h"
 #include "train/trainer.h"
@@ -17,6 +17,9 @@
 
 using namespace headlab;
 using namespace headlab::session;
+using headlab::model::ModuleAction;
+using headlab::model::ModuleKind;
+using headlab::run::ProbeBudget;
 namespace tu = headlab::testutil;
 namespace fs = std::filesystem;
 
@@ -76,7 +79,15 @@ TEST(Session, PauseStepResumeGiveTheSameMetricsAsAnUninterruptedRun) {
     return false;
   };
   ASSERT_TRUE(s->wait_until([&](const Snapshot& x) { return x.status.state == RunState::Paused && pause_seen(*s); }, 60));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // A barrier instead of a sleep: once this probe's echo is in, the worker has applied every
+  // command before it, so a step after the pause would have shown by now.
+  s->post(Command::probe_now());
+  auto probes_echoed = [&] {
+    int n = 0;
+    for (const auto& e : s->events_since(0)) n += e.message == "probe now";
+    return n;
+  };
+  ASSERT_TRUE(s->wait_until([&](const Snapshot&) { return probes_echoed() == 2; }, 60));
   EXPECT_EQ(s->latest()->status.step, 2);
   s->post(Command::resume());
   ASSERT_TRUE(state_is(*s, RunState::Finished));
@@ -90,8 +101,8 @@ TEST(Session, CommandsApplyAtStepBoundariesInOrder) {
   // From another thread, while training runs.
   // As one batch: separate posts may straddle a step (see post_all).
   std::thread poster([&] {
-    s->post_all({Command::set_lr(1e-3), Command::module_action("bypass", "kha", {1}),
-                 Command::module_action("freeze", "mea", {0}), Command::set_lr(5e-4)});
+    s->post_all({Command::set_lr(1e-3), Command::module_action(ModuleAction::Bypass, ModuleKind::Kha, {1}),
+                 Command::module_action(ModuleAction::Freeze, ModuleKind::Mea, {0}), Command::set_lr(5e-4)});
   });
   poster.join();
   ASSERT_TRUE(state_is(*s, RunState::Finished));
@@ -125,18 +136,18 @@ TEST(Session, BypassThenActivateRestoresTheExactFunctionAndFoldKeepsTheLoss) {
   s->post(Command::probe_now());
   ASSERT_TRUE(s->wait_until([](const Snapshot& x) { return x.probe && x.probe->step == 6; }, 60));
   const auto before = s->latest()->probe;
-  s->post(Command::module_action("bypass", "kha"));
-  s->post(Command::module_action("activate", "kha"));
+  s->post(Command::module_action(ModuleAction::Bypass, ModuleKind::Kha));
+  s->post(Command::module_action(ModuleAction::Activate, ModuleKind::Kha));
   s->post(Command::probe_now());
-  ASSERT_TRUE(s->wait_until([&](const Snapshot& x) { return x.probe && x.probe != before && x.status.modules[0].state == "active"; }, 60));
+  ASSERT_TRUE(s->wait_until([&](const Snapshot& x) { return x.probe && x.probe != before && x.status.modules[0].state == model::ModuleState::Active; }, 60));
   // The first snapshot showing kha active again carries a probe taken after the activate.
   auto after = s->latest()->probe;
   ASSERT_FALSE(before->ablations.empty());
   EXPECT_EQ(after->ablations[0].loss_live, before->ablations[0].loss_live);
   EXPECT_EQ(after->attention, before->attention);
   // Fold: the probe batch's loss is unchanged up to rounding.
-  s->post(Command::module_action("fold", "kha"));
-  s->post(Command::module_action("fold", "mea"));
+  s->post(Command::module_action(ModuleAction::Fold, ModuleKind::Kha));
+  s->post(Command::module_action(ModuleAction::Fold, ModuleKind::Mea));
   ASSERT_TRUE(s->wait_until([&](const Snapshot& x) { return x.probe != after; }, 60));
   auto folded = s->latest()->probe;
   EXPECT_NEAR(folded->ablations[0].loss_live, before->ablations[0].loss_live, 1e-5 * before->ablations[0].loss_live);
@@ -160,14 +171,14 @@ TEST(Session, InspectionModeProbesALoadedModel) {
   EXPECT_EQ(s->latest()->probe->token_labels[4], ">");
   s->post(Command::start());  // impossible here: an error event, not a crash
   s->post(Command::set_probe_input("XYZ not in the alphabet"));
-  s->post(Command::module_action("bypass", "kha", {0}));
-  ASSERT_TRUE(s->wait_until([](const Snapshot& x) { return x.status.modules[0].state == "bypassed"; }, 30));
+  s->post(Command::module_action(ModuleAction::Bypass, ModuleKind::Kha, {0}));
+  ASSERT_TRUE(s->wait_until([](const Snapshot& x) { return x.status.modules[0].state == model::ModuleState::Bypassed; }, 30));
   int errors = 0;
-  for (const auto& e : s->events_since(0)) errors += e.kind == "error";
+  for (const auto& e : s->events_since(0)) errors += e.kind == EventKind::Error;
   EXPECT_EQ(errors, 2);
   std::vector<std::string> commands;
   for (const auto& e : s->events_since(0))
-    if (e.kind == "command") commands.push_back(e.message);
+    if (e.kind == EventKind::Command) commands.push_back(e.message);
   EXPECT_EQ(commands, (std::vector<std::string>{"probe input: 3142>1234;"}));  // each applied command is echoed
   fs::remove_all(dir);
 }
@@ -236,7 +247,7 @@ TEST(SessionStress, CommandsAndReadsWhileTraining) {
   });
   std::thread writer([&] {
     for (int i = 0; i < 50; ++i) {
-      s->post(i % 2 ? Command::module_action("bypass", "kha", {0}) : Command::module_action("activate", "kha", {0}));
+      s->post(i % 2 ? Command::module_action(ModuleAction::Bypass, ModuleKind::Kha, {0}) : Command::module_action(ModuleAction::Activate, ModuleKind::Kha, {0}));
       s->post(Command::set_probe_interval(i % 3));
       s->post(Command::probe_now());
       if (i % 10 == 0) {

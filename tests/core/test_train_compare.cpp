@@ -5,11 +5,12 @@
 
 #include "common/errors.h"
 #include "io/run_directory.h"
-#include "train/compare.h"
+#include "run/compare.h"
 #include "train_test_util.h"
 
 using namespace headlab;
 using namespace headlab::train;
+using namespace headlab::run;
 namespace tu = headlab::testutil;
 namespace fs = std::filesystem;
 

@@ -140,11 +140,11 @@ TEST(TrainerSchedule, ActionsFireAtTheirStepAndFoldKeepsThatStepsLoss) {
   EXPECT_NEAR(b.metrics()[6].loss, a.metrics()[6].loss, 1e-5 * a.metrics()[6].loss);
   int folds = 0, bypasses = 0;
   for (const auto& e : b.events()) {
-    if (e.kind == "fold") {
+    if (e.kind == EventKind::Fold) {
       EXPECT_EQ(e.step, 6);
       ++folds;
     }
-    if (e.kind == "module" && e.message.find("bypass kha") != std::string::npos) {
+    if (e.kind == EventKind::Module && e.message.find("bypass kha") != std::string::npos) {
       EXPECT_EQ(e.step, 8);
       ++bypasses;
     }
@@ -191,7 +191,7 @@ TEST(TrainerAnomalies, NonFiniteStepsAreSkippedThenThePausePreservesTheWeights) 
   EXPECT_EQ(t.step().outcome, StepOutcome::Paused);
   EXPECT_TRUE(torch::equal(t.model()->blocks[0]->attn->wq->weight, wq));
   int skips = 0;
-  for (const auto& e : t.events()) skips += e.kind == "skip";
+  for (const auto& e : t.events()) skips += e.kind == EventKind::Skip;
   EXPECT_EQ(skips, 3);
   EXPECT_EQ(t.events().back().kind, "pause");
   EXPECT_EQ(t.metrics().size(), 2u);  // skipped steps log no metric

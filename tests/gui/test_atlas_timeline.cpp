@@ -62,8 +62,8 @@ TEST(AtlasTimeline, ScrubsTheRealHistoryInEveryViewAndExportsItsReplay) {
   // Probes (every 5 steps) fill the session's history; Live, every view shows the newest.
   ASSERT_TRUE(QTest::qWaitFor([&] { return w.timeline()->history().size() >= 4; }, 60000));
   w.runControls()->pauseAction()->trigger();
+  // The window shows Paused from the snapshot published after the pause: nothing newer comes.
   ASSERT_TRUE(QTest::qWaitFor([&] { return state(w) == RunState::Paused; }, 10000));
-  QTest::qWait(100);
   w.feed()->poll();
   EXPECT_TRUE(w.timeline()->isLive());
   const auto history = w.timeline()->history();

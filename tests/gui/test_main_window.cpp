@@ -31,6 +31,9 @@
 #include "window_status.h"
 
 using headlab::gui::MainWindow;
+using headlab::model::ModuleAction;
+using headlab::model::ModuleKind;
+using headlab::model::ModuleState;
 using headlab::session::RunState;
 
 namespace {
@@ -59,25 +62,29 @@ TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
   ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).step >= 12 && w.attentionView()->snapshot(); }, 30000));
   EXPECT_EQ(w.attentionView()->snapshot()->n_layers, 2);
   EXPECT_EQ(w.modulePanel()->layerCount(), 2);
-  EXPECT_EQ(w.modulePanel()->state(0, "kha"), "active");
-  EXPECT_EQ(w.modulePanel()->state(1, "mea"), "absent");
+  EXPECT_EQ(w.modulePanel()->state(0, ModuleKind::Kha), ModuleState::Active);
+  EXPECT_EQ(w.modulePanel()->state(1, ModuleKind::Mea), ModuleState::Absent);
   EXPECT_FALSE(w.matrixView()->matrixKeys().isEmpty());
   EXPECT_GE(w.lossChart()->metrics().size(), 12u);
   EXPECT_GE(w.runControls()->progressBar()->value(), 12);
   EXPECT_EQ(w.runControls()->progressBar()->maximum(), 400);
 
   // Toggle a module from the module panel.
-  w.modulePanel()->selectCells("kha", {0});
-  w.modulePanel()->action("bypass")->trigger();
-  ASSERT_TRUE(QTest::qWaitFor([&] { return w.modulePanel()->state(0, "kha") == "bypassed"; }, 10000));
+  w.modulePanel()->selectCells(ModuleKind::Kha, {0});
+  w.modulePanel()->action(ModuleAction::Bypass)->trigger();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.modulePanel()->state(0, ModuleKind::Kha) == ModuleState::Bypassed; }, 10000));
   ASSERT_TRUE(QTest::qWaitFor([&] { return chartHasMarker(*w.lossChart(), "bypass kha"); }, 5000));
-  EXPECT_EQ(w.modulePanel()->state(1, "kha"), "active");
+  EXPECT_EQ(w.modulePanel()->state(1, ModuleKind::Kha), ModuleState::Active);
 
   // Pause: the step stops moving, the button offers Resume.
   w.runControls()->pauseAction()->trigger();
   ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).state == RunState::Paused; }, 10000));
   const int64_t paused_at = headlab::testing::windowStatus(w).step;
-  QTest::qWait(300);
+  // A barrier, not a sleep: once the window shows this probe, the worker has handled every
+  // command before it, and a step after the pause would have shown too.
+  const auto probe_before = w.feed()->snapshot()->probe;
+  w.feed()->post(headlab::session::Command::probe_now());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.feed()->snapshot()->probe != probe_before; }, 10000));
   EXPECT_EQ(headlab::testing::windowStatus(w).step, paused_at);
   EXPECT_EQ(w.runControls()->pauseAction()->text(), "Resume");
   EXPECT_EQ(w.lossChart()->metrics().size(), size_t(paused_at));  // log_every 1: every step drawn
@@ -122,8 +129,8 @@ TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
   // Reopen it: inspection mode, with the run's curves and the saved module states.
   ASSERT_TRUE(w.openPath(checkpoint, &error)) << error.toStdString();
   ASSERT_TRUE(QTest::qWaitFor([&] { return w.feed()->snapshot() && !headlab::testing::windowStatus(w).training; }, 10000));
-  EXPECT_EQ(w.modulePanel()->state(0, "kha"), "bypassed");
-  EXPECT_EQ(w.modulePanel()->state(1, "kha"), "active");
+  EXPECT_EQ(w.modulePanel()->state(0, ModuleKind::Kha), ModuleState::Bypassed);
+  EXPECT_EQ(w.modulePanel()->state(1, ModuleKind::Kha), ModuleState::Active);
   EXPECT_EQ(w.lossChart()->metrics().size(), size_t(saved_step));
   ASSERT_TRUE(w.attentionView()->snapshot());
   EXPECT_EQ(w.attentionView()->snapshot()->step, 0);  // inspection probes carry no training step

@@ -12,7 +12,7 @@
 #include "compare_panel.h"
 
 using headlab::ComparePanel;
-using headlab::train::VariantSummary;
+using headlab::run::VariantSummary;
 
 TEST(ComparePanel, StartAsksForTheTickedVariantsOrSaysWhyNot) {
   ComparePanel panel;

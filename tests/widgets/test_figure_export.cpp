@@ -24,7 +24,7 @@ void fill(headlab::LossChart& chart) {
     if (i % 50 == 0) pts[i].val_loss = pts[i].loss + 0.1;
   }
   chart.appendMetrics(pts);
-  chart.appendEvents({{100, "lr", "lr -> 1e-4"}});
+  chart.appendEvents({{100, headlab::EventKind::Lr, "lr -> 1e-4"}});
 }
 
 QByteArray head(const QString& path, int n) {

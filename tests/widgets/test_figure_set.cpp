@@ -34,7 +34,7 @@ TEST(FigureSet, ExportsEveryViewInEveryFormatAndRestoresTheSelection) {
   std::vector<headlab::MetricPoint> points(50);
   for (int i = 0; i < 50; ++i) points[i] = {i, 3.0 - i * 0.02, 1e-3, i * 100, i * 0.1, {}};
   chart.appendMetrics(points);
-  chart.appendEvents({{20, "module", "bypass kha in layer 0"}});
+  chart.appendEvents({{20, headlab::EventKind::Module, "bypass kha in layer 0"}});
   headlab::AttentionMapView attention;
   headlab::MatrixView matrices;
   const auto snap = snapshot();

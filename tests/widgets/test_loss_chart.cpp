@@ -67,14 +67,14 @@ TEST(LossChart, SmoothedValuesOnSimpleSeries) {
 TEST(LossChart, EventsBecomeMarkersAtTheirX) {
   LossChart chart;
   chart.appendMetrics(makePoints(0, 100));
-  chart.appendEvents({{10, "module", "bypass kha in layer 0"}, {55, "lr", "lr -> 3e-4"}});
-  chart.appendEvents({{80, "spike", "loss spike"}});
+  chart.appendEvents({{10, headlab::EventKind::Module, "bypass kha in layer 0"}, {55, headlab::EventKind::Lr, "lr -> 3e-4"}});
+  chart.appendEvents({{80, headlab::EventKind::Spike, "loss spike"}});
   ASSERT_EQ(chart.eventMarkerCount(), 3);
   EXPECT_DOUBLE_EQ(chart.eventMarkerX(0), 10);
   EXPECT_DOUBLE_EQ(chart.eventMarkerX(1), 55);
   EXPECT_DOUBLE_EQ(chart.eventMarkerX(2), 80);
   EXPECT_TRUE(chart.eventMarkerLabel(0).startsWith("module: bypass kha"));
-  EXPECT_EQ(chart.eventMarkerColor(2), LossChart::colorForEventKind("spike"));
+  EXPECT_EQ(chart.eventMarkerColor(2), LossChart::colorForEventKind(headlab::EventKind::Spike));
   EXPECT_NE(chart.eventMarkerColor(0), chart.eventMarkerColor(1));
 
   // On the token axis a marker sits at the tokens seen at its step.

@@ -2,12 +2,16 @@
 
 #include <QAction>
 #include <QSignalSpy>
+#include <algorithm>
 #include <vector>
 
 #include "module_panel.h"
 
 using headlab::ModulePanel;
 using headlab::session::Command;
+using headlab::model::ModuleAction;
+using headlab::model::ModuleKind;
+using headlab::model::ModuleState;
 using headlab::session::ModuleCell;
 
 namespace {
@@ -21,17 +25,17 @@ struct Recorder {
   }
 };
 
-void expectModuleCommand(const Command& c, const std::string& action, const std::string& module,
-                         std::vector<int64_t> layers) {
-  EXPECT_EQ(c.kind, Command::Kind::ModuleAction);
-  EXPECT_EQ(c.action, action);
-  EXPECT_EQ(c.module, module);
-  EXPECT_EQ(c.layers, layers);
+void expectModuleCommand(const Command& c, ModuleAction action, ModuleKind module, std::vector<int64_t> layers) {
+  ASSERT_TRUE(c.is<headlab::session::cmd::ModuleAction>());
+  const auto& r = c.get<headlab::session::cmd::ModuleAction>()->request;
+  EXPECT_EQ(r.action, action);
+  EXPECT_EQ(r.module, module);
+  EXPECT_EQ(r.layers, layers);
 }
 
 void fill(ModulePanel& panel) {
-  panel.setModules(3, {{0, "kha", "active"}, {1, "kha", "bypassed"}, {2, "kha", "frozen"},
-                       {0, "talking_heads", "active"}});
+  panel.setModules(3, {{0, ModuleKind::Kha, ModuleState::Active}, {1, ModuleKind::Kha, ModuleState::Bypassed}, {2, ModuleKind::Kha, ModuleState::Frozen},
+                       {0, ModuleKind::TalkingHeads, ModuleState::Active}});
 }
 
 }  // namespace
@@ -40,50 +44,50 @@ TEST(ModulePanel, ShowsStatesAndAblations) {
   ModulePanel panel;
   fill(panel);
   EXPECT_EQ(panel.layerCount(), 3);
-  EXPECT_EQ(panel.state(0, "kha"), "active");
-  EXPECT_EQ(panel.state(1, "kha"), "bypassed");
-  EXPECT_EQ(panel.state(2, "mea"), "absent");
-  EXPECT_EQ(panel.cellText(0, "kha"), "active");
+  EXPECT_EQ(panel.state(0, ModuleKind::Kha), ModuleState::Active);
+  EXPECT_EQ(panel.state(1, ModuleKind::Kha), ModuleState::Bypassed);
+  EXPECT_EQ(panel.state(2, ModuleKind::Mea), ModuleState::Absent);
+  EXPECT_EQ(panel.cellText(0, ModuleKind::Kha), "active");
   panel.setAblations({{0, "kha", 2.5, 2.3}, {0, "talking_heads", 2.25, 2.3}});
-  EXPECT_EQ(panel.cellText(0, "kha"), QString("active  Δ 0.200"));
-  EXPECT_EQ(panel.cellText(0, "talking_heads"), QString("active  Δ -0.050"));
-  EXPECT_TRUE(panel.cellToolTip(0, "kha").contains("2.5000 (live: 2.3000)")) << panel.cellToolTip(0, "kha").toStdString();
+  EXPECT_EQ(panel.cellText(0, ModuleKind::Kha), QString("active  Δ 0.200"));
+  EXPECT_EQ(panel.cellText(0, ModuleKind::TalkingHeads), QString("active  Δ -0.050"));
+  EXPECT_TRUE(panel.cellToolTip(0, ModuleKind::Kha).contains("2.5000 (live: 2.3000)")) << panel.cellToolTip(0, ModuleKind::Kha).toStdString();
 }
 
 TEST(ModulePanel, EachActionSendsItsCommandForTheCellsItApplies) {
   ModulePanel panel;
   fill(panel);
   Recorder rec(panel);
-  panel.selectCells("kha", {0, 1, 2});
-  panel.trigger("bypass");    // active and frozen cells
-  panel.trigger("activate");  // bypassed and frozen cells
-  panel.trigger("freeze");    // active cells
-  panel.trigger("fold");      // active and frozen
-  panel.trigger("insert");    // none absent: nothing sent
+  panel.selectCells(ModuleKind::Kha, {0, 1, 2});
+  panel.trigger(ModuleAction::Bypass);    // active and frozen cells
+  panel.trigger(ModuleAction::Activate);  // bypassed and frozen cells
+  panel.trigger(ModuleAction::Freeze);    // active cells
+  panel.trigger(ModuleAction::Fold);      // active and frozen
+  panel.trigger(ModuleAction::Insert);    // none absent: nothing sent
   ASSERT_EQ(rec.commands.size(), 4u);
-  expectModuleCommand(rec.commands[0], "bypass", "kha", {0, 2});
-  expectModuleCommand(rec.commands[1], "activate", "kha", {1, 2});
-  expectModuleCommand(rec.commands[2], "freeze", "kha", {0});
-  expectModuleCommand(rec.commands[3], "fold", "kha", {0, 2});
-  EXPECT_FALSE(panel.action("insert")->isEnabled());
-  EXPECT_TRUE(panel.action("bypass")->isEnabled());
+  expectModuleCommand(rec.commands[0], ModuleAction::Bypass, ModuleKind::Kha, {0, 2});
+  expectModuleCommand(rec.commands[1], ModuleAction::Activate, ModuleKind::Kha, {1, 2});
+  expectModuleCommand(rec.commands[2], ModuleAction::Freeze, ModuleKind::Kha, {0});
+  expectModuleCommand(rec.commands[3], ModuleAction::Fold, ModuleKind::Kha, {0, 2});
+  EXPECT_FALSE(panel.action(ModuleAction::Insert)->isEnabled());
+  EXPECT_TRUE(panel.action(ModuleAction::Bypass)->isEnabled());
 
   // The buttons are the same actions.
   rec.commands.clear();
-  panel.selectCells("kha", {1});
-  EXPECT_FALSE(panel.action("bypass")->isEnabled());
-  panel.action("activate")->trigger();
+  panel.selectCells(ModuleKind::Kha, {1});
+  EXPECT_FALSE(panel.action(ModuleAction::Bypass)->isEnabled());
+  panel.action(ModuleAction::Activate)->trigger();
   ASSERT_EQ(rec.commands.size(), 1u);
-  expectModuleCommand(rec.commands[0], "activate", "kha", {1});
+  expectModuleCommand(rec.commands[0], ModuleAction::Activate, ModuleKind::Kha, {1});
 }
 
 TEST(ModulePanel, TalkingHeadsCannotBeFolded) {
   ModulePanel panel;
   fill(panel);
-  panel.selectCells("talking_heads", {0});
-  EXPECT_FALSE(panel.action("fold")->isEnabled());
-  EXPECT_TRUE(panel.action("bypass")->isEnabled());
-  EXPECT_TRUE(panel.commandsFor("fold").empty());
+  panel.selectCells(ModuleKind::TalkingHeads, {0});
+  EXPECT_FALSE(panel.action(ModuleAction::Fold)->isEnabled());
+  EXPECT_TRUE(panel.action(ModuleAction::Bypass)->isEnabled());
+  EXPECT_TRUE(panel.commandsFor(ModuleAction::Fold).empty());
 }
 
 TEST(ModulePanel, InsertingMeaShowsTheGroupNormCaveat) {
@@ -91,26 +95,37 @@ TEST(ModulePanel, InsertingMeaShowsTheGroupNormCaveat) {
   fill(panel);
   Recorder rec(panel);
   EXPECT_TRUE(panel.warningText().isEmpty());
-  panel.selectCells("kha", {0});  // no warning for other modules
-  panel.trigger("bypass");
+  panel.selectCells(ModuleKind::Kha, {0});  // no warning for other modules
+  panel.trigger(ModuleAction::Bypass);
   EXPECT_TRUE(rec.notices.isEmpty());
-  panel.selectCells("mea", {0, 2});
-  EXPECT_TRUE(panel.action("insert")->isEnabled());
-  panel.trigger("insert");
+  panel.selectCells(ModuleKind::Mea, {0, 2});
+  EXPECT_TRUE(panel.action(ModuleAction::Insert)->isEnabled());
+  panel.trigger(ModuleAction::Insert);
   ASSERT_EQ(rec.commands.size(), 2u);
-  expectModuleCommand(rec.commands[1], "insert", "mea", {0, 2});
+  expectModuleCommand(rec.commands[1], ModuleAction::Insert, ModuleKind::Mea, {0, 2});
   ASSERT_EQ(rec.notices.size(), 1);
   EXPECT_TRUE(rec.notices[0].contains("group norm is not an identity")) << rec.notices[0].toStdString();
   EXPECT_EQ(panel.warningText(), ModulePanel::meaInsertWarning());
-  EXPECT_TRUE(panel.action("insert")->toolTip().contains("MEA"));
+  EXPECT_TRUE(panel.action(ModuleAction::Insert)->toolTip().contains("MEA"));
 }
 
-TEST(ModulePanel, StateRules) {
-  EXPECT_TRUE(ModulePanel::actionAllowed("insert", "mea", "absent"));
-  EXPECT_FALSE(ModulePanel::actionAllowed("insert", "mea", "active"));
-  EXPECT_FALSE(ModulePanel::actionAllowed("bypass", "kha", "bypassed"));
-  EXPECT_FALSE(ModulePanel::actionAllowed("freeze", "kha", "frozen"));
-  EXPECT_TRUE(ModulePanel::actionAllowed("fold", "mea", "frozen"));
-  EXPECT_FALSE(ModulePanel::actionAllowed("fold", "kha", "bypassed"));
-  EXPECT_FALSE(ModulePanel::actionAllowed("activate", "kha", "absent"));
+TEST(ModulePanel, OffersExactlyCoresAllowedActionsPerCell) {
+  // The panel asks core (model::allowed_actions), so every state x module combination enables
+  // exactly the actions core allows: one cell at a time, every action checked.
+  for (ModuleKind module : headlab::model::kAllModuleKinds) {
+    for (ModuleState state : headlab::model::kAllModuleStates) {
+      ModulePanel panel;
+      std::vector<ModuleCell> cells;
+      if (state != ModuleState::Absent) cells.push_back({0, module, state});
+      panel.setModules(1, cells);
+      panel.selectCells(module, {0});
+      const auto allowed = headlab::model::allowed_actions(module, state);
+      for (ModuleAction action : headlab::model::kAllModuleActions) {
+        const bool expected = std::find(allowed.begin(), allowed.end(), action) != allowed.end();
+        EXPECT_EQ(panel.action(action)->isEnabled(), expected)
+            << headlab::model::to_string(module) << " " << headlab::model::to_string(state) << " "
+            << headlab::model::to_string(action);
+      }
+    }
+  }
 }

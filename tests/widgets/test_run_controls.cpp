@@ -13,7 +13,10 @@ using headlab::RunControls;
 using headlab::session::Command;
 using headlab::session::RunState;
 using headlab::session::SessionStatus;
-using Kind = Command::Kind;
+namespace cmd = headlab::session::cmd;
+
+// The run controls' commands by name, in the order they were sent.
+enum class Kind { Start, Pause, Resume, Step, SaveCheckpoint, Stop, Other };
 
 namespace {
 
@@ -24,7 +27,14 @@ struct Recorder {
   }
   std::vector<Kind> kinds() const {
     std::vector<Kind> k;
-    for (const auto& c : commands) k.push_back(c.kind);
+    for (const auto& c : commands)
+      k.push_back(c.is<cmd::Start>()            ? Kind::Start
+                  : c.is<cmd::Pause>()          ? Kind::Pause
+                  : c.is<cmd::Resume>()         ? Kind::Resume
+                  : c.is<cmd::Step>()           ? Kind::Step
+                  : c.is<cmd::SaveCheckpoint>() ? Kind::SaveCheckpoint
+                  : c.is<cmd::Stop>()           ? Kind::Stop
+                                                : Kind::Other);
     return k;
   }
 };

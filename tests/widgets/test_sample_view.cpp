@@ -96,13 +96,15 @@ TEST(SampleView, GenerateSendsTheFormAsASampleCommand) {
   ASSERT_EQ(spy.count(), 2);
   const auto first = spy.at(0).at(0).value<Command>();
   const auto second = spy.at(1).at(0).value<Command>();
-  EXPECT_EQ(first.kind, Command::Kind::Sample);
-  EXPECT_EQ(first.text, "abab");
-  EXPECT_DOUBLE_EQ(first.sample.temperature, 0.7);
-  EXPECT_EQ(first.sample.top_k, 5);
-  EXPECT_EQ(first.sample.seed, 99u);
-  EXPECT_EQ(first.sample.max_tokens, 30);
-  EXPECT_NE(first.sample.id, second.sample.id);  // each request is told apart
+  ASSERT_TRUE(first.is<headlab::session::cmd::Sample>());
+  const auto& a = *first.get<headlab::session::cmd::Sample>();
+  const auto& b = *second.get<headlab::session::cmd::Sample>();
+  EXPECT_EQ(a.prompt, "abab");
+  EXPECT_DOUBLE_EQ(a.options.temperature, 0.7);
+  EXPECT_EQ(a.options.top_k, 5);
+  EXPECT_EQ(a.options.seed, 99u);
+  EXPECT_EQ(a.options.max_tokens, 30);
+  EXPECT_NE(a.options.id, b.options.id);  // each request is told apart
 
   view.promptEdit()->clear();
   view.requestSample();

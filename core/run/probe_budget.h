@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace headlab::session {
+namespace headlab::run {
 
 class ProbeBudget {
  public:
@@ -40,4 +40,4 @@ class ProbeBudget {
   double probe_total_s_ = 0, busy_total_s_ = 0;
 };
 
-}  // namespace headlab::session
+}  // namespace headlab::run

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace headlab::train {
+namespace headlab::run {
 
 struct Variant {
   std::string name;
@@ -60,4 +60,4 @@ std::vector<VariantSummary> run_comparison(const nlohmann::json& base_config, co
 nlohmann::json summary_to_json(const std::vector<VariantSummary>& summaries);
 std::string summary_to_csv(const std::vector<VariantSummary>& summaries);
 
-}  // namespace headlab::train
+}  // namespace headlab::run

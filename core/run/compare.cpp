@@ -1,4 +1,4 @@
-#include "train/compare.h"
+#include "run/compare.h"
 
 #include <cmath>
 #include <memory>
@@ -7,9 +7,9 @@
 
 #include "common/errors.h"
 #include "io/atomic_file.h"
-#include "train/trainer.h"
+#include "run/run_driver.h"
 
-namespace headlab::train {
+namespace headlab::run {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -34,7 +34,7 @@ std::vector<VariantSummary> run_comparison(const json& base, const std::vector<V
   if (fs::exists(out_dir / "summary.json")) throw InputError(out_dir.string() + " already holds a comparison");
 
   // Build every config first: a bad variant must fail before any run directory exists.
-  std::vector<ExperimentConfig> configs;
+  std::vector<train::ExperimentConfig> configs;
   for (const auto& v : variants) {
     json j = base;
     for (auto it = v.model_patch.begin(); it != v.model_patch.end(); ++it) {
@@ -42,52 +42,52 @@ std::vector<VariantSummary> run_comparison(const json& base, const std::vector<V
       else j["model"][it.key()] = it.value();
     }
     try {
-      configs.push_back(ExperimentConfig::from_json(j));
+      configs.push_back(train::ExperimentConfig::from_json(j));
     } catch (const InputError& e) {
       throw InputError("variant '" + v.name + "': " + e.what());
     }
   }
-  std::vector<std::unique_ptr<Trainer>> trainers;
+  std::vector<std::unique_ptr<RunDriver>> runs;
   for (size_t i = 0; i < variants.size(); ++i) {
     try {
-      trainers.push_back(std::make_unique<Trainer>(configs[i]));  // validates data and model
+      runs.push_back(std::make_unique<RunDriver>(configs[i], fs::path()));  // validates data, model, probe
     } catch (const InputError& e) {
       throw InputError("variant '" + variants[i].name + "': " + e.what());
     }
   }
-  // Now the files: the trainers write into their run directories from here on.
-  trainers.clear();
+  // Now the files: the runs write into their run directories from here on.
+  runs.clear();
   for (size_t i = 0; i < variants.size(); ++i)
-    trainers.push_back(std::make_unique<Trainer>(configs[i], out_dir / variants[i].name));
+    runs.push_back(std::make_unique<RunDriver>(configs[i], out_dir / variants[i].name));
 
   auto step = [&](size_t i) {
     if (options.cancel && options.cancel->load()) {
       throw CompareCancelled("comparison cancelled at variant '" + variants[i].name + "', step " +
-                             std::to_string(trainers[i]->step_count()) + "; the partial runs stay in " +
+                             std::to_string(runs[i]->step_count()) + "; the partial runs stay in " +
                              out_dir.string());
     }
-    trainers[i]->step();
-    if (options.on_progress) options.on_progress(i, trainers[i]->step_count(), trainers[i]->config().train.steps);
+    runs[i]->step();  // the last step saves the checkpoint and the final model
+    if (options.on_progress) options.on_progress(i, runs[i]->step_count(), runs[i]->trainer().config().train.steps);
   };
+  auto running = [&](size_t i) { return !runs[i]->finished() && !runs[i]->trainer().paused(); };
   if (options.interleave) {
     for (bool any = true; any;) {
       any = false;
-      for (size_t i = 0; i < trainers.size(); ++i)
-        if (!trainers[i]->finished() && !trainers[i]->paused()) {
+      for (size_t i = 0; i < runs.size(); ++i)
+        if (running(i)) {
           step(i);
           any = true;
         }
     }
   } else {
-    for (size_t i = 0; i < trainers.size(); ++i)
-      while (!trainers[i]->finished() && !trainers[i]->paused()) step(i);
+    for (size_t i = 0; i < runs.size(); ++i)
+      while (running(i)) step(i);
   }
 
   std::vector<VariantSummary> out;
-  for (size_t i = 0; i < trainers.size(); ++i) {
-    auto& t = *trainers[i];
-    t.save_checkpoint();
-    t.save_final_model();
+  for (size_t i = 0; i < runs.size(); ++i) {
+    runs[i]->save_end_of_run();  // a paused run keeps its checkpoint too
+    auto& t = runs[i]->trainer();
     VariantSummary s;
     s.name = variants[i].name;
     s.run_dir = (out_dir / variants[i].name).string();
@@ -99,7 +99,7 @@ std::vector<VariantSummary> run_comparison(const json& base, const std::vector<V
         s.final_val_loss = *it->val_loss;
         break;
       }
-    for (const auto& e : t.events()) s.spikes += e.kind == "spike";
+    for (const auto& e : t.events()) s.spikes += e.kind == EventKind::Spike;
     s.tokens_per_second = t.elapsed_seconds() > 0 ? static_cast<double>(t.tokens_seen()) / t.elapsed_seconds() : 0;
     for (const auto& [name, p] : t.model()->named_tensors()) s.parameters += p.numel();
     const auto& tc = t.config().train;
@@ -138,4 +138,4 @@ std::string summary_to_csv(const std::vector<VariantSummary>& summaries) {
   return out.str();
 }
 
-}  // namespace headlab::train
+}  // namespace headlab::run

@@ -1,0 +1,141 @@
+#include "run/run_driver.h"
+
+#include <chrono>
+
+#include "common/errors.h"
+#include "probe/probe_json.h"
+#include "probe/probe_runner.h"
+
+namespace headlab::run {
+namespace fs = std::filesystem;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+RunDriver::RunDriver(const train::ExperimentConfig& config, const fs::path& run_dir, DriverOptions options)
+    : RunDriver(std::make_unique<train::Trainer>(config, run_dir), options) {}
+
+RunDriver::RunDriver(std::unique_ptr<train::Trainer> trainer, DriverOptions options)
+    : trainer_(std::move(trainer)), options_(options), budget_(trainer_->config().probe.budget_fraction) {
+  init_probes();
+}
+
+RunDriver::~RunDriver() = default;
+
+std::unique_ptr<RunDriver> RunDriver::resume(const fs::path& run_dir, std::optional<int64_t> total_steps,
+                                             DriverOptions options) {
+  return std::unique_ptr<RunDriver>(new RunDriver(train::Trainer::resume(run_dir, total_steps), options));
+}
+
+void RunDriver::init_probes() {
+  const auto& probe = trainer_->config().probe;
+  budget_.set_fixed_interval(probe.every);
+  last_probe_step_ = trainer_->step_count();
+  // The config's probe.text is honoured by every front end; a text the model cannot take was
+  // a config error, reported before training starts.
+  try {
+    set_probe_text(probe.text);
+  } catch (const InputError& e) {
+    throw InputError("probe.text: " + std::string(e.what()));
+  }
+}
+
+void RunDriver::set_probe_text(const std::string& text) {
+  probe_input_ = resolve_probe_input(trainer_->model()->config(), &trainer_->data(), trainer_->config().train.seq_len,
+                                     text);
+}
+
+bool RunDriver::probing() const {
+  return trainer_->config().probe.every > 0 || options_.when_unset == ProbeCadence::Adaptive;
+}
+
+bool RunDriver::probe_due() const {
+  return probing() && trainer_->step_count() - last_probe_step_ >= budget_.interval();
+}
+
+std::shared_ptr<const ProbeSnapshot> RunDriver::probe() {
+  const auto started = std::chrono::steady_clock::now();
+  auto snapshot = std::make_shared<const ProbeSnapshot>(
+      probe::run_probe(trainer_->model(), probe_input_.tokens, probe_input_.labels, trainer_->step_count()));
+  const double seconds = seconds_since(started);
+  budget_.record_probe(seconds);
+  budget_.record_busy(seconds);
+  last_probe_step_ = trainer_->step_count();
+  if (auto* run = trainer_->run_directory()) run->append_probe(probe::summary_json(*snapshot));
+  newest_probe_ = snapshot;
+  if (on_probe) on_probe(snapshot);
+  return snapshot;
+}
+
+train::StepReport RunDriver::step() {
+  if (trainer_->finished()) {
+    train::StepReport done;
+    done.outcome = train::StepOutcome::Finished;
+    return done;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto report = trainer_->step();
+  const double seconds = seconds_since(started);
+  budget_.record_step(seconds);
+  budget_.record_busy(seconds);
+  if (trainer_->finished()) {
+    if (probing()) probe();
+    save_end_of_run();
+  } else if (report.outcome == train::StepOutcome::Trained && probe_due()) {
+    probe();
+  }
+  return report;
+}
+
+RunEnd RunDriver::run(int64_t step_limit, const std::function<void(const train::StepReport&)>& on_step) {
+  const int64_t until = step_limit > 0 ? trainer_->step_count() + step_limit : -1;
+  RunEnd end = RunEnd::Finished;
+  while (!trainer_->finished()) {
+    const auto report = step();
+    if (on_step) on_step(report);
+    if (report.outcome == train::StepOutcome::Paused) {
+      end = RunEnd::Paused;
+      break;
+    }
+    if (stop_requested()) {
+      end = RunEnd::Stopped;
+      break;
+    }
+    if (until >= 0 && trainer_->step_count() >= until && !trainer_->finished()) {
+      end = RunEnd::StepLimit;
+      break;
+    }
+  }
+  save_end_of_run();
+  return end;
+}
+
+void RunDriver::save_end_of_run() {
+  auto* run = trainer_->run_directory();
+  if (!run) return;
+  const fs::path checkpoint = run->checkpoint_path(trainer_->step_count());
+  if (!fs::exists(checkpoint)) trainer_->save_checkpoint();
+  last_checkpoint_ = checkpoint;
+  if (trainer_->finished() && !final_model_) final_model_ = trainer_->save_final_model();
+}
+
+model::ModuleActionResult RunDriver::apply(const model::ModuleActionRequest& request) {
+  train::ScheduleAction action;
+  action.step = trainer_->step_count();
+  action.module = request;
+  return trainer_->apply(action, "user");
+}
+
+void RunDriver::set_learning_rate(double lr) {
+  train::ScheduleAction action;
+  action.step = trainer_->step_count();
+  action.value = lr;
+  trainer_->apply(action, "user");
+}
+
+}  // namespace headlab::run
