@@ -3,9 +3,38 @@
 #include <exception>
 
 #include "data/row_task.h"
+#include "data/tokenizer.h"
 #include "train/experiment_config.h"
 
 namespace headlab {
+namespace {
+
+bool is_text_task(const nlohmann::json& experiment) {
+  const auto data = experiment.find("data");
+  return data != experiment.end() && data->is_object() && data->value("task", nlohmann::json()) == "text";
+}
+
+}  // namespace
+
+std::string experimentStructureProblem(const nlohmann::json& experiment) {
+  try {
+    const train::ExperimentConfig config = train::ExperimentConfig::from_json(experiment);
+    if (!is_text_task(experiment)) return experimentConfigProblem(experiment);  // a synthetic task reads nothing
+    const auto path = config.data.find("path");
+    if (path == config.data.end() || !path->is_string() || path->get<std::string>().empty())
+      return "data.path is missing: choose a text file";
+    // The model's shapes, with a stand-in vocabulary: the corpus decides the real one.
+    nlohmann::json model = config.model;
+    model.erase("vocab_size");
+    model.erase("tokenizer");
+    train::resolve_model_config(model, *data::Tokenizer::from_json({{"type", "bytes"}}));
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+bool experimentCheckReadsFiles(const nlohmann::json& experiment) { return is_text_task(experiment); }
 
 std::string experimentConfigProblem(const nlohmann::json& experiment) {
   // What train::Trainer checks before it builds anything, minus the tensors.

@@ -1,5 +1,6 @@
 #include "experiment_panel.h"
 
+#include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFileDialog>
@@ -8,8 +9,11 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QThreadPool>
+#include <QTimer>
 #include <QVBoxLayout>
 #include <limits>
 
@@ -58,6 +62,10 @@ const json& child(const json& object, const char* key) {
 }  // namespace
 
 ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
+  data_check_timer_ = new QTimer(this);
+  data_check_timer_->setSingleShot(true);
+  data_check_timer_->setInterval(kDataCheckDelayMs);
+  connect(data_check_timer_, &QTimer::timeout, this, &ExperimentPanel::startDataCheck);
   auto* layout = new QVBoxLayout(this);
   auto* preset_row = new QHBoxLayout;
   preset_box_ = combo(this, {}, tr("Ready-made experiments. Picking one fills the form; you can then change any field."));
@@ -345,17 +353,53 @@ void ExperimentPanel::onFormEdited() {
 }
 
 void ExperimentPanel::validate() {
+  // Every edit: the structural check, which reads no file. A corpus is read only after the
+  // user stops typing for a moment, on a pool thread (see startDataCheck).
+  ++check_generation_;
+  data_check_timer_->stop();
+  const nlohmann::json cfg = config();
+  const QString problem = QString::fromStdString(experimentStructureProblem(cfg));
   const bool was_valid = isValid();
-  problem_ = QString::fromStdString(experimentConfigProblem(config()));
-  if (problem_.isEmpty()) {
-    problem_label_->setStyleSheet("color: #1e7b34;");
-    problem_label_->setText(tr("Ready to start."));
-  } else {
+  checking_data_ = problem.isEmpty() && experimentCheckReadsFiles(cfg);
+  if (checking_data_) {
+    data_check_config_ = cfg;
+    data_check_timer_->start();
+  }
+  showProblem(problem);
+  if (was_valid != isValid()) emit validityChanged(isValid());
+}
+
+void ExperimentPanel::startDataCheck() {
+  const quint64 generation = check_generation_;
+  QPointer<ExperimentPanel> self(this);
+  QThreadPool::globalInstance()->start([self, generation, cfg = data_check_config_] {
+    const std::string problem = experimentConfigProblem(cfg);
+    // Back on the GUI thread (qApp lives there), where the QPointer can be trusted.
+    QMetaObject::invokeMethod(
+        qApp,
+        [self, generation, problem] {
+          if (!self || generation != self->check_generation_) return;  // closed, or edited since
+          self->checking_data_ = false;
+          self->showProblem(QString::fromStdString(problem));
+          emit self->validityChanged(self->isValid());
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+void ExperimentPanel::showProblem(const QString& problem) {
+  problem_ = problem;
+  if (!problem_.isEmpty()) {
     problem_label_->setStyleSheet("color: #b3261e;");
     problem_label_->setText(tr("Cannot start: %1").arg(problem_));
+  } else if (checking_data_) {
+    problem_label_->setStyleSheet("color: #6b6b6b;");
+    problem_label_->setText(tr("Checking the text file..."));
+  } else {
+    problem_label_->setStyleSheet("color: #1e7b34;");
+    problem_label_->setText(tr("Ready to start."));
   }
   markFaultyField();
-  if (was_valid != isValid()) emit validityChanged(isValid());
 }
 
 void ExperimentPanel::markFaultyField() {

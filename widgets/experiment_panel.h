@@ -16,6 +16,7 @@ class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSpinBox;
+class QTimer;
 
 namespace headlab {
 
@@ -40,9 +41,14 @@ class ExperimentPanel : public QWidget {
   void setCudaAvailable(bool available);
   bool cudaAvailable() const { return cuda_available_; }
 
-  bool isValid() const { return problem_.isEmpty(); }
-  // The engine's message for the current form, empty when it is valid.
+  // Valid: the engine's checks passed, the corpus check included (not still running).
+  bool isValid() const { return problem_.isEmpty() && !checking_data_; }
+  // The engine's message for the current form, empty when it is valid or still being checked.
   QString problem() const { return problem_; }
+  // Whether the corpus check (debounced, off the GUI thread) is pending or running.
+  bool isCheckingData() const { return checking_data_; }
+  // How long the form waits after the last edit before it reads the corpus.
+  static constexpr int kDataCheckDelayMs = 300;
 
   // Form fields, for tests and for the main window's "set steps" (demo).
   QComboBox* layoutBox() const { return layout_box_; }
@@ -77,6 +83,8 @@ class ExperimentPanel : public QWidget {
   void fillForm(const nlohmann::json& experiment);
   void onFormEdited();
   void validate();
+  void startDataCheck();
+  void showProblem(const QString& problem);
   void markFaultyField();
   void browseTextFile();
 
@@ -84,6 +92,10 @@ class ExperimentPanel : public QWidget {
   bool filling_ = false;
   bool cuda_available_ = false;
   QString problem_;
+  bool checking_data_ = false;
+  QTimer* data_check_timer_ = nullptr;
+  nlohmann::json data_check_config_;
+  quint64 check_generation_ = 0;  // a corpus check's answer counts only if no edit came since
 
   QComboBox* preset_box_ = nullptr;
   QLabel* preset_description_ = nullptr;

@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include <QActionGroup>
+#include <filesystem>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDateTime>
@@ -11,6 +12,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProgressBar>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -29,6 +31,7 @@
 #include "recent_files.h"
 #include "run_controls.h"
 #include "session_feed.h"
+#include "session_launcher.h"
 #include "theme.h"
 
 namespace headlab::gui {
@@ -50,6 +53,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(tr("HeadLab"));
   setAcceptDrops(true);
   feed_ = new SessionFeed(this);
+  launcher_ = new SessionLauncher(this);
+  launch_progress_ = new QProgressBar(this);
+  launch_progress_->setRange(0, 0);  // busy: how long a model takes to build is not known
+  launch_progress_->setMaximumWidth(160);
+  launch_progress_->hide();
+  statusBar()->addPermanentWidget(launch_progress_);
+  connect(launcher_, &SessionLauncher::busyChanged, this, [this](bool busy, const QString& what) {
+    launch_progress_->setVisible(busy);
+    launch_progress_->setToolTip(what);
+    if (busy) showMessage(what);
+  });
   chart_ = new LossChart(this);
   chart_->setToolTip(tr("Training loss per step (faint: raw, bold: smoothed) and validation loss (dots). "
                         "Vertical lines mark events: module changes, LR changes, spikes, checkpoints."));
@@ -257,26 +271,41 @@ void MainWindow::onCommand(const Command& command) {
 }
 
 bool MainWindow::startExperiment(const nlohmann::json& experiment, QString* error) {
-  const QString problem = QString::fromStdString(experimentConfigProblem(experiment));
-  if (!problem.isEmpty()) {
-    if (error) *error = problem;
+  // The structural check answers at once; the corpus, the model, the run directory and the
+  // first probe are built by the launcher on a pool thread, while the window keeps drawing.
+  const QString problem = QString::fromStdString(experimentStructureProblem(experiment));
+  if (!problem.isEmpty() || launcher_->busy()) {
+    if (error) *error = problem.isEmpty() ? tr("a run is being prepared already") : problem;
     return false;
   }
   const QString name = experiment_->presetName().isEmpty() ? QStringLiteral("custom") : experiment_->presetName();
   const QString base = QDir(runs_folder_).filePath(name + '-' + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
   QString dir = base;
   for (int i = 2; QFileInfo::exists(dir); ++i) dir = base + QStringLiteral("-%1").arg(i);
-  try {
-    QDir().mkpath(runs_folder_);
-    feed_->setSession(session::Session::create_training(experiment, dir.toStdString()));
-  } catch (const std::exception& e) {
-    if (error) *error = QString::fromStdString(e.what());
-    return false;
-  }
-  run_dir_ = dir;
-  feed_->post(Command::start());
-  if (!probe_bar_->text().isEmpty()) feed_->post(Command::set_probe_input(probe_bar_->text().toStdString()));
-  showMessage(tr("Training into %1").arg(dir));
+  const std::string run_dir = dir.toStdString();
+  const std::string runs_folder = runs_folder_.toStdString();
+  launcher_->launch(
+      tr("Preparing the run (data, model, first probe)..."),
+      [experiment, run_dir, runs_folder] {
+        std::filesystem::create_directories(runs_folder);
+        return session::Session::create_training(experiment, run_dir);
+      },
+      [this, dir](std::unique_ptr<session::Session> session, const QString& failure) {
+        if (!session) {
+          showMessage(tr("Cannot start: %1").arg(failure));
+          // Window-modal but not blocking: the answer of a launch must not stall the event loop.
+          auto* box = new QMessageBox(QMessageBox::Warning, tr("Cannot start"), failure, QMessageBox::Ok, this);
+          box->setObjectName("launchFailure");
+          box->setAttribute(Qt::WA_DeleteOnClose);
+          box->open();
+          return;
+        }
+        feed_->setSession(std::move(session));
+        run_dir_ = dir;
+        feed_->post(Command::start());
+        if (!probe_bar_->text().isEmpty()) feed_->post(Command::set_probe_input(probe_bar_->text().toStdString()));
+        showMessage(tr("Training into %1").arg(dir));
+      });
   return true;
 }
 

@@ -13,6 +13,7 @@
 
 class QDockWidget;
 class QLabel;
+class QProgressBar;
 
 namespace headlab {
 class AttentionMapView;
@@ -37,6 +38,7 @@ class ExportController;
 class RecentFiles;
 class ReplayExportController;
 class SessionFeed;
+class SessionLauncher;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -65,6 +67,7 @@ class MainWindow : public QMainWindow {
   QString runDirectory() const { return run_dir_; }
 
   SessionFeed* feed() const { return feed_; }
+  SessionLauncher* launcher() const { return launcher_; }
   ExperimentPanel* experimentPanel() const { return experiment_; }
   RunControls* runControls() const { return controls_; }
   ModulePanel* modulePanel() const { return modules_; }
@@ -122,6 +125,8 @@ class MainWindow : public QMainWindow {
   void resetTimeline();
 
   SessionFeed* feed_ = nullptr;
+  SessionLauncher* launcher_ = nullptr;
+  QProgressBar* launch_progress_ = nullptr;
   LossChart* chart_ = nullptr;
   ExperimentPanel* experiment_ = nullptr;
   RunControls* controls_ = nullptr;

@@ -7,10 +7,21 @@ SessionFeed::SessionFeed(QObject* parent) : QObject(parent) {
   connect(&timer_, &QTimer::timeout, this, &SessionFeed::poll);
 }
 
-SessionFeed::~SessionFeed() = default;
+SessionFeed::~SessionFeed() {
+  retire(std::move(session_));
+  retiring_.waitForDone();
+}
+
+void SessionFeed::retire(std::unique_ptr<session::Session> old) {
+  if (!old) return;
+  old->request_quit();  // the worker stops after its current step
+  auto shared = std::shared_ptr<session::Session>(std::move(old));
+  retiring_.start([shared]() mutable { shared.reset(); });  // the join happens there
+}
 
 void SessionFeed::setSession(std::unique_ptr<session::Session> session) {
   timer_.stop();
+  retire(std::move(session_));
   session_ = std::move(session);
   snapshot_.reset();
   probe_.reset();

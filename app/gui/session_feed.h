@@ -4,6 +4,7 @@
 // It never waits on the worker (Session::latest and *_since only take a short lock), and a
 // tick with nothing new emits nothing, so widgets redraw only when something changed.
 #include <QObject>
+#include <QThreadPool>
 #include <QTimer>
 #include <memory>
 #include <vector>
@@ -19,7 +20,8 @@ class SessionFeed : public QObject {
   explicit SessionFeed(QObject* parent = nullptr);
   ~SessionFeed() override;
 
-  // Replaces the session (the old one is stopped and joined) and starts polling.
+  // Replaces the session and starts polling. The old one is told to stop and is joined on a
+  // thread of its own, so the window never waits for the step it is in the middle of.
   void setSession(std::unique_ptr<session::Session> session);
   void closeSession();
   session::Session* session() const { return session_.get(); }
@@ -43,7 +45,9 @@ class SessionFeed : public QObject {
   void eventsAppended(const std::vector<headlab::EventRecord>& events);
 
  private:
+  void retire(std::unique_ptr<session::Session> old);
   std::unique_ptr<session::Session> session_;
+  QThreadPool retiring_;  // joins replaced sessions; the destructor waits for it
   QTimer timer_;
   std::shared_ptr<const session::Snapshot> snapshot_;
   std::shared_ptr<const ProbeSnapshot> probe_;

@@ -56,12 +56,16 @@ Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
 }
 
 Session::~Session() {
+  request_quit();
+  if (impl_->worker.joinable()) impl_->worker.join();
+}
+
+void Session::request_quit() {
   {
     std::lock_guard<std::mutex> lock(impl_->command_mutex);
     impl_->quit = true;
   }
   impl_->command_cv.notify_all();
-  if (impl_->worker.joinable()) impl_->worker.join();
 }
 
 std::unique_ptr<Session> Session::create_training(const nlohmann::json& experiment_config, const std::string& run_dir) {

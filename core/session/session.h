@@ -144,6 +144,9 @@ class Session {
   // Inspection mode: a model directory or a training checkpoint, probes only.
   static std::unique_ptr<Session> create_inspection(const std::string& model_path);
   ~Session();  // stops and joins the worker
+  // Tells the worker to stop after the step it is in, without waiting for it (a front end
+  // that must not block destroys the session on another thread afterwards).
+  void request_quit();
 
   void post(Command command);  // thread-safe; never waits for a step
   // Several commands that must apply at the same step boundary, in order (e.g. "start, then

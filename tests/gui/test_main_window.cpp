@@ -9,7 +9,9 @@
 #include <QSettings>
 #include <QUrl>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
+#include <QMessageBox>
 #include <QImage>
 #include <QProgressBar>
 #include <QStatusBar>
@@ -207,4 +209,36 @@ TEST(MainWindow, DemoStartsTheDefaultPresetAndSettingsAreRemembered) {
   EXPECT_EQ(again.experimentPanel()->presetName(), "recall-mea");
   EXPECT_EQ(again.runsFolder(), dir.filePath("runs"));
   EXPECT_TRUE(QSettings().contains("window/state"));
+}
+
+TEST(MainWindow, StartBuildsTheRunOffTheGuiThreadAndReportsAFailureWithoutBlocking) {
+  QTemporaryDir dir;
+  MainWindow w;
+  w.setRunsFolder(dir.filePath("runs"));
+  QString error;
+  // Accepted at once: the data, model and first probe are built by the launcher.
+  ASSERT_TRUE(w.startExperiment(headlab::testing::tinyExperiment(3), &error)) << error.toStdString();
+  EXPECT_TRUE(w.launcher()->busy());
+  EXPECT_FALSE(w.startExperiment(headlab::testing::tinyExperiment(3), &error));  // one launch at a time
+  ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).state == RunState::Finished; }, 60000));
+  EXPECT_FALSE(w.launcher()->busy());
+
+  // A corpus that is not UTF-8 passes the structural check and fails in the launcher: the
+  // message comes back to the window, no session replaces the finished one.
+  const QString corpus = dir.filePath("bad.txt");
+  {
+    QFile f(corpus);
+    ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+    f.write("\xff\xfe\xfd not text at all");
+  }
+  auto bad = headlab::testing::tinyExperiment(3);
+  bad["data"] = {{"task", "text"}, {"path", corpus.toStdString()}};
+  const auto session_before = w.feed()->session();
+  ASSERT_TRUE(w.startExperiment(bad, &error)) << error.toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !w.launcher()->busy(); }, 60000));
+  auto* box = w.findChild<QMessageBox*>("launchFailure");
+  ASSERT_NE(box, nullptr);
+  EXPECT_TRUE(box->text().contains("bad.txt")) << box->text().toStdString();
+  EXPECT_EQ(w.feed()->session(), session_before);
+  box->close();
 }

@@ -1,6 +1,6 @@
 #include "tiny_run.h"
 
-#include "train/trainer.h"
+#include "run/run_driver.h"
 
 namespace headlab::testing {
 
@@ -19,16 +19,11 @@ nlohmann::json tinyExperiment(int steps) {
 }
 
 void makeTinyRun(const std::string& run_dir, int steps) {
-  train::Trainer trainer(train::ExperimentConfig::from_json(tinyExperiment(steps)), run_dir);
-  while (!trainer.finished()) trainer.step();
-  trainer.save_checkpoint();
-  trainer.save_final_model();
+  run::RunDriver(train::ExperimentConfig::from_json(tinyExperiment(steps)), run_dir).run();
 }
 
 void makeUnfinishedTinyRun(const std::string& run_dir, int steps, int trained) {
-  train::Trainer trainer(train::ExperimentConfig::from_json(tinyExperiment(steps)), run_dir);
-  while (trainer.step_count() < trained) trainer.step();
-  trainer.save_checkpoint();
+  run::RunDriver(train::ExperimentConfig::from_json(tinyExperiment(steps)), run_dir).run(trained);
 }
 
 }  // namespace headlab::testing

@@ -11,7 +11,7 @@ namespace headlab::testing {
 // seconds of CPU for a few dozen steps.
 nlohmann::json tinyExperiment(int steps);
 
-// Trains tinyExperiment(steps) into run_dir like `headlab-cli train` does: metrics, events,
+// Trains tinyExperiment(steps) into run_dir through the run driver, as `headlab-cli train` does: metrics, events, probes,
 // a checkpoint every 5 steps, the final checkpoint and model/.
 void makeTinyRun(const std::string& run_dir, int steps);
 

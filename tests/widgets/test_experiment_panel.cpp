@@ -7,6 +7,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
+#include <QTest>
 #include <fstream>
 
 #include "experiment_check.h"
@@ -122,6 +123,29 @@ TEST(ExperimentPanel, ModulesAndLayoutsMapToTheModelJson) {
   EXPECT_TRUE(panel.kvHeadsBox()->isEnabled());
 }
 
+TEST(ExperimentPanel, CorpusCheckAnswersOnlyForTheLatestEdit) {
+  ExperimentPanel panel;
+  ASSERT_TRUE(panel.selectPreset("induction-kha"));
+  QTemporaryDir dir;
+  const QString good = dir.filePath("good.txt"), bad = dir.filePath("bad.txt");
+  {
+    std::ofstream out(good.toStdString());
+    for (int i = 0; i < 200; ++i) out << "the cat sat on the mat. ";
+    std::ofstream(bad.toStdString()) << "\xff\xfe not UTF-8";
+  }
+  panel.taskBox()->setCurrentIndex(panel.taskBox()->findText("text file"));
+  QSignalSpy validity(&panel, &ExperimentPanel::validityChanged);
+  panel.textPathEdit()->setText(bad);
+  panel.textPathEdit()->setText(good);  // within the debounce: only this one is read
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !panel.isCheckingData(); }, 10000));
+  EXPECT_TRUE(panel.isValid()) << panel.problem().toStdString();
+  EXPECT_EQ(validity.count(), 1);  // one flip, to valid, when the corpus check answered
+  panel.textPathEdit()->setText(bad);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !panel.isCheckingData(); }, 10000));
+  EXPECT_FALSE(panel.isValid());
+  EXPECT_TRUE(panel.problem().contains("bad.txt")) << panel.problem().toStdString();
+}
+
 TEST(ExperimentPanel, TextFileDataAndDevice) {
   ExperimentPanel panel;
   ASSERT_TRUE(panel.selectPreset("induction-kha"));
@@ -138,6 +162,10 @@ TEST(ExperimentPanel, TextFileDataAndDevice) {
     for (int i = 0; i < 200; ++i) out << "the cat sat on the mat. ";
   }
   panel.textPathEdit()->setText(path);
+  // The corpus is read after a pause in the typing, off the GUI thread: not valid until then.
+  EXPECT_TRUE(panel.isCheckingData());
+  EXPECT_FALSE(panel.isValid());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !panel.isCheckingData(); }, 10000));
   EXPECT_TRUE(panel.isValid()) << panel.problem().toStdString();
   EXPECT_EQ(panel.config()["data"], json({{"task", "text"}, {"path", path.toStdString()}}));
   panel.taskBox()->setCurrentIndex(panel.taskBox()->findText("sort"));
