@@ -284,24 +284,20 @@ bool MainWindow::startExperiment(const nlohmann::json& experiment, QString* erro
   for (int i = 2; QFileInfo::exists(dir); ++i) dir = base + QStringLiteral("-%1").arg(i);
   const std::string run_dir = dir.toStdString();
   const std::string runs_folder = runs_folder_.toStdString();
+  const QString previous_run_dir = run_dir_;
+  run_dir_ = dir;  // the run being prepared (put back if it cannot start)
   launcher_->launch(
       tr("Preparing the run (data, model, first probe)..."),
       [experiment, run_dir, runs_folder] {
         std::filesystem::create_directories(runs_folder);
         return session::Session::create_training(experiment, run_dir);
       },
-      [this, dir](std::unique_ptr<session::Session> session, const QString& failure) {
+      [this, dir, previous_run_dir](std::unique_ptr<session::Session> session, const QString& failure) {
         if (!session) {
-          showMessage(tr("Cannot start: %1").arg(failure));
-          // Window-modal but not blocking: the answer of a launch must not stall the event loop.
-          auto* box = new QMessageBox(QMessageBox::Warning, tr("Cannot start"), failure, QMessageBox::Ok, this);
-          box->setObjectName("launchFailure");
-          box->setAttribute(Qt::WA_DeleteOnClose);
-          box->open();
-          return;
+          run_dir_ = previous_run_dir;
+          return reportLaunchFailure(tr("Cannot start"), failure);
         }
         feed_->setSession(std::move(session));
-        run_dir_ = dir;
         feed_->post(Command::start());
         if (!probe_bar_->text().isEmpty()) feed_->post(Command::set_probe_input(probe_bar_->text().toStdString()));
         showMessage(tr("Training into %1").arg(dir));

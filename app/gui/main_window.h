@@ -116,6 +116,7 @@ class MainWindow : public QMainWindow {
   void askSetLearningRate();
   void askLoadExperiment();
   void askSaveExperiment();
+  void reportLaunchFailure(const QString& what, const QString& failure);
   void reportOpen(bool ok, const QString& path, const QString& error);
   // The Head Atlas dock and the evolution timeline (main_window_timeline.cpp).
   void buildAtlasAndTimeline();

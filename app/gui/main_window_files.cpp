@@ -19,6 +19,7 @@
 #include "offline_probe.h"
 #include "recent_files.h"
 #include "session_feed.h"
+#include "session_launcher.h"
 
 namespace headlab::gui {
 
@@ -68,16 +69,24 @@ bool MainWindow::openPath(const QString& path, QString* error) {
 }
 
 bool MainWindow::openModel(const QString& path, QString* error) {
-  try {
-    feed_->setSession(session::Session::create_inspection(path.toStdString()));
-  } catch (const std::exception& e) {
-    if (error) *error = QString::fromStdString(e.what());
+  if (launcher_->busy()) {
+    if (error) *error = tr("another run or model is being opened");
     return false;
   }
-  run_dir_ = runOfModel(path);
-  if (!run_dir_.isEmpty()) loadRunCurves(run_dir_);
-  recent_->add(path);
-  showMessage(tr("Inspecting %1").arg(path));
+  // Loading the weights and the first probe run on the launcher's thread; the window shows
+  // the model (and its run's curves) when they are ready.
+  const std::string model_path = path.toStdString();
+  launcher_->launch(
+      tr("Opening %1 (weights, first probe)...").arg(path),
+      [model_path] { return session::Session::create_inspection(model_path); },
+      [this, path](std::unique_ptr<session::Session> session, const QString& failure) {
+        if (!session) return reportLaunchFailure(tr("Cannot open %1").arg(path), failure);
+        feed_->setSession(std::move(session));
+        run_dir_ = runOfModel(path);
+        if (!run_dir_.isEmpty()) loadRunCurves(run_dir_);
+        recent_->add(path);
+        showMessage(tr("Inspecting %1").arg(path));
+      });
   return true;
 }
 
@@ -113,29 +122,38 @@ bool MainWindow::resumeRun(const QString& path, QString* error) {
     if (error) *error = tr("a run is in progress: stop it (Shift+F5) before resuming another");
     return false;
   }
-  try {
-    // Throws InputError (no checkpoint, a truncated or foreign one) before the old session goes.
-    auto session = session::Session::create_resume(path.toStdString());
-    feed_->setSession(std::move(session));  // its series start with the run's earlier curves
-  } catch (const std::exception& e) {
-    if (error) *error = QString::fromStdString(e.what());
+  if (io::RunDirectory::checkpoint_steps(path.toStdString()).empty()) {
+    if (error) *error = tr("%1: no checkpoint to resume from").arg(path);
     return false;
   }
-  run_dir_ = path;
-  try {
-    experiment_->setConfig(read_json_file((path + "/config.json").toStdString()));
-  } catch (const std::exception&) {
-    // The form is only a reminder of the settings; the run itself was read from its checkpoint.
+  if (launcher_->busy()) {
+    if (error) *error = tr("another run or model is being opened");
+    return false;
   }
-  recent_->add(path);
-  const auto resumed = feed_->snapshot();
-  const qint64 step = resumed ? resumed->status.step : 0;
-  const qint64 total = resumed ? resumed->status.total_steps : 0;
-  showMessage(step < total ? tr("Resumed %1 at step %2 of %3: press Start (Ctrl+Enter) to continue.")
-                                 .arg(path).arg(step).arg(total)
-                           : tr("%1 has finished all its %2 steps; it can be inspected, or its config trained "
-                                "further with more steps.").arg(path).arg(total),
-              0);
+  // A truncated or foreign checkpoint is found by the launcher, before the old session goes.
+  const std::string run_path = path.toStdString();
+  launcher_->launch(
+      tr("Resuming %1 (checkpoint, first probe)...").arg(path),
+      [run_path] { return session::Session::create_resume(run_path); },
+      [this, path](std::unique_ptr<session::Session> session, const QString& failure) {
+        if (!session) return reportLaunchFailure(tr("Cannot resume %1").arg(path), failure);
+        feed_->setSession(std::move(session));  // its series start with the run's earlier curves
+        run_dir_ = path;
+        try {
+          experiment_->setConfig(read_json_file((path + "/config.json").toStdString()));
+        } catch (const std::exception&) {
+          // The form is only a reminder of the settings; the run itself was read from its checkpoint.
+        }
+        recent_->add(path);
+        const auto resumed = feed_->snapshot();
+        const qint64 step = resumed ? resumed->status.step : 0;
+        const qint64 total = resumed ? resumed->status.total_steps : 0;
+        showMessage(step < total ? tr("Resumed %1 at step %2 of %3: press Start (Ctrl+Enter) to continue.")
+                                       .arg(path).arg(step).arg(total)
+                                 : tr("%1 has finished all its %2 steps; it can be inspected, or its config trained "
+                                      "further with more steps.").arg(path).arg(total),
+                    0);
+      });
   return true;
 }
 
@@ -163,6 +181,15 @@ void MainWindow::loadRunCurves(const QString& run_dir) {
   } catch (const std::exception& e) {
     showMessage(tr("Cannot read the curves of %1: %2").arg(run_dir, QString::fromStdString(e.what())));
   }
+}
+
+void MainWindow::reportLaunchFailure(const QString& what, const QString& failure) {
+  showMessage(tr("%1: %2").arg(what, failure));
+  // Window-modal but not blocking: the answer of a launch must not stall the event loop.
+  auto* box = new QMessageBox(QMessageBox::Warning, what, failure, QMessageBox::Ok, this);
+  box->setObjectName("launchFailure");
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->open();
 }
 
 void MainWindow::reportOpen(bool ok, const QString& path, const QString& error) {

@@ -1,5 +1,6 @@
 #pragma once
-// NumPy .npy files (format v1.0), the data export that Python users load with numpy.load:
+// NumPy .npy files (format v1.0), the data export that Python users load with numpy.load (the
+// app only writes them; the tests read them back with tests/core/npy_reader.h):
 // '<f4' (float32) and '<i8' (int64), C order, little-endian.
 //
 // Deliberately torch-free: at::Tensor is only forward-declared so that code which must not
@@ -22,9 +23,5 @@ void write_npy(const std::filesystem::path& path, const at::Tensor& tensor);
 // std::invalid_argument). An empty shape is a 0-d array holding one value.
 void write_npy(const std::filesystem::path& path, const std::vector<float>& values,
                const std::vector<int64_t>& shape);
-
-// Reads '<f4' or '<i8' C-order arrays as float32 / int64 CPU tensors. Anything else (another
-// dtype, Fortran order, a truncated or malformed file) is an InputError naming the file.
-at::Tensor read_npy(const std::filesystem::path& path);
 
 }  // namespace headlab::io

@@ -8,11 +8,12 @@
 
 #include "common/errors.h"
 #include "io/npy.h"
+#include "npy_reader.h"
 #include "io_test_util.h"
 
 namespace fs = std::filesystem;
 using headlab::InputError;
-using headlab::io::read_npy;
+using headlab::testutil::read_npy;
 using headlab::io::write_npy;
 using headlab::test::read_bytes;
 using headlab::test::ScratchDir;

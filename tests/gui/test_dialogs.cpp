@@ -29,6 +29,7 @@
 #include "main_window.h"
 #include "plot_theme.h"
 #include "session_feed.h"
+#include "session_launcher.h"
 #include "theme.h"
 #include "tiny_run.h"
 #include "window_status.h"
@@ -183,7 +184,7 @@ TEST(Dialogs, ResumeContinuesAnUnfinishedRunToItsLastStep) {
 
   answerFileDialog(run);
   menuAction(&w, "File", "Resume run directory")->trigger();
-  ASSERT_TRUE(w.feed()->hasSession());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.feed()->hasSession() && !w.launcher()->busy(); }, 10000));
   EXPECT_EQ(w.runDirectory(), run);
   EXPECT_EQ(headlab::testing::windowStatus(w).step, 6);
   EXPECT_EQ(headlab::testing::windowStatus(w).total_steps, 16);

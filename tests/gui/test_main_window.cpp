@@ -29,6 +29,7 @@
 #include "recent_files.h"
 #include "run_controls.h"
 #include "session_feed.h"
+#include "session_launcher.h"
 #include "tiny_run.h"
 #include "window_status.h"
 
@@ -162,6 +163,7 @@ TEST(MainWindow, OpensARunDirectoryWithItsCurvesEventsAndNewestModel) {
   MainWindow w;
   QString error;
   ASSERT_TRUE(w.openPath(run, &error)) << error.toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !w.launcher()->busy(); }, 10000));  // the model loads off the GUI thread
   EXPECT_EQ(w.runDirectory(), run);
   EXPECT_EQ(w.lossChart()->metrics().size(), 10u);
   EXPECT_TRUE(chartHasMarker(*w.lossChart(), "checkpoint"));
@@ -184,6 +186,7 @@ TEST(MainWindow, DropsAndRecentFilesOpenRunDirectories) {
   EXPECT_TRUE(enter.isAccepted());
   QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
   QApplication::sendEvent(&w, &drop);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !w.launcher()->busy(); }, 10000));  // the model loads off the GUI thread
   EXPECT_EQ(w.runDirectory(), run);
   EXPECT_EQ(w.lossChart()->metrics().size(), 6u);
   EXPECT_EQ(w.recentFiles()->paths().value(0), QFileInfo(run).absoluteFilePath());
