@@ -9,7 +9,7 @@
 #include "io/model_io.h"
 #include "io/run_directory.h"
 #include "probe/probe_runner.h"
-#include "run/probe_input.h"
+#include "probe/probe_input.h"
 
 namespace headlab::gui {
 namespace fs = std::filesystem;
@@ -38,12 +38,12 @@ OfflineProbe probeRunDirectory(const std::string& run_dir, const std::string& pr
     if (!metrics.empty()) step = metrics.back().step;
   }
 
-  // The same probe input as the run's own probes (run/probe_input.h).
+  // The same probe input as the run's own probes (probe/probe_input.h).
   std::string text = probe_text;
   if (text.empty()) text = config.value("probe", nlohmann::json::object()).value("text", "");
   const auto train = config.value("train", nlohmann::json::object());
   const auto source = data::make_data_source(config.at("data"), train.value("seed", uint64_t{1234}));
-  const auto input = run::resolve_probe_input(model->config(), source.get(), train.value("seq_len", int64_t{64}), text);
+  const auto input = probe::resolve_probe_input(model->config(), source.get(), train.value("seq_len", int64_t{64}), text);
   const auto& tokens = input.tokens;
   const auto& labels = input.labels;
   auto snapshot = std::make_shared<ProbeSnapshot>(probe::run_probe(model, tokens, labels, step));

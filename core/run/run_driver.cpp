@@ -36,17 +36,13 @@ void RunDriver::init_probes() {
   const auto& probe = trainer_->config().probe;
   budget_.set_fixed_interval(probe.every);
   last_probe_step_ = trainer_->step_count();
-  // The config's probe.text is honoured by every front end; a text the model cannot take was
-  // a config error, reported before training starts.
-  try {
-    set_probe_text(probe.text);
-  } catch (const InputError& e) {
-    throw InputError("probe.text: " + std::string(e.what()));
-  }
+  // The config's probe.text is honoured by every front end (the trainer has checked that the
+  // model can read it before it wrote anything).
+  set_probe_text(probe.text);
 }
 
 void RunDriver::set_probe_text(const std::string& text) {
-  probe_input_ = resolve_probe_input(trainer_->model()->config(), &trainer_->data(), trainer_->config().train.seq_len,
+  probe_input_ = probe::resolve_probe_input(trainer_->model()->config(), &trainer_->data(), trainer_->config().train.seq_len,
                                      text);
 }
 

@@ -14,7 +14,7 @@
 #include "model/module_control.h"
 #include "probe/snapshot.h"
 #include "run/probe_budget.h"
-#include "run/probe_input.h"
+#include "probe/probe_input.h"
 #include "train/trainer.h"
 
 namespace headlab::run {
@@ -68,7 +68,7 @@ class RunDriver {
   // The probe input: probe.text of the config at first; "" puts back the task's default.
   // Throws InputError (and keeps the old input) for text the model cannot take.
   void set_probe_text(const std::string& text);
-  const ProbeInput& probe_input() const { return probe_input_; }
+  const probe::ProbeInput& probe_input() const { return probe_input_; }
   ProbeBudget& probe_budget() { return budget_; }
   std::shared_ptr<const ProbeSnapshot> newest_probe() const { return newest_probe_; }
   // Called with every probe the driver takes (the session keeps its timeline with it).
@@ -90,7 +90,7 @@ class RunDriver {
   std::unique_ptr<train::Trainer> trainer_;
   DriverOptions options_;
   ProbeBudget budget_;
-  ProbeInput probe_input_;
+  probe::ProbeInput probe_input_;
   int64_t last_probe_step_ = 0;
   std::shared_ptr<const ProbeSnapshot> newest_probe_;
   std::atomic<bool> stop_requested_{false};

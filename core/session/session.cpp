@@ -88,7 +88,7 @@ std::unique_ptr<Session> Session::create_resume(const std::string& run_dir) {
 std::unique_ptr<Session> Session::create_inspection(const std::string& model_path) {
   auto impl = std::make_unique<Impl>();
   impl->model = io::load_model(model_path);
-  impl->inspection_probe = run::resolve_probe_input(impl->model->config(), nullptr, 0, "");
+  impl->inspection_probe = probe::resolve_probe_input(impl->model->config(), nullptr, 0, "");
   impl->device = "cpu";
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }

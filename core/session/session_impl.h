@@ -17,7 +17,7 @@ struct Session::Impl {
   // --- owned by the worker thread once it runs ---
   std::unique_ptr<run::RunDriver> driver;  // training sessions: the run, as every front end drives it
   model::Transformer model{nullptr};       // inspection sessions (the driver's model otherwise)
-  run::ProbeInput inspection_probe;        // inspection sessions' probe input
+  probe::ProbeInput inspection_probe;        // inspection sessions' probe input
   std::string device;
   std::string run_dir;
   // The live model's config.json, serialized again only after something changed it.

@@ -100,7 +100,7 @@ void Session::Impl::set_probe_text(const std::string& text) {
     driver->set_probe_text(text);
     return;
   }
-  inspection_probe = run::resolve_probe_input(model->config(), nullptr, 0, text);
+  inspection_probe = probe::resolve_probe_input(model->config(), nullptr, 0, text);
 }
 
 void Session::Impl::publish(const std::string& message, bool throttled) {

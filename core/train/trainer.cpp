@@ -7,6 +7,7 @@
 #include "common/torch_compat.h"
 #include "io/model_io.h"
 #include "model/fold.h"
+#include "probe/probe_input.h"
 #include "train/lr_schedule.h"
 
 namespace headlab::train {
@@ -30,6 +31,12 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
   torch::manual_seed(config_.train.seed);
   model_ = model::Transformer(model_config, device_);
   optimizer_ = std::make_unique<TrainingOptimizer>(model_, config_.train);
+  // probe.text is part of the config: one the model cannot read fails here, before any file.
+  try {
+    probe::resolve_probe_input(model_->config(), data_.get(), config_.train.seq_len, config_.probe.text);
+  } catch (const InputError& e) {
+    throw InputError("probe.text: " + std::string(e.what()));
+  }
   if (!run_dir.empty() && !resuming) {
     auto resolved = config_.to_json();
     resolved["model"] = model_config.to_json();

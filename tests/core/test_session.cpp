@@ -119,14 +119,14 @@ TEST(Session, CommandsApplyAtStepBoundariesInOrder) {
   for (const auto& m : s->metrics_since(0))
     if (m.step > user[0].step) EXPECT_EQ(m.lr, 5e-4);
   const auto& modules = s->latest()->status.modules;
-  auto state_of = [&](int layer, const std::string& module) {
+  auto state_of = [&](int layer, ModuleKind module) {
     for (const auto& c : modules)
       if (c.layer == layer && c.module == module) return c.state;
-    return std::string("?");
+    return model::ModuleState::Absent;
   };
-  EXPECT_EQ(state_of(1, "kha"), "bypassed");
-  EXPECT_EQ(state_of(0, "mea"), "frozen");
-  EXPECT_EQ(state_of(0, "talking_heads"), "absent");
+  EXPECT_EQ(state_of(1, ModuleKind::Kha), model::ModuleState::Bypassed);
+  EXPECT_EQ(state_of(0, ModuleKind::Mea), model::ModuleState::Frozen);
+  EXPECT_EQ(state_of(0, ModuleKind::TalkingHeads), model::ModuleState::Absent);
 }
 
 TEST(Session, BypassThenActivateRestoresTheExactFunctionAndFoldKeepsTheLoss) {

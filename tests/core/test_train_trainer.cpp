@@ -171,7 +171,7 @@ TEST(TrainerSchedule, ImpossibleActionBecomesAnErrorEvent) {
   Trainer t(tu::experiment(j));
   train_to_end(t);
   ASSERT_FALSE(t.events().empty());
-  EXPECT_EQ(t.events().back().kind, "error");
+  EXPECT_EQ(t.events().back().kind, EventKind::Error);
   EXPECT_NE(t.events().back().message.find("absent"), std::string::npos);
 }
 
@@ -193,7 +193,7 @@ TEST(TrainerAnomalies, NonFiniteStepsAreSkippedThenThePausePreservesTheWeights) 
   int skips = 0;
   for (const auto& e : t.events()) skips += e.kind == EventKind::Skip;
   EXPECT_EQ(skips, 3);
-  EXPECT_EQ(t.events().back().kind, "pause");
+  EXPECT_EQ(t.events().back().kind, EventKind::Pause);
   EXPECT_EQ(t.metrics().size(), 2u);  // skipped steps log no metric
 }
 
@@ -268,7 +268,7 @@ TEST(TrainerRun, WritesTheRunDirectory) {
   EXPECT_EQ(metrics.back().step, 6);
   EXPECT_EQ(metrics.back().tokens, 6 * 8 * 32);
   EXPECT_TRUE(metrics.back().val_loss.has_value());
-  EXPECT_EQ(io::RunDirectory::read_events(dir).back().kind, "checkpoint");
+  EXPECT_EQ(io::RunDirectory::read_events(dir).back().kind, EventKind::Checkpoint);
   auto loaded = io::load_model(dir / "model");
   auto tokens = torch::randint(loaded->config().vocab_size, {1, 8}, torch::kLong);
   torch::NoGradGuard g;

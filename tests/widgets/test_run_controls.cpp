@@ -81,7 +81,7 @@ TEST(RunControls, ButtonsFollowTheStateAndEmitCommands) {
 
   EXPECT_EQ(rec.kinds(), (std::vector<Kind>{Kind::Start, Kind::Pause, Kind::Resume, Kind::Step, Kind::SaveCheckpoint,
                                             Kind::Stop}));
-  EXPECT_EQ(rec.commands[4].path, "");  // the run directory's checkpoints/step-N
+  EXPECT_EQ(rec.commands[4].get<cmd::SaveCheckpoint>()->path, "");  // the run directory's checkpoints/step-N
 }
 
 TEST(RunControls, ProgressShowsStepThroughputAndEta) {

@@ -1,4 +1,4 @@
-#include "run/probe_input.h"
+#include "probe/probe_input.h"
 
 #include <algorithm>
 #include <memory>
@@ -6,7 +6,7 @@
 #include "common/errors.h"
 #include "data/tokenizer.h"
 
-namespace headlab::run {
+namespace headlab::probe {
 
 ProbeInput resolve_probe_input(const model::ModelConfig& cfg, const data::DataSource* data, int64_t seq_len,
                                const std::string& text) {
@@ -40,4 +40,4 @@ ProbeInput resolve_probe_input(const model::ModelConfig& cfg, const data::DataSo
   return in;
 }
 
-}  // namespace headlab::run
+}  // namespace headlab::probe

@@ -13,7 +13,7 @@
 #include "data/data_source.h"
 #include "model/model_config.h"
 
-namespace headlab::run {
+namespace headlab::probe {
 
 inline constexpr int64_t kDefaultProbeTokens = 64;
 
@@ -29,4 +29,4 @@ struct ProbeInput {
 ProbeInput resolve_probe_input(const model::ModelConfig& model, const data::DataSource* data, int64_t seq_len,
                                const std::string& text);
 
-}  // namespace headlab::run
+}  // namespace headlab::probe
