@@ -54,7 +54,9 @@ class MainWindow : public QMainWindow {
   // A run directory, a model directory, a checkpoint, a .safetensors file or an experiment
   // JSON (loaded into the form). Run directories come back with their curves and events.
   bool openPath(const QString& path, QString* error = nullptr);
-  bool openModel(const QString& path, QString* error = nullptr);
+  // Loads the model on the launcher's thread; `remember` is what File > Recent keeps (the model
+  // itself when empty; its run directory when the run was opened).
+  bool openModel(const QString& path, QString* error = nullptr, const QString& remember = {});
   bool openRunDirectory(const QString& path, QString* error = nullptr);
   // Continues a run directory from its newest checkpoint: its curves come back and the run
   // waits (Idle) for Start. Refused while another run is running or paused.

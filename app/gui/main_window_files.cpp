@@ -68,7 +68,7 @@ bool MainWindow::openPath(const QString& path, QString* error) {
   return openModel(info.fileName() == "config.json" ? info.absolutePath() : path, error);
 }
 
-bool MainWindow::openModel(const QString& path, QString* error) {
+bool MainWindow::openModel(const QString& path, QString* error, const QString& remember) {
   if (launcher_->busy()) {
     if (error) *error = tr("another run or model is being opened");
     return false;
@@ -79,12 +79,12 @@ bool MainWindow::openModel(const QString& path, QString* error) {
   launcher_->launch(
       tr("Opening %1 (weights, first probe)...").arg(path),
       [model_path] { return session::Session::create_inspection(model_path); },
-      [this, path](std::unique_ptr<session::Session> session, const QString& failure) {
+      [this, path, remember](std::unique_ptr<session::Session> session, const QString& failure) {
         if (!session) return reportLaunchFailure(tr("Cannot open %1").arg(path), failure);
         feed_->setSession(std::move(session));
         run_dir_ = runOfModel(path);
         if (!run_dir_.isEmpty()) loadRunCurves(run_dir_);
-        recent_->add(path);
+        recent_->add(remember.isEmpty() ? path : remember);
         showMessage(tr("Inspecting %1").arg(path));
       });
   return true;
@@ -100,13 +100,10 @@ bool MainWindow::openRunDirectory(const QString& path, QString* error) {
       (snap->status.state == RunState::Running || snap->status.state == RunState::Paused))
     return addOverlayRun(path, error);  // never replace a live run: compare with it instead
   const QString model = QString::fromStdString(newestModelPath(path.toStdString()));
-  if (!model.isEmpty()) {
-    if (!openModel(model, error)) return false;
-  } else {
-    feed_->closeSession();
-    run_dir_ = path;
-    loadRunCurves(path);
-  }
+  if (!model.isEmpty()) return openModel(model, error, path);
+  feed_->closeSession();
+  run_dir_ = path;
+  loadRunCurves(path);
   recent_->add(path);
   return true;
 }

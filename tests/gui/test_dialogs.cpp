@@ -155,12 +155,14 @@ TEST(Dialogs, OpenRunDirectoryAndSaveExperimentThroughTheirDialogs) {
   w.setRunsFolder(dir.path());
   answerFileDialog(run);
   menuAction(&w, "File", "Open run directory")->trigger();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.feed()->hasSession() && !w.launcher()->busy(); }, 10000));
   EXPECT_EQ(w.runDirectory(), run);
   EXPECT_GT(w.lossChart()->plottedRawPointCount(), 0);
 
   // Cancelling a dialog leaves everything as it was.
   onNextDialog<QFileDialog>([](QFileDialog* d) { d->reject(); });
   menuAction(&w, "File", "Open run directory")->trigger();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.feed()->hasSession() && !w.launcher()->busy(); }, 10000));
   EXPECT_EQ(w.runDirectory(), run);
 
   const QString saved = dir.filePath("experiment.json");

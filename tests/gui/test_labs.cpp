@@ -167,7 +167,7 @@ TEST(MainWindowLabs, TheInductionTourStartsItsPresetAndPointsTheHeadsViewAtLayer
   w.setRunsFolder(dir.filePath("runs"));
   w.learnPanel()->tourButton("induction")->click();
   EXPECT_EQ(w.experimentPanel()->presetName(), "induction-kha");
-  ASSERT_TRUE(w.feed()->hasSession());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.feed()->hasSession(); }, 30000));  // built off the GUI thread
   EXPECT_TRUE(QFileInfo(w.runDirectory()).fileName().startsWith("induction-kha-"));
   EXPECT_EQ(w.headsView()->statistic(), headlab::HeadStatistic::Induction);
   EXPECT_EQ(w.headsView()->layer(), 1);

@@ -58,7 +58,7 @@ TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
   ASSERT_TRUE(w.experimentPanel()->isValid()) << w.experimentPanel()->problem().toStdString();
   ASSERT_TRUE(w.runControls()->startAction()->isEnabled());
   w.runControls()->startAction()->trigger();
-  ASSERT_TRUE(w.feed()->hasSession());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return w.feed()->hasSession(); }, 30000));  // built off the GUI thread
   EXPECT_TRUE(w.runDirectory().startsWith(dir.filePath("runs/custom-")));
 
   // A few dozen steps through the real session, with probes arriving in the views.
