@@ -6,6 +6,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "cli_common.h"
@@ -94,6 +95,27 @@ void inspect(const fs::path& dir) {
             << " stored kv heads)\n";
 }
 
+// An --out that exists is replaced only when the user asks (--force), and only when it is a
+// model directory (config.json and model.safetensors, nothing HeadLab did not write there):
+// a run directory, or any folder of the user's, is never replaced. Checked before any work.
+void check_model_output(const std::string& out, bool force) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto status = fs::symlink_status(out, ec);
+  if (!fs::exists(status)) return;
+  if (!force) throw InputError("--out " + out + " already exists: choose a new directory, or pass --force to replace a model directory");
+  if (!fs::is_directory(status)) throw InputError("--out " + out + " exists and is not a directory: HeadLab replaces only model directories");
+  static const std::set<std::string> model_files = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer.model"};
+  bool has_weights = false;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    const std::string name = entry.path().filename().string();
+    if (!model_files.count(name))
+      throw InputError("--out " + out + " is not a model directory (it holds '" + name + "'): HeadLab replaces only model directories, even with --force");
+    has_weights = has_weights || name == "model.safetensors";
+  }
+  if (!has_weights) throw InputError("--out " + out + " is not a model directory (no model.safetensors): HeadLab replaces only model directories");
+}
+
 }  // namespace
 
 void add_model_commands(CLI::App& app) {
@@ -105,8 +127,11 @@ void add_model_commands(CLI::App& app) {
     cmd->add_option("--config", *config, "Model config.json (MODEL.md §5), or a training config with a 'model' key")
         ->required();
     cmd->add_option("--seed", *seed, "Initialization seed");
-    cmd->add_option("--out", *out, "Output model directory")->required();
+    cmd->add_option("--out", *out, "Output model directory (must not exist, unless --force)")->required();
+    auto force = std::make_shared<bool>(false);
+    cmd->add_flag("--force", *force, "Replace --out when it is a model directory");
     cmd->callback([=] {
+      check_model_output(*out, *force);
       auto j = read_json_file(*config);
       if (j.is_object() && j.contains("model") && !j.contains("format")) j = j["model"];
       auto c = model::ModelConfig::from_json(j);
@@ -142,9 +167,12 @@ void add_model_commands(CLI::App& app) {
     auto model_dir = std::make_shared<std::string>(), out = std::make_shared<std::string>();
     auto modules = std::make_shared<std::vector<std::string>>();
     cmd->add_option("--model", *model_dir, "Model directory")->required();
-    cmd->add_option("--out", *out, "Output model directory")->required();
+    cmd->add_option("--out", *out, "Output model directory (must not exist, unless --force)")->required();
     cmd->add_option("--modules", *modules, "Limit to these modules (kha, mea)")->delimiter(',');
+    auto force = std::make_shared<bool>(false);
+    cmd->add_flag("--force", *force, "Replace --out when it is a model directory");
     cmd->callback([=] {
+      check_model_output(*out, *force);
       auto m = io::load_model(*model_dir);
       std::vector<ModuleKind> kinds;
       for (const auto& name : *modules) kinds.push_back(model::module_kind_from_string(name));
@@ -159,8 +187,11 @@ void add_model_commands(CLI::App& app) {
     auto heads = std::make_shared<int64_t>(0);
     cmd->add_option("--model", *model_dir, "Model directory")->required();
     cmd->add_option("--kv-heads", *heads, "Virtual kv heads G' to keep")->required();
-    cmd->add_option("--out", *out, "Output model directory")->required();
+    cmd->add_option("--out", *out, "Output model directory (must not exist, unless --force)")->required();
+    auto force = std::make_shared<bool>(false);
+    cmd->add_flag("--force", *force, "Replace --out when it is a model directory");
     cmd->callback([=] {
+      check_model_output(*out, *force);
       auto m = io::load_model(*model_dir);
       const int64_t before = m->config().kv_cache_bytes_per_token();
       const int64_t stored_before = m->config().stored_kv_heads();

@@ -55,4 +55,21 @@ expect_exit 2 "--kv-heads (5)" -- "$CLI" compress --model "$WORK/m" --kv-heads 5
 mkdir -p "$WORK/trunc" && cp "$WORK/m/config.json" "$WORK/trunc/"
 head -c 3000 "$WORK/m/model.safetensors" > "$WORK/trunc/model.safetensors"
 expect_exit 2 "model.safetensors" -- "$CLI" logits --model "$WORK/trunc" --tokens 1 --out "$WORK/n.npy"
+
+# An existing --out is never deleted unless asked, and a directory that is not a model
+# directory (a run, a folder of the user's) is never replaced, even with --force.
+mkdir -p "$WORK/mine" && echo "my notes" > "$WORK/mine/notes.txt"
+expect_exit 2 "already exists" -- "$CLI" fold --model "$WORK/m" --out "$WORK/mine"
+expect_exit 2 "not a model directory (it holds 'notes.txt')" -- "$CLI" fold --model "$WORK/m" --out "$WORK/mine" --force
+expect_exit 2 "already exists" -- "$CLI" compress --model "$WORK/m" --kv-heads 2 --out "$WORK/mine"
+expect_exit 2 "already exists" -- "$CLI" init --config "$WORK/config.json" --out "$WORK/mine"
+[[ "$(cat "$WORK/mine/notes.txt")" == "my notes" ]] && pass "a folder named by --out keeps its files" || fail "--out folder was touched"
+echo "keep" > "$WORK/afile"
+expect_exit 2 "not a directory" -- "$CLI" init --config "$WORK/config.json" --out "$WORK/afile" --force
+[[ "$(cat "$WORK/afile")" == "keep" ]] && pass "a file named by --out is kept" || fail "--out file was replaced"
+before=$(sha256sum "$WORK/folded/model.safetensors")
+expect_exit 2 "already exists" -- "$CLI" fold --model "$WORK/small" --out "$WORK/folded"
+[[ "$(sha256sum "$WORK/folded/model.safetensors")" == "$before" ]] && pass "an existing model directory is kept without --force" || fail "folded was replaced"
+"$CLI" fold --model "$WORK/small" --out "$WORK/folded" --force >/dev/null
+[[ "$(sha256sum "$WORK/folded/model.safetensors")" != "$before" ]] && pass "--force replaces a model directory" || fail "--force did not replace"
 finish
