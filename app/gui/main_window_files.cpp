@@ -127,6 +127,9 @@ bool MainWindow::resumeRun(const QString& path, QString* error) {
     if (error) *error = tr("another run or model is being opened");
     return false;
   }
+  // This window's own idle session of that run (finished or stopped) still holds the run's
+  // lock: let it go first. Its worker waits for commands, so the join is immediate.
+  if (snap && snap->status.run_dir == path.toStdString()) feed_->closeSessionNow();
   // A truncated or foreign checkpoint is found by the launcher, before the old session goes.
   const std::string run_path = path.toStdString();
   launcher_->launch(

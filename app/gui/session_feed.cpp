@@ -36,6 +36,12 @@ void SessionFeed::setSession(std::unique_ptr<session::Session> session) {
 
 void SessionFeed::closeSession() { setSession(nullptr); }
 
+void SessionFeed::closeSessionNow() {
+  auto old = std::move(session_);
+  setSession(nullptr);
+  old.reset();  // joins here
+}
+
 void SessionFeed::post(const session::Command& command) {
   if (session_) session_->post(command);
 }

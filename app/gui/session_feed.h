@@ -24,6 +24,9 @@ class SessionFeed : public QObject {
   // thread of its own, so the window never waits for the step it is in the middle of.
   void setSession(std::unique_ptr<session::Session> session);
   void closeSession();
+  // Closes and joins the session here, for an idle session whose resources (its run
+  // directory's lock) must be free when this returns.
+  void closeSessionNow();
   session::Session* session() const { return session_.get(); }
   bool hasSession() const { return session_ != nullptr; }
   void post(const session::Command& command);

@@ -72,7 +72,7 @@ EventRecord event_from_json(const json& j) {
   return EventRecord{j.at("step").get<int64_t>(), *kind, j.value("message", "")};
 }
 
-RunDirectory::RunDirectory(fs::path path) : path_(std::move(path)) {
+RunDirectory::RunDirectory(fs::path path, std::shared_ptr<RunLock> lock) : path_(std::move(path)), lock_(std::move(lock)) {
   metrics_.open(path_ / kMetrics, std::ios::app);
   events_.open(path_ / kEvents, std::ios::app);
   probes_.open(path_ / kProbes, std::ios::app);
@@ -83,14 +83,21 @@ RunDirectory RunDirectory::create(const fs::path& path, const json& resolved_con
   if (fs::exists(path / "config.json") || fs::exists(path / kMetrics))
     throw InputError(path.string() + " already holds a run; resume it with --resume or pick another --out");
   fs::create_directories(path);
+  // Checked again under the lock: two runs started at once into one --out both passed the
+  // first check, and only one may write.
+  auto lock = std::make_shared<RunLock>(path);
+  if (fs::exists(path / "config.json") || fs::exists(path / kMetrics))
+    throw InputError(path.string() + " already holds a run; resume it with --resume or pick another --out");
   write_file_atomic(path / "config.json", resolved_config.dump(2) + "\n");
-  return RunDirectory(path);
+  return RunDirectory(path, std::move(lock));
 }
 
 RunDirectory RunDirectory::reopen(const fs::path& path, int64_t keep_until_step) {
   if (!fs::exists(path / "config.json")) throw InputError(path.string() + ": not a run directory (no config.json)");
+  auto lock = std::make_shared<RunLock>(path);
+  if (fs::is_directory(path / "checkpoints")) remove_stale_temporaries(path / "checkpoints");
   for (const char* f : {kMetrics, kEvents, kProbes}) truncate_jsonl(path / f, keep_until_step);
-  return RunDirectory(path);
+  return RunDirectory(path, std::move(lock));
 }
 
 void RunDirectory::append_line(std::ofstream& out, const json& j) {

@@ -5,10 +5,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/records.h"
+#include "io/run_lock.h"
 
 namespace headlab::io {
 
@@ -19,10 +21,12 @@ EventRecord event_from_json(const nlohmann::json& j);
 
 class RunDirectory {
  public:
-  // A new run: refuses a directory that already holds a run (resume it instead).
+  // A new run: refuses a directory that already holds a run (resume it instead). Both take the
+  // directory's lock (io/run_lock.h) for the life of the object: a second writer is refused.
   static RunDirectory create(const std::filesystem::path& path, const nlohmann::json& resolved_config);
   // An existing run, for resuming: drops metric/event/probe lines after `keep_until_step`,
-  // which a run killed after its last checkpoint may have written.
+  // which a run killed after its last checkpoint may have written, and the temporaries of
+  // checkpoint writes that a kill interrupted.
   static RunDirectory reopen(const std::filesystem::path& path, int64_t keep_until_step);
 
   const std::filesystem::path& path() const { return path_; }
@@ -43,9 +47,10 @@ class RunDirectory {
   static nlohmann::json read_config(const std::filesystem::path& run);
 
  private:
-  explicit RunDirectory(std::filesystem::path path);
+  RunDirectory(std::filesystem::path path, std::shared_ptr<RunLock> lock);
   void append_line(std::ofstream& out, const nlohmann::json& j);
   std::filesystem::path path_;
+  std::shared_ptr<RunLock> lock_;  // held for as long as this writer lives
   std::ofstream metrics_, events_, probes_;
 };
 

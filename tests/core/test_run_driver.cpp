@@ -159,3 +159,29 @@ TEST(RunDriver, SessionAndCliWriteTheSameRunDirectory) {
   fs::remove_all(cli_dir);
   fs::remove_all(gui_dir);
 }
+
+TEST(RunDriver, ASecondWriterOfARunDirectoryIsRefused) {
+  const auto dir = tu::scratch_dir("driver-lock");
+  {
+    run::RunDriver first(tu::experiment(experiment(4, 0)), dir);
+    first.run(2);
+    // A resume of the same directory while the first writer lives: refused, nothing changed.
+    const auto metrics_before = io::RunDirectory::read_metrics(dir).size();
+    try {
+      run::RunDriver::resume(dir);
+      FAIL() << "a second writer was let in";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("is being written by another HeadLab process"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(io::RunDirectory::read_metrics(dir).size(), metrics_before);
+    EXPECT_THROW(run::RunDriver(tu::experiment(experiment(4, 0)), dir), InputError);  // "already holds a run"
+  }
+  // The lock goes with its writer; a checkpoint write that a kill interrupted is cleaned up.
+  const auto stale = dir / "checkpoints" / "step-9.tmp-999999999-0";
+  fs::create_directories(stale);
+  auto resumed = run::RunDriver::resume(dir);
+  EXPECT_EQ(resumed->step_count(), 2);
+  EXPECT_FALSE(fs::exists(stale));
+  resumed.reset();
+  fs::remove_all(dir);
+}

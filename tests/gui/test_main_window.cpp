@@ -1,6 +1,8 @@
 // End to end: the main window on the real Session, as a user drives it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <QAction>
 #include <QApplication>
 #include <QDragEnterEvent>
@@ -244,4 +246,23 @@ TEST(MainWindow, StartBuildsTheRunOffTheGuiThreadAndReportsAFailureWithoutBlocki
   EXPECT_TRUE(box->text().contains("bad.txt")) << box->text().toStdString();
   EXPECT_EQ(w.feed()->session(), session_before);
   box->close();
+}
+
+TEST(MainWindow, ResumingTheRunItJustFinishedReleasesItsOwnLockFirst) {
+  QTemporaryDir dir;
+  MainWindow w;
+  w.setRunsFolder(dir.filePath("runs"));
+  QString error;
+  ASSERT_TRUE(w.startExperiment(headlab::testing::tinyExperiment(5), &error)) << error.toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).state == RunState::Finished; }, 60000));
+  const QString run = w.runDirectory();
+  // The finished session holds the run's lock; resuming that run in the same window works.
+  ASSERT_TRUE(w.resumeRun(run, &error)) << error.toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !w.launcher()->busy(); }, 30000));
+  EXPECT_EQ(w.findChild<QMessageBox*>("launchFailure"), nullptr);
+  ASSERT_TRUE(w.feed()->hasSession());
+  const auto& events = w.feed()->events();
+  EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const auto& e) { return e.kind == headlab::EventKind::Resume; }));
+  EXPECT_EQ(headlab::testing::windowStatus(w).step, 5);
+  EXPECT_EQ(w.runDirectory(), run);
 }
