@@ -18,6 +18,9 @@ void add_eval_commands(CLI::App& app);
 void add_probe_commands(CLI::App& app);
 void add_compare_commands(CLI::App& app);
 
+// Control characters as visible escapes ("\x1b"), for text printed to a terminal.
+std::string escape_control_characters(const std::string& text);
+
 // "3,1,4" -> {3, 1, 4}; throws InputError naming the bad entry.
 std::vector<int64_t> parse_token_list(const std::string& text);
 // The token ids of exactly one of --tokens / --text, checked against the vocabulary.

@@ -5,6 +5,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "cli_common.h"
 #include "common/errors.h"
 #include "common/json_file.h"
@@ -14,6 +16,26 @@
 #include "train/sampler.h"
 
 namespace headlab::cli {
+
+// Control characters (C0 but tab and newline, DEL, C1 in UTF-8) as visible escapes: \x1b.
+std::string escape_control_characters(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const bool c1 = c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(text[i + 1]) < 0xa0;
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f || c1) {
+      const unsigned code = c1 ? static_cast<unsigned char>(text[++i]) : c;
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", code);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 namespace {
 
 std::unique_ptr<data::Tokenizer> tokenizer_of(const model::ModelConfig& c) {
@@ -114,7 +136,9 @@ void add_eval_commands(CLI::App& app) {
       auto generated = train::sample(m, tok->encode(*prompt), *opts);
       std::vector<int64_t> ids;
       for (const auto& t : generated) ids.push_back(t.id);
-      std::cout << *prompt << tok->decode(ids) << "\n";
+      const std::string text = *prompt + tok->decode(ids);
+      // A model's alphabet may hold ESC or BEL: on a terminal they would act, not show.
+      std::cout << (isatty(STDOUT_FILENO) ? escape_control_characters(text) : text) << "\n";
     });
   }
 }

@@ -1,5 +1,7 @@
 // headlab-cli: the headless entry point. Every command reuses core/.
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include "cli_common.h"
 #include "common/errors.h"
@@ -10,7 +12,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "headlab-cli 0.1.0");
   int threads = 0;
-  app.add_option("--threads", threads, "Intra-op CPU threads (default: all cores)");
+  // Bounded: hundreds of spinning OpenMP threads on a few cores stall for tens of seconds.
+  app.add_option("--threads", threads, "Intra-op CPU threads (default: all cores; at most 4x the cores)")
+      ->check(CLI::Range(0, 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))));
   app.parse_complete_callback([&] { headlab::configure_threads(threads); });
   int exit_code = 0;
   headlab::cli::add_model_commands(app);

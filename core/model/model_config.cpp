@@ -199,6 +199,7 @@ ModelConfig ModelConfig::from_json(const json& j) {
   c.head_dim = r.integer("head_dim", c.n_heads > 0 ? c.d_model / c.n_heads : 0);
   c.d_ff = r.integer("d_ff", 0, true);
   c.rope_dim = r.integer("rope_dim", 0);
+  if (c.rope_dim < 0) r.fail("rope_dim (" + std::to_string(c.rope_dim) + ") must be >= 0 (0: head_dim / 2)");
   c.rope_theta = r.number("rope_theta", 10000.0);
   c.max_seq_len = r.integer("max_seq_len", 256);
   c.qk_norm = r.boolean("qk_norm", false);

@@ -227,11 +227,13 @@ std::vector<std::pair<std::string, std::string>> list_presets() {
 }
 
 json load_preset(const std::string& name) {
+  // A preset is a name, never a path: files go through --config.
+  const bool plain_name = !name.empty() && name.find_first_of("/\\") == std::string::npos && name[0] != '.';
   const fs::path path = presets_dir() / (name + ".json");
-  if (!fs::exists(path)) {
+  if (!plain_name || !fs::exists(path)) {
     std::string known;
     for (const auto& [n, d] : list_presets()) known += (known.empty() ? "" : ", ") + n;
-    throw InputError("unknown preset '" + name + "' (available: " + known + ")");
+    throw InputError("unknown preset '" + name + "' (available: " + known + "; a config file goes through --config)");
   }
   return read_json_file(path);
 }

@@ -1,6 +1,7 @@
 #include "train/sampler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "common/errors.h"
@@ -11,7 +12,8 @@ namespace headlab::train {
 std::vector<SampledToken> sample(model::Transformer& model, const std::vector<int64_t>& prompt,
                                  const SampleOptions& options) {
   if (prompt.empty()) throw InputError("sample: the prompt is empty");
-  if (options.temperature < 0) throw InputError("sample: temperature must be >= 0");
+  if (!(options.temperature >= 0) || !std::isfinite(options.temperature))  // NaN fails every comparison
+    throw InputError("sample: temperature must be a finite number >= 0");
   if (options.top_k < 0) throw InputError("sample: top-k must be >= 0");
   torch::NoGradGuard no_grad;
   const auto device = model->device();

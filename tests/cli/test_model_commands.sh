@@ -56,6 +56,28 @@ mkdir -p "$WORK/trunc" && cp "$WORK/m/config.json" "$WORK/trunc/"
 head -c 3000 "$WORK/m/model.safetensors" > "$WORK/trunc/model.safetensors"
 expect_exit 2 "model.safetensors" -- "$CLI" logits --model "$WORK/trunc" --tokens 1 --out "$WORK/n.npy"
 
+# A model whose alphabet holds ESC: on a terminal, sample prints it escaped, never raw.
+$PY - "$WORK" <<'PYEOF'
+import json, sys
+c = json.load(open(f"{sys.argv[1]}/config.json"))
+c["tokenizer"] = {"type": "chars", "alphabet": "\u001b[31mab"}
+c["vocab_size"] = 7
+json.dump(c, open(f"{sys.argv[1]}/esc.json", "w"))
+PYEOF
+"$CLI" init --config "$WORK/esc.json" --out "$WORK/esc" >/dev/null
+printf '%s\n' "\"$CLI\" sample --model \"$WORK/esc\" --prompt \$'\\e[31m' --max-tokens 3 --seed 1" > "$WORK/sample_esc.sh"
+tty_out=$(script -qec "bash $WORK/sample_esc.sh" /dev/null | tr -d '\r')
+plain_out=$("$CLI" sample --model "$WORK/esc" --prompt $'\e[31m' --max-tokens 3 --seed 1)
+[[ "$tty_out" == '\x1b[31m'* && "$tty_out" != *$'\e'* && "$plain_out" == $'\e[31m'* ]] \
+  && pass "sample escapes control characters on a terminal only" || fail "sample escapes: tty='$tty_out' plain='$plain_out'"
+
+# Unbounded or impossible values: exit 2 naming the option or field.
+expect_exit 2 "--threads" -- "$CLI" --threads 100000 inspect --model "$WORK/m"
+expect_exit 2 "temperature must be a finite number" -- "$CLI" sample --model "$WORK/m" --prompt ab --temperature nan
+expect_exit 2 "unknown preset '../../x'" -- "$CLI" train --preset ../../x --out "$WORK/p"
+$PY -c "import json; c=json.load(open('$WORK/config.json')); c['attention']='gta'; c['rope_dim']=-2; json.dump(c, open('$WORK/rope.json','w'))"
+expect_exit 2 "rope_dim (-2) must be >= 0" -- "$CLI" init --config "$WORK/rope.json" --out "$WORK/r"
+
 # An existing --out is never deleted unless asked, and a directory that is not a model
 # directory (a run, a folder of the user's) is never replaced, even with --force.
 mkdir -p "$WORK/mine" && echo "my notes" > "$WORK/mine/notes.txt"
