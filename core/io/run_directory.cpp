@@ -123,6 +123,8 @@ std::vector<int64_t> RunDirectory::checkpoint_steps(const fs::path& run) {
     if (name.rfind("step-", 0) != 0 || !entry.is_directory()) continue;
     const std::string digits = name.substr(5);
     if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;  // skips .tmp-* dirs
+    if (digits.size() > 18)  // more than any run's steps, and more than stoll takes
+      throw InputError(entry.path().string() + ": not a checkpoint of this run (step number out of range)");
     steps.push_back(std::stoll(digits));
   }
   std::sort(steps.begin(), steps.end());

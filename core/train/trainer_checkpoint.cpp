@@ -101,6 +101,13 @@ void Trainer::load_checkpoint(const fs::path& dir) {
     optimizer_->load_state(moments.tensors, state.at("optimizer"));
     step_ = state.at("step").get<int64_t>();
     tokens_ = state.at("tokens").get<int64_t>();
+    // A checkpoint is trusted only as far as it is consistent: a step that is not the one its
+    // directory is named after (or negative) would resume with a wrong learning rate or end
+    // the run at once.
+    const std::string name = dir.filename().string();
+    if (step_ < 0 || tokens_ < 0 || (name.rfind("step-", 0) == 0 && name != "step-" + std::to_string(step_)))
+      throw InputError((dir / kStateFile).string() + ": step " + std::to_string(step_) +
+                       " does not match the checkpoint '" + name + "'");
     elapsed_s_ = state.at("elapsed_s").get<double>();
     next_action_ = state.at("next_action").get<size_t>();
     lr_override_.reset();

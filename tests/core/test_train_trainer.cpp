@@ -4,8 +4,10 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "common/errors.h"
+#include "common/json_file.h"
 #include "io/model_io.h"
 #include "io/run_directory.h"
 #include "train/anomaly_detector.h"
@@ -283,3 +285,36 @@ TEST(TrainerRun, WritesTheRunDirectory) {
 }
 
 }  // namespace
+
+TEST(TrainerCheckpoint, CraftedStateIsRefusedWithTheFileNamed) {
+  const auto dir = tu::scratch_dir("crafted");
+  {
+    Trainer t(tu::experiment(tu::tiny_experiment("sort", 20)), dir);
+    while (t.step_count() < 3) t.step();
+    t.save_checkpoint();
+  }
+  const auto state_file = dir / "checkpoints" / "step-3" / "trainer_state.json";
+  const auto original = read_json_file(state_file);
+  for (const int64_t step : {int64_t{-100}, int64_t{1} << 62, int64_t{4}}) {
+    auto crafted = original;
+    crafted["step"] = step;
+    std::ofstream(state_file) << crafted.dump();
+    try {
+      Trainer::resume(dir);
+      FAIL() << "resumed from a trainer state with step " << step;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("trainer_state.json: step " + std::to_string(step)), std::string::npos) << e.what();
+    }
+  }
+  std::ofstream(state_file) << original.dump();
+  fs::create_directories(dir / "checkpoints" / "step-99999999999999999999");
+  try {
+    Trainer::resume(dir);
+    FAIL() << "an out-of-range checkpoint name was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("step-99999999999999999999"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir / "checkpoints" / "step-99999999999999999999");
+  EXPECT_EQ(Trainer::resume(dir)->step_count(), 3);
+  fs::remove_all(dir);
+}
