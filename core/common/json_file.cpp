@@ -1,5 +1,9 @@
 #include "common/json_file.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -30,7 +34,24 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& sourc
   }
 }
 
+void require_regular_file(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT) throw InputError(path.string() + ": no such file");
+    throw InputError(path.string() + ": cannot be read: " + std::strerror(err));  // ELOOP, EACCES, ...
+  }
+  if (S_ISREG(st.st_mode)) return;
+  const char* what = S_ISDIR(st.st_mode)    ? "a directory"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                     : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                                            : "not a regular file";
+  throw InputError(path.string() + " is " + what + ", not a regular file");
+}
+
 nlohmann::json read_json_file(const std::filesystem::path& path) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path.string() + ": no such file or not readable");
   std::stringstream ss;

@@ -10,6 +10,11 @@ namespace headlab {
 
 // Throws InputError: "FILE: no such file", "FILE:3:15: invalid JSON: ...".
 nlohmann::json read_json_file(const std::filesystem::path& path);
+
+// Throws InputError naming the path unless it is a regular file (symlinks followed): every
+// reader checks first, because a FIFO blocks a read forever, a device such as /dev/zero never
+// ends, and a directory or a symlink loop is not a file at all.
+void require_regular_file(const std::filesystem::path& path);
 nlohmann::json parse_json_text(const std::string& text, const std::string& source_name);
 
 // Applies "a.b.c=value" to `target`: value is parsed as JSON when it is valid JSON

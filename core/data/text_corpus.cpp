@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/errors.h"
+#include "common/json_file.h"
 #include "data/config_reader.h"
 #include "data/row_task.h"
 #include "data/utf8.h"
@@ -17,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string read_file(const fs::path& path) {
+  require_regular_file(path);  // a FIFO or a device would block or never end
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path.string() + ": cannot open for reading");
   std::ostringstream content;

@@ -18,19 +18,25 @@ const char* kProbes = "probes.jsonl";
 
 std::vector<json> read_lines(const fs::path& file) {
   std::vector<json> out;
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(file, ec))) return out;
+  require_regular_file(file);  // a FIFO in place of a log would block the reader forever
   std::ifstream in(file);
   std::string line;
   size_t n = 0;
   while (std::getline(in, line)) {
     ++n;
     if (line.empty()) continue;
+    json j;
     try {
-      out.push_back(json::parse(line));
+      j = json::parse(line);
     } catch (const json::parse_error&) {
       // A run killed mid-write leaves a torn last line: everything before it is still good.
       if (in.peek() == EOF) break;
       throw InputError(file.string() + ":" + std::to_string(n) + ": invalid JSON line");
     }
+    if (!j.is_object()) throw InputError(file.string() + ":" + std::to_string(n) + ": a line must be a JSON object");
+    out.push_back(std::move(j));
   }
   return out;
 }
@@ -138,13 +144,27 @@ void RunDirectory::prune_checkpoints(int64_t keep) const {
 
 std::vector<MetricPoint> RunDirectory::read_metrics(const fs::path& run) {
   std::vector<MetricPoint> out;
-  for (const auto& j : read_lines(run / kMetrics)) out.push_back(metric_from_json(j));
+  for (const auto& j : read_lines(run / kMetrics)) {
+    try {
+      out.push_back(metric_from_json(j));
+    } catch (const json::exception&) {  // a wrongly typed field: name the line, not nlohmann
+      throw InputError((run / kMetrics).string() + ": record " + std::to_string(out.size() + 1) +
+                       " is not a metric record (step and loss are numbers): " + j.dump().substr(0, 80));
+    }
+  }
   return out;
 }
 
 std::vector<EventRecord> RunDirectory::read_events(const fs::path& run) {
   std::vector<EventRecord> out;
-  for (const auto& j : read_lines(run / kEvents)) out.push_back(event_from_json(j));
+  for (const auto& j : read_lines(run / kEvents)) {
+    try {
+      out.push_back(event_from_json(j));
+    } catch (const json::exception&) {  // a wrongly typed field: name the record, not nlohmann
+      throw InputError((run / kEvents).string() + ": record " + std::to_string(out.size() + 1) +
+                       " is not an event record (step a number, kind and message strings): " + j.dump().substr(0, 80));
+    }
+  }
   return out;
 }
 

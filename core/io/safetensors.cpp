@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "common/errors.h"
+#include "common/json_file.h"
 #include "io/atomic_file.h"
 
 namespace headlab::io {
@@ -277,6 +278,7 @@ SafetensorsContents parse_safetensors(const std::string& bytes, const std::strin
 SafetensorsContents read_safetensors(const fs::path& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) fail(path.string(), "is a directory, not a safetensors file");
+  require_regular_file(path);  // a FIFO or /dev/zero would block or never end
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path.string(), std::string("cannot open: ") + std::strerror(errno));
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

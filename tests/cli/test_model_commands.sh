@@ -78,6 +78,12 @@ expect_exit 2 "unknown preset '../../x'" -- "$CLI" train --preset ../../x --out 
 $PY -c "import json; c=json.load(open('$WORK/config.json')); c['attention']='gta'; c['rope_dim']=-2; json.dump(c, open('$WORK/rope.json','w'))"
 expect_exit 2 "rope_dim (-2) must be >= 0" -- "$CLI" init --config "$WORK/rope.json" --out "$WORK/r"
 
+# FIFOs and devices are refused at once (a per-case timeout catches a hang).
+mkfifo "$WORK/fifo.safetensors"
+expect_exit 2 "is a FIFO" -- timeout 20 "$CLI" logits --model "$WORK/fifo.safetensors" --tokens 1 --out "$WORK/n.npy"
+expect_exit 2 "is a FIFO" -- timeout 20 "$CLI" init --config "$WORK/fifo.safetensors" --out "$WORK/z"
+expect_exit 2 "is a device" -- timeout 20 "$CLI" logits --model /dev/zero --tokens 1 --out "$WORK/n.npy"
+
 # An existing --out is never deleted unless asked, and a directory that is not a model
 # directory (a run, a folder of the user's) is never replaced, even with --force.
 mkdir -p "$WORK/mine" && echo "my notes" > "$WORK/mine/notes.txt"

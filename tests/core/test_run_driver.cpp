@@ -3,9 +3,12 @@
 // and that the CLI and the live session write the same run.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "common/errors.h"
+#include "common/json_file.h"
 #include "io/run_directory.h"
 #include "run/run_driver.h"
 #include "session/session.h"
@@ -183,5 +186,35 @@ TEST(RunDriver, ASecondWriterOfARunDirectoryIsRefused) {
   EXPECT_EQ(resumed->step_count(), 2);
   EXPECT_FALSE(fs::exists(stale));
   resumed.reset();
+  fs::remove_all(dir);
+}
+
+TEST(RunDirectoryInput, FifosNonObjectLinesAndMistypedRecordsAreInputErrors) {
+  const auto dir = tu::scratch_dir("bad-logs");
+  fs::create_directories(dir);
+  // A FIFO where a log or a config should be: refused at once, never a blocked read.
+  const auto fifo = dir / "metrics.jsonl";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  try {
+    io::RunDirectory::read_metrics(dir);
+    FAIL() << "read a FIFO";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a FIFO"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_json_file(fifo), InputError);
+  fs::remove(fifo);
+  std::ofstream(dir / "metrics.jsonl") << "{\"step\": 1, \"loss\": 2.0}\n[1, 2]\n{\"step\": 3, \"loss\": 1.0}\n";
+  try {
+    io::RunDirectory::read_metrics(dir);
+    FAIL() << "a non-object line was read";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("metrics.jsonl:2: a line must be a JSON object"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir / "metrics.jsonl") << "{\"step\": \"one\", \"loss\": 2.0}\n";
+  EXPECT_THROW(io::RunDirectory::read_metrics(dir), InputError);
+  std::ofstream(dir / "events.jsonl") << "{\"step\": 1, \"kind\": 7, \"message\": \"x\"}\n";
+  EXPECT_THROW(io::RunDirectory::read_events(dir), InputError);
+  EXPECT_THROW(require_regular_file("/dev/zero"), InputError);
+  EXPECT_THROW(require_regular_file(dir), InputError);
   fs::remove_all(dir);
 }
