@@ -42,7 +42,8 @@ std::string experimentConfigProblem(const nlohmann::json& experiment) {
     const train::ExperimentConfig config = train::ExperimentConfig::from_json(experiment);
     const auto task = data::make_row_task(config.data, config.train.seed);
     data::check_sequence_length(*task, config.train.seq_len);
-    train::resolve_model_config(config.model, task->tokenizer());
+    const auto model = train::resolve_model_config(config.model, task->tokenizer());
+    train::check_schedule(config.schedule, model, config.train.steps);
     return {};
   } catch (const std::exception& e) {
     return e.what();

@@ -189,6 +189,45 @@ json ExperimentConfig::to_json() const {
   return j;
 }
 
+void check_schedule(const std::vector<ScheduleAction>& schedule, const model::ModelConfig& mc, int64_t steps) {
+  using model::ModuleState;
+  // The states the model starts in, then each action's effect in order.
+  std::vector<std::map<model::ModuleKind, ModuleState>> states(static_cast<size_t>(mc.n_layers));
+  for (int64_t l = 0; l < mc.n_layers; ++l)
+    for (auto kind : model::kAllModuleKinds)
+      states[l][kind] = !mc.has_module(l, kind) ? ModuleState::Absent
+                        : mc.is_bypassed(l, kind) ? ModuleState::Bypassed
+                                                  : ModuleState::Active;
+  for (size_t i = 0; i < schedule.size(); ++i) {
+    const auto& a = schedule[i];
+    const std::string where = "schedule[" + std::to_string(i) + "] (" + a.describe() + ")";
+    if (a.step >= steps)
+      throw InputError(where + ": step " + std::to_string(a.step) + " is never reached (train.steps is " +
+                       std::to_string(steps) + ")");
+    if (a.is_set_lr()) continue;
+    const auto& m = *a.module;
+    std::vector<int64_t> layers;
+    for (int64_t l : m.layers) {
+      if (l >= mc.n_layers)
+        throw InputError(where + ": layer " + std::to_string(l) + " does not exist (the model has " +
+                         std::to_string(mc.n_layers) + ")");
+      if (!model::action_allowed(m.action, m.module, states[l][m.module]))
+        throw InputError(where + ": " + model::to_string(m.module) + " in layer " + std::to_string(l) + " is " +
+                         model::to_string(states[l][m.module]) + " then, which does not allow " +
+                         model::to_string(m.action));
+      layers.push_back(l);
+    }
+    if (m.layers.empty()) {
+      for (int64_t l = 0; l < mc.n_layers; ++l)
+        if (model::action_allowed(m.action, m.module, states[l][m.module])) layers.push_back(l);
+      if (layers.empty())
+        throw InputError(where + ": no layer has " + model::to_string(m.module) + " in a state that allows " +
+                         model::to_string(m.action) + " then");
+    }
+    for (int64_t l : layers) states[l][m.module] = model::state_after(m.action, states[l][m.module]);
+  }
+}
+
 model::ModelConfig resolve_model_config(const nlohmann::json& model_json, const data::Tokenizer& tokenizer) {
   nlohmann::json j = model_json;
   if (!j.contains("format")) j["format"] = "headlab-model/1";

@@ -76,6 +76,12 @@ ScheduleAction parse_schedule_action(const nlohmann::json& json, const std::stri
 // tokenizer; rejects a vocab_size that disagrees with it.
 model::ModelConfig resolve_model_config(const nlohmann::json& model_json, const data::Tokenizer& tokenizer);
 
+// Checks the schedule against the model it will act on, before training: every action's step
+// is one the run reaches, its layers exist, and each module action is allowed in the state the
+// earlier actions leave the module in (model::action_allowed). Throws InputError naming
+// schedule[i] and the reason.
+void check_schedule(const std::vector<ScheduleAction>& schedule, const model::ModelConfig& model, int64_t steps);
+
 // Presets: resources/presets/NAME.json (HEADLAB_PRESETS_DIR overrides the folder).
 std::filesystem::path presets_dir();
 std::vector<std::pair<std::string, std::string>> list_presets();  // name, one-line description

@@ -31,6 +31,7 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
   torch::manual_seed(config_.train.seed);
   model_ = model::Transformer(model_config, device_);
   optimizer_ = std::make_unique<TrainingOptimizer>(model_, config_.train);
+  check_schedule(config_.schedule, model_->config(), config_.train.steps);
   // probe.text is part of the config: one the model cannot read fails here, before any file.
   try {
     probe::resolve_probe_input(model_->config(), data_.get(), config_.train.seq_len, config_.probe.text);

@@ -172,14 +172,35 @@ TEST(TrainerSchedule, SetLrOverridesTheSchedule) {
   EXPECT_EQ(t.metrics()[5].lr, 0.0005);
 }
 
-TEST(TrainerSchedule, ImpossibleActionBecomesAnErrorEvent) {
+TEST(TrainerSchedule, ImpossibleActionsAreRefusedBeforeTraining) {
+  auto expect_refused = [](const char* schedule, const std::string& phrase) {
+    auto j = tu::tiny_experiment("sort", 3);
+    j["schedule"] = nlohmann::json::parse(schedule);
+    const auto dir = tu::scratch_dir("bad-schedule");
+    try {
+      Trainer t(tu::experiment(j), dir);
+      ADD_FAILURE() << "accepted " << schedule;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(dir)) << "a refused schedule wrote " << dir;
+  };
+  // The model has KHA and MEA in both layers, no talking heads.
+  expect_refused(R"([{"step": 1, "action": "bypass", "module": "talking_heads", "layers": [0]}])",
+                 "schedule[0] (bypass talking_heads in layer 0): talking_heads in layer 0 is absent");
+  expect_refused(R"([{"step": 1, "action": "bypass", "module": "kha", "layers": [99]}])",
+                 "layer 99 does not exist (the model has 2)");
+  expect_refused(R"([{"step": 7, "action": "set_lr", "value": 0.001}])", "step 7 is never reached (train.steps is 3)");
+  // States follow the earlier actions: bypass twice is refused, bypass then activate is fine.
+  expect_refused(R"([{"step": 0, "action": "bypass", "module": "kha"}, {"step": 1, "action": "bypass", "module": "kha"}])",
+                 "schedule[1] (bypass kha): no layer has kha in a state that allows bypass then");
   auto j = tu::tiny_experiment("sort", 3);
-  j["schedule"] = nlohmann::json::parse(R"([{"step": 1, "action": "bypass", "module": "talking_heads", "layers": [0]}])");
+  j["schedule"] = nlohmann::json::parse(
+      R"([{"step": 0, "action": "bypass", "module": "kha"}, {"step": 1, "action": "activate", "module": "kha", "layers": [1]},
+          {"step": 2, "action": "insert", "module": "talking_heads", "layers": [0]}])");
   Trainer t(tu::experiment(j));
   train_to_end(t);
-  ASSERT_FALSE(t.events().empty());
-  EXPECT_EQ(t.events().back().kind, EventKind::Error);
-  EXPECT_NE(t.events().back().message.find("absent"), std::string::npos);
+  for (const auto& e : t.events()) EXPECT_NE(e.kind, EventKind::Error) << e.message;
 }
 
 TEST(TrainerAnomalies, NonFiniteStepsAreSkippedThenThePausePreservesTheWeights) {
