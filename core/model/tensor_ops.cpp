@@ -159,8 +159,12 @@ torch::Tensor batched_matmul_kernel(const torch::Tensor& a, const torch::Tensor&
     return alpha == 1.0 ? out : out.mul_(alpha);
   }
   const int64_t N = a.size(0), M = a.size(1), K = a.size(2), P = b.size(2);
-  auto out = bias.defined() ? bias.expand({N, M, P}).contiguous() : at::empty({N, M, P}, a.options());
+  // The GEMM writes into a buffer of its own, always: bias is only read (copied in as C's
+  // starting value), whether it is a caller's tensor or a cached mask. (expand + contiguous
+  // would be bias itself for N == 1, and the scores would be added into it.)
+  auto out = at::empty({N, M, P}, a.options());
   if (N == 0 || M == 0 || P == 0) return out;
+  if (bias.defined()) out.copy_(bias.expand({N, M, P}));
   if (K == 0) return bias.defined() ? out : out.zero_();
   const auto A = gemm_operand(a), B = gemm_operand(b);
   const float* pa = A.tensor.data_ptr<float>();
