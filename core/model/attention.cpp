@@ -1,7 +1,6 @@
 #include "model/attention.h"
 
 #include <cmath>
-#include <limits>
 
 #include "common/torch_compat.h"
 #include "common/errors.h"
@@ -263,22 +262,18 @@ torch::Tensor AttentionImpl::attend(const torch::Tensor& q, const torch::Tensor&
   auto qg = q.permute({0, 2, 1, 3}).reshape({B * G, rep * Tq, head_dim});
   auto kt = k.permute({0, 2, 3, 1}).reshape({B * G, head_dim, Tk});
   auto vg = v.permute({0, 2, 1, 3}).reshape({B * G, Tk, head_dim});
-  // Some query sees fewer than Tk keys unless this is one new position after the cache.
-  const bool masked = q_start < Tk - 1;
   const bool talk = in_forward(ModuleKind::TalkingHeads);
   torch::Tensor probs;
   if (!talk) {
-    // Scale and causal mask inside the GEMM: C = bias + scale * Q K^T (bias: 0 / -inf).
-    auto bias = masked ? causal_bias(q_start, Tq, Tk, rep, q.options()) : torch::Tensor();
-    probs = torch::softmax(batched_matmul(qg, kt, scale, bias).view({B, n_heads, Tq, Tk}), -1);
+    // Scale and causal mask inside the GEMM: C = mask + scale * Q K^T.
+    probs = torch::softmax(causal_scores(qg, kt, scale, q_start, rep).view({B, n_heads, Tq, Tk}), -1);
   } else {
     // The scale rides on the [H, H] pre-mixing matrix instead of the [B, H, T, T] scores. The
     // mixed scores live head-major ([H, B, Tq, Tk] storage): mask and softmax them in that
     // frame, where they are contiguous, so that no copy is made until the values' GEMM.
     auto mixed = TalkingHeadsImpl::mix(batched_matmul(qg, kt).view({B, n_heads, Tq, Tk}), talking->pre * scale)
                      .transpose(0, 1);
-    if (masked) mixed = mixed.masked_fill(causal_mask(q_start, Tq, Tk, q.device()), -std::numeric_limits<float>::infinity());
-    probs = TalkingHeadsImpl::mix(torch::softmax(mixed, -1).transpose(0, 1), talking->post);
+    probs = TalkingHeadsImpl::mix(torch::softmax(mask_future(mixed, q_start), -1).transpose(0, 1), talking->post);
   }
   if (attention_out) *attention_out = probs;
   auto o = batched_matmul(probs.reshape({B * G, rep * Tq, Tk}), vg);  // [B*G, rep*Tq, dh]
