@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "model/attention_paths.h"
 #include "model/fold.h"
 #include "model/tensor_ops.h"
 #include "model_test_utils.h"
@@ -20,9 +21,9 @@ enum class Path { RowByRow, OneGemmModulesOnRows, OneGemmModulesInWeights };
 
 void use_path(Transformer& m, Path p) {
   for (auto& b : m->blocks) {
-    auto& a = *b->attn;
-    a.fused_projection_min_rows = p == Path::RowByRow ? (int64_t{1} << 40) : 1;
-    a.module_fusion_min_rows = p == Path::OneGemmModulesInWeights ? 1 : (int64_t{1} << 40);
+    auto& paths = attention_paths(*b->attn);
+    paths.fused_projection_min_rows = p == Path::RowByRow ? (int64_t{1} << 40) : 1;
+    paths.module_fusion_min_rows = p == Path::OneGemmModulesInWeights ? 1 : (int64_t{1} << 40);
   }
 }
 

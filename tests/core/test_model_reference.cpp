@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "model/attention_reference.h"
 #include "model/tensor_ops.h"
 #include "model_test_utils.h"
 
@@ -144,6 +145,11 @@ TEST_P(AttentionReference, MatchesIndependentImplementation) {
   auto ref = reference_attention(attn, x[0], &ref_probs);
   EXPECT_LT(testutil::max_rel_diff(d(y[0]), ref), 1e-5) << tc.name;
   EXPECT_LT((d(probs[0]) - ref_probs).abs().max().item<double>(), 1e-6) << tc.name;
+  // The engine's reference path too: the fast paths' equivalence tests hold them to it.
+  torch::Tensor path_probs;
+  auto y_path = attention_reference(attn, x, nullptr, &path_probs);
+  EXPECT_LT(testutil::max_rel_diff(d(y_path[0]), ref), 1e-5) << tc.name << ", reference path";
+  EXPECT_LT((d(path_probs[0]) - ref_probs).abs().max().item<double>(), 1e-6) << tc.name << ", reference path";
 }
 
 INSTANTIATE_TEST_SUITE_P(
