@@ -1,10 +1,13 @@
 #pragma once
 // One layer's attention (MODEL.md §2): projections for every layout, then KHA, MEA-HLC,
 // QK norm, RoPE, scores, talking heads, causal softmax, values, MEA group norm, output.
+// The step-by-step reading of the spec is attention_reference.h; forward() runs the fast
+// paths (attention_fused_qkv.cpp, attention_scores.h), which the equivalence tests hold to it.
 #include <torch/torch.h>
 
 #include <map>
 
+#include "model/attention_paths.h"
 #include "model/interaction_modules.h"
 #include "model/model_config.h"
 
@@ -30,6 +33,8 @@ class AttentionImpl : public torch::nn::Module {
 
   // Interaction modules: creation at identity, state changes.
   ModuleState state(ModuleKind kind) const;
+  // Active or Frozen: the module acts in the forward pass.
+  bool in_forward(ModuleKind kind) const;
   void set_state(ModuleKind kind, ModuleState state);
   void insert(ModuleKind kind, const ModelConfig& config);  // at identity, Active
   std::vector<torch::Tensor> module_parameters(ModuleKind kind);
@@ -46,16 +51,6 @@ class AttentionImpl : public torch::nn::Module {
   bool gta, use_qk_norm;
   double eps, rope_theta;
 
-  // Fast path for training-sized inputs (same math, other rounding; the tests cover both
-  // paths): without a cache and with at least this many rows (B*T), q, k and v come from ONE
-  // GEMM over the concatenated weights, and q and k share one QK-norm and one RoPE call.
-  int64_t fused_projection_min_rows = 64;
-  // On that path, from this many rows on (0: d_model, where the weight product becomes the
-  // cheaper side), KHA-linear and MEA-HLC are applied to the weights once per forward,
-  // W_eff = blockdiag(T)^T W and W'_j = sum_i mix[i, j] W_i, instead of to every row.
-  // gqa layouts only: gta's k is not one projection.
-  int64_t module_fusion_min_rows = 0;
-
   // For a training step split into row shards (train/sharded_backward.h): builds the fused
   // QKV weight once, with KHA/MEA folded in, and makes every fused-path forward use a detached
   // leaf copy of it, so that the shards do not each rebuild it and backpropagate through the
@@ -66,21 +61,31 @@ class AttentionImpl : public torch::nn::Module {
   void release_shared_qkv(bool backpropagate);
 
  private:
-  // The concatenated [wq; wk; wv] weight of the fused path, and which modules are in it.
+  friend AttentionPaths& attention_paths(AttentionImpl& layer);
+  friend const AttentionPaths& attention_paths(const AttentionImpl& layer);
+
+  // q [B, T, H, dh] and k [B, Tk, G, dh] after QK norm and RoPE, v [B, Tk, G, dh]; q_start:
+  // the position of q's first row (the cache's length before this call).
+  struct Heads {
+    torch::Tensor q, k, v;
+    int64_t q_start = 0;
+  };
+  // Each projection on its own, the modules on the rows; grows the cache. (attention.cpp)
+  Heads project_rows(const torch::Tensor& x, LayerKVCache* cache);
+
+  // The fused path (attention_fused_qkv.cpp): the concatenated [wq; wk; wv] weight, and which
+  // modules are in it.
   struct QkvWeight {
     torch::Tensor weight;
     bool kha_done = false, mix_k_done = false, mix_v_done = false;
     int64_t k_heads = 0, v_heads = 0;
   };
   QkvWeight qkv_weight(bool modules_into_weights);
+  Heads fused_qkv(const torch::Tensor& x);
   QkvWeight shared_qkv_;      // weight: the leaf the shards use, when shared
   torch::Tensor shared_built_;  // the same values, with their graph to the parameters
 
-  bool in_forward(ModuleKind kind) const;
-  // The fused path: returns q [B,T,H,dh] and k [B,T,G,dh] after QK norm and RoPE, and v.
-  void fused_qkv(const torch::Tensor& x, torch::Tensor& q, torch::Tensor& k, torch::Tensor& v);
-  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t q_start,
-                       torch::Tensor* attention_out) const;
+  AttentionPaths paths_;
   std::map<ModuleKind, ModuleState> states_;
 };
 TORCH_MODULE(Attention);

@@ -1,7 +1,6 @@
 #include "model/tensor_ops.h"
 
 #include <ATen/Parallel.h>
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <functional>
@@ -9,6 +8,8 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+
+#include "model/blas_sgemm.h"
 
 namespace headlab::model {
 namespace {
@@ -65,15 +66,27 @@ struct SwiGluFunction : torch::autograd::Function<SwiGluFunction> {
   }
 };
 
+// ---- Caches. RoPE tables and causal masks are pure functions of a few integers; rebuilt
+// per call they cost more than the small-model ops they feed. They are process-wide (models
+// of the same shape share them) and bounded: decoding with a cache makes a new mask shape per
+// step, and a session may load many models. Their tensors NEVER leave this file: the public
+// functions only read them, as inputs of ops that allocate their result (mul, copy_,
+// masked_fill), so no caller can write into them. (A cached causal bias once came back as a
+// GEMM's C buffer for a single-batch MQA layer and collected every score written into it.)
+std::mutex g_cache_mutex;
+constexpr size_t kMaxRopeTables = 16;
+constexpr size_t kMaxMasks = 64;
+
 // ---- RoPE tables: cos / sin of p * theta^(-2j/r), computed in double (so that far positions
 // keep full float precision) once per (device, dtype, dh, r, theta) and grown on demand.
 // cos_full is [L, 1, dh]: ones on the pass-through features, then cos, cos; sin is [L, 1, r/2].
+// Growing replaces the tensors (never writes into them), so views held by a running forward
+// or saved for a backward stay valid.
 struct RopeTables {
   torch::Tensor cos_full, sin;
   int64_t length = 0;
 };
 using RopeKey = std::tuple<int, int, int, int64_t, int64_t, double>;
-std::mutex g_cache_mutex;
 std::map<RopeKey, RopeTables> g_rope;
 
 std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t start, int64_t T, int64_t dh, int64_t r, double theta,
@@ -81,6 +94,7 @@ std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t start, int64_t T, in
   const RopeKey key{static_cast<int>(options.device().type()), options.device().index(),
                     static_cast<int>(options.dtype().toScalarType()), dh, r, theta};
   std::lock_guard<std::mutex> lock(g_cache_mutex);
+  if (g_rope.size() >= kMaxRopeTables && !g_rope.count(key)) g_rope.clear();
   auto& tables = g_rope[key];
   if (tables.length < start + T) {
     const int64_t L = std::max<int64_t>({64, start + T, 2 * tables.length});
@@ -124,50 +138,50 @@ struct RopeFunction : torch::autograd::Function<RopeFunction> {
 };
 
 // ---- batched GEMMs for attention: parallel over the batch on the CPU, straight into BLAS.
-// The Fortran BLAS entry point that LibTorch itself calls (OpenBLAS, MKL or the reference
-// BLAS all export it); found at run time so that a LibTorch without it still works.
-using SgemmFn = void (*)(const char*, const char*, const int*, const int*, const int*, const float*, const float*,
-                         const int*, const float*, const int*, const float*, float*, const int*);
-SgemmFn blas_sgemm() {
-  static const SgemmFn fn = reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "sgemm_"));
-  return fn;
-}
-
 // One [N, R, C] operand as BLAS sees it: row-major rows (trans 'N') or a transposed view
 // (trans 'T'), with its leading dimension; anything else is made contiguous first.
 struct GemmOperand {
   torch::Tensor tensor;
   char trans = 'N';
-  int ld = 1;
+  int64_t ld = 1;
 };
 
 GemmOperand gemm_operand(const torch::Tensor& t) {
   const int64_t R = t.size(1), C = t.size(2), s1 = t.stride(1), s2 = t.stride(2);
-  if ((C == 1 || s2 == 1) && (R == 1 || s1 >= C)) return {t, 'N', static_cast<int>(R == 1 ? std::max<int64_t>(C, 1) : s1)};
-  if ((R == 1 || s1 == 1) && (C == 1 || s2 >= R)) return {t, 'T', static_cast<int>(C == 1 ? std::max<int64_t>(R, 1) : s2)};
-  auto c = t.contiguous();
-  return {c, 'N', static_cast<int>(std::max<int64_t>(C, 1))};
+  if ((C == 1 || s2 == 1) && (R == 1 || s1 >= C)) return {t, 'N', R == 1 ? std::max<int64_t>(C, 1) : s1};
+  if ((R == 1 || s1 == 1) && (C == 1 || s2 >= R)) return {t, 'T', C == 1 ? std::max<int64_t>(R, 1) : s2};
+  return {t.contiguous(), 'N', std::max<int64_t>(C, 1)};
+}
+
+torch::Tensor batched_matmul_fallback(const torch::Tensor& a, const torch::Tensor& b, double alpha,
+                                      const torch::Tensor& bias) {
+  if (bias.defined()) return at::baddbmm(bias, a, b, 1.0, alpha);
+  auto out = at::bmm(a, b);
+  return alpha == 1.0 ? out : out.mul_(alpha);
 }
 
 torch::Tensor batched_matmul_kernel(const torch::Tensor& a, const torch::Tensor& b, double alpha,
                                     const torch::Tensor& bias) {
-  const bool blas = a.device().is_cpu() && a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat &&
-                    blas_sgemm() != nullptr;
-  if (!blas) {
-    if (bias.defined()) return at::baddbmm(bias, a, b, 1.0, alpha);
-    auto out = at::bmm(a, b);
-    return alpha == 1.0 ? out : out.mul_(alpha);
-  }
+  const SgemmFn sgemm = a.device().is_cpu() && a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat
+                            ? blas_sgemm()
+                            : nullptr;
+  if (!sgemm) return batched_matmul_fallback(a, b, alpha, bias);
   const int64_t N = a.size(0), M = a.size(1), K = a.size(2), P = b.size(2);
-  auto out = bias.defined() ? bias.expand({N, M, P}).contiguous() : at::empty({N, M, P}, a.options());
-  if (N == 0 || M == 0 || P == 0) return out;
-  if (K == 0) return bias.defined() ? out : out.zero_();
   const auto A = gemm_operand(a), B = gemm_operand(b);
+  if (!fits_blas_int({M, K, P, A.ld, B.ld})) return batched_matmul_fallback(a, b, alpha, bias);
+  // The GEMM writes into a buffer of its own, always: bias is only read (copied in as C's
+  // starting value), whether it is a caller's tensor or a cached mask. (expand + contiguous
+  // would be bias itself for N == 1, and the scores would be added into it.)
+  auto out = at::empty({N, M, P}, a.options());
+  if (N == 0 || M == 0 || P == 0) return out;
+  if (bias.defined()) out.copy_(bias.expand({N, M, P}));
+  if (K == 0) return bias.defined() ? out : out.zero_();
   const float* pa = A.tensor.data_ptr<float>();
   const float* pb = B.tensor.data_ptr<float>();
   float* pc = out.data_ptr<float>();
   const int64_t sa = A.tensor.stride(0), sb = B.tensor.stride(0), sc = M * P;
   const int m = static_cast<int>(M), k = static_cast<int>(K), p = static_cast<int>(P);
+  const int lda = static_cast<int>(A.ld), ldb = static_cast<int>(B.ld);
   const float fa = static_cast<float>(alpha), fb = bias.defined() ? 1.0f : 0.0f;
   // Enough multiply-adds per task to pay for waking a thread; decoding steps run inline.
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(1, M * K * P));
@@ -175,7 +189,7 @@ torch::Tensor batched_matmul_kernel(const torch::Tensor& a, const torch::Tensor&
     // Row-major C = A B is column-major C^T = B^T A^T. Inside the parallel region OpenBLAS
     // runs single-threaded: one GEMM per task, no fork/join per head.
     for (int64_t i = begin; i < end; ++i)
-      blas_sgemm()(&B.trans, &A.trans, &p, &m, &k, &fa, pb + i * sb, &B.ld, pa + i * sa, &A.ld, &fb, pc + i * sc, &p);
+      sgemm(&B.trans, &A.trans, &p, &m, &k, &fa, pb + i * sb, &ldb, pa + i * sa, &lda, &fb, pc + i * sc, &p);
   });
   return out;
 }
@@ -218,8 +232,26 @@ torch::Tensor cached_mask(const MaskKey& key, const std::function<torch::Tensor(
   std::lock_guard<std::mutex> lock(g_cache_mutex);
   auto it = g_masks.find(key);
   if (it != g_masks.end()) return it->second;
-  if (g_masks.size() >= 64) g_masks.clear();  // bounded: decoding with a cache makes many shapes
+  if (g_masks.size() >= kMaxMasks) g_masks.clear();
   return g_masks[key] = make();
+}
+
+// bool [Tq, Tk], true where the key is in the future. Cached: read it, never write it.
+torch::Tensor causal_mask(int64_t start, int64_t Tq, int64_t Tk, const torch::Device& device) {
+  const MaskKey key{static_cast<int>(device.type()), device.index(), -1, start, Tq, Tk, 1};
+  return cached_mask(key, [&] { return make_causal_mask(start, Tq, Tk, device); });
+}
+
+// 0 / -inf as a float [repeat * Tq, Tk] for grouped scores. Cached: read it, never write it.
+torch::Tensor causal_bias(int64_t start, int64_t Tq, int64_t Tk, int64_t repeat, const torch::TensorOptions& options) {
+  const MaskKey key{static_cast<int>(options.device().type()), options.device().index(),
+                    static_cast<int>(options.dtype().toScalarType()), start, Tq, Tk, repeat};
+  return cached_mask(key, [&] {
+    auto bias = torch::zeros({Tq, Tk}, options)
+                    .masked_fill_(make_causal_mask(start, Tq, Tk, options.device()),
+                                  -std::numeric_limits<double>::infinity());
+    return repeat == 1 ? bias : bias.repeat({repeat, 1});
+  });
 }
 
 }  // namespace
@@ -235,20 +267,18 @@ torch::Tensor apply_rope(const torch::Tensor& x, int64_t start, int64_t rotary_d
   return RopeFunction::apply(x, cos_full, sin, rotary_dims);
 }
 
-torch::Tensor causal_mask(int64_t start, int64_t Tq, int64_t Tk, const torch::Device& device) {
-  const MaskKey key{static_cast<int>(device.type()), device.index(), -1, start, Tq, Tk, 1};
-  return cached_mask(key, [&] { return make_causal_mask(start, Tq, Tk, device); });
+torch::Tensor causal_scores(const torch::Tensor& a, const torch::Tensor& b, double alpha, int64_t start,
+                            int64_t repeat) {
+  const int64_t Tq = a.size(1) / repeat, Tk = b.size(2);
+  // Every query sees every key when this is one new position after the cache.
+  if (start >= Tk - 1) return batched_matmul(a, b, alpha);
+  return batched_matmul(a, b, alpha, causal_bias(start, Tq, Tk, repeat, a.options()));
 }
 
-torch::Tensor causal_bias(int64_t start, int64_t Tq, int64_t Tk, int64_t repeat, const torch::TensorOptions& options) {
-  const MaskKey key{static_cast<int>(options.device().type()), options.device().index(),
-                    static_cast<int>(options.dtype().toScalarType()), start, Tq, Tk, repeat};
-  return cached_mask(key, [&] {
-    auto bias = torch::zeros({Tq, Tk}, options)
-                    .masked_fill_(make_causal_mask(start, Tq, Tk, options.device()),
-                                  -std::numeric_limits<double>::infinity());
-    return repeat == 1 ? bias : bias.repeat({repeat, 1});
-  });
+torch::Tensor mask_future(const torch::Tensor& scores, int64_t start) {
+  const int64_t Tq = scores.size(-2), Tk = scores.size(-1);
+  if (start >= Tk - 1) return scores;
+  return scores.masked_fill(causal_mask(start, Tq, Tk, scores.device()), -std::numeric_limits<float>::infinity());
 }
 
 torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b, double alpha, const torch::Tensor& bias) {

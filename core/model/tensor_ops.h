@@ -1,6 +1,7 @@
 #pragma once
 // Small pure tensor functions of MODEL.md: RMSNorm, rotate-half RoPE and the causal mask, with
 // hand-written backward passes and per-shape caches where autograd's general ones cost time.
+// Every function returns a new tensor: the cached tables and masks never leave tensor_ops.cpp.
 #include <torch/torch.h>
 
 namespace headlab::model {
@@ -20,17 +21,22 @@ torch::Tensor swiglu(const torch::Tensor& gate_up);
 // One autograd node: the backward is the inverse rotation.
 torch::Tensor apply_rope(const torch::Tensor& x, int64_t start, int64_t rotary_dims, double theta);
 
-// Additive causal mask for a grouped score matrix [repeat * Tq, Tk] (row r * Tq + t is query
-// position start + t): 0 where key u <= start + t, -inf after. Cached per shape and device.
-torch::Tensor causal_bias(int64_t start, int64_t Tq, int64_t Tk, int64_t repeat, const torch::TensorOptions& options);
-// The same as a bool [Tq, Tk], true where the key is in the future. Cached.
-torch::Tensor causal_mask(int64_t start, int64_t Tq, int64_t Tk, const torch::Device& device);
+// Attention scores with the causal mask, for grouped queries: out[i] = alpha * a[i] @ b[i]
+// plus 0 / -inf, where a is [N, repeat * Tq, K] (row r * Tq + t is query position start + t)
+// and b is [N, K, Tk]; key u > start + t gets -inf. The mask rides in the GEMM's C input.
+torch::Tensor causal_scores(const torch::Tensor& a, const torch::Tensor& b, double alpha, int64_t start,
+                            int64_t repeat);
+// scores [..., Tq, Tk] with -inf where key u > start + t (query t): a new tensor, or scores
+// itself when no key is in the future (one new position after a cache).
+torch::Tensor mask_future(const torch::Tensor& scores, int64_t start);
 
 // out[i] = bias + alpha * a[i] @ b[i] for a [N, M, K], b [N, K, P] (bias: undefined, or
-// broadcasting to [M, P]). On the CPU (float32, when the BLAS exports sgemm_) the N small
-// GEMMs go straight to BLAS, in parallel, one single-threaded GEMM per task: LibTorch 1.13's bmm
-// runs them one after another through the dispatcher, each split over every thread (a fork/join
-// per head). Elsewhere it is baddbmm / bmm. Differentiable in a and b.
+// broadcasting to [M, P]; only read). On the CPU (float32, when the BLAS exports a usable
+// sgemm_: blas_sgemm.h) the N small GEMMs go straight to BLAS, in parallel, one
+// single-threaded GEMM per task: LibTorch 1.13's bmm runs them one after another through the
+// dispatcher, each split over every thread (a fork/join per head). Elsewhere, or when a size
+// does not fit BLAS's 32-bit integers, it is baddbmm / bmm. Differentiable in a and b. The
+// result is always a new tensor.
 torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b, double alpha = 1.0,
                              const torch::Tensor& bias = {});
 

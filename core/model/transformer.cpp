@@ -32,7 +32,7 @@ BlockImpl::BlockImpl(const ModelConfig& c, int64_t layer, const torch::TensorOpt
 torch::Tensor BlockImpl::forward(const torch::Tensor& h, LayerKVCache* cache, torch::Tensor* attention_out) {
   auto x = h + attn->forward(rms_norm(h, attn_norm, eps), cache, attention_out);
   auto m = rms_norm(x, mlp_norm, eps);
-  if (m.size(0) * m.size(1) < attn->fused_projection_min_rows)  // decoding: no weight copies
+  if (m.size(0) * m.size(1) < attention_paths(*attn).fused_projection_min_rows)  // decoding: no weight copies
     return x + w_down(torch::silu(w_gate(m)) * w_up(m));
   // One GEMM for the gate and the up projection (and one for their input gradient).
   return x + w_down(swiglu(torch::nn::functional::linear(m, torch::cat({w_gate->weight, w_up->weight}, 0))));

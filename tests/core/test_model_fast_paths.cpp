@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "model/attention_paths.h"
 #include "model/fold.h"
 #include "model/tensor_ops.h"
 #include "model_test_utils.h"
@@ -20,9 +21,9 @@ enum class Path { RowByRow, OneGemmModulesOnRows, OneGemmModulesInWeights };
 
 void use_path(Transformer& m, Path p) {
   for (auto& b : m->blocks) {
-    auto& a = *b->attn;
-    a.fused_projection_min_rows = p == Path::RowByRow ? (int64_t{1} << 40) : 1;
-    a.module_fusion_min_rows = p == Path::OneGemmModulesInWeights ? 1 : (int64_t{1} << 40);
+    auto& paths = attention_paths(*b->attn);
+    paths.fused_projection_min_rows = p == Path::RowByRow ? (int64_t{1} << 40) : 1;
+    paths.module_fusion_min_rows = p == Path::OneGemmModulesInWeights ? 1 : (int64_t{1} << 40);
   }
 }
 
@@ -175,6 +176,49 @@ TEST(TensorOps, BatchedMatmulMatchesBaddbmmWithGradients) {
       EXPECT_LT(tu::max_rel_diff(grads[0], ref_grads[0]), 1e-6);
       EXPECT_LT(tu::max_rel_diff(grads[1], ref_grads[1]), 1e-6);
     }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Cached RoPE tables and causal masks never reach a caller: writing into a result leaves the
+// next call's result unchanged, and a single-batch score GEMM (N == 1, as MQA runs at batch 1)
+// does not write into the mask it reads. (It once did: every call added its scores to it.)
+TEST(TensorOps, CachedTablesAndMasksStayUnwritten) {
+  torch::manual_seed(12);
+  auto x = torch::randn({1, 5, 2, 8});
+  auto rotated = apply_rope(x, 3, 8, 10000.0);
+  const auto rotated_before = rotated.clone();
+  rotated.fill_(7.0f);
+  EXPECT_TRUE(torch::equal(apply_rope(x, 3, 8, 10000.0), rotated_before));
+
+  const int64_t repeat = 3, Tq = 4, Tk = 6, start = 2;  // query t at position start + t
+  auto a = torch::randn({1, repeat * Tq, 8}), b = torch::randn({1, 8, Tk});
+  auto future = (torch::arange(Tk).view({1, Tk}) > torch::arange(start, start + Tq).view({Tq, 1})).repeat({repeat, 1});
+  const auto expected = (0.5 * torch::bmm(a, b)).masked_fill(future, -INFINITY);
+  for (int call = 0; call < 3; ++call) {
+    auto scores = causal_scores(a, b, 0.5, start, repeat);
+    EXPECT_TRUE(torch::allclose(scores, expected, 1e-6, 1e-6)) << "call " << call;
+    scores.add_(100.0);  // the caller owns its result
+  }
+  auto masked = mask_future(torch::zeros({2, Tq, Tk}), start);
+  const auto masked_before = masked.clone();
+  masked.fill_(3.0f);
+  EXPECT_TRUE(torch::equal(mask_future(torch::zeros({2, Tq, Tk}), start), masked_before));
+  EXPECT_TRUE(torch::equal(masked_before[1], torch::zeros({Tq, Tk}).masked_fill(future.narrow(0, 0, Tq), -INFINITY)));
+}
+
+// A caller's bias is read, never written, whatever the batch count.
+TEST(TensorOps, BatchedMatmulLeavesTheBiasAlone) {
+  torch::manual_seed(13);
+  for (int64_t N : {1, 3}) {
+    auto a = torch::randn({N, 4, 5}), b = torch::randn({N, 5, 6}), bias = torch::randn({4, 6});
+    const auto bias_before = bias.clone();
+    auto out = batched_matmul(a, b, 2.0, bias);
+    EXPECT_TRUE(torch::equal(bias, bias_before)) << N;
+    EXPECT_LT(tu::max_rel_diff(out, torch::baddbmm(bias, a, b, 1.0, 2.0)), 1e-6) << N;
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "model/attention_reference.h"
 #include "model/tensor_ops.h"
 #include "model_test_utils.h"
 
@@ -144,6 +145,11 @@ TEST_P(AttentionReference, MatchesIndependentImplementation) {
   auto ref = reference_attention(attn, x[0], &ref_probs);
   EXPECT_LT(testutil::max_rel_diff(d(y[0]), ref), 1e-5) << tc.name;
   EXPECT_LT((d(probs[0]) - ref_probs).abs().max().item<double>(), 1e-6) << tc.name;
+  // The engine's reference path too: the fast paths' equivalence tests hold them to it.
+  torch::Tensor path_probs;
+  auto y_path = attention_reference(attn, x, nullptr, &path_probs);
+  EXPECT_LT(testutil::max_rel_diff(d(y_path[0]), ref), 1e-5) << tc.name << ", reference path";
+  EXPECT_LT((d(path_probs[0]) - ref_probs).abs().max().item<double>(), 1e-6) << tc.name << ", reference path";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -156,6 +162,24 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"gta_all", AttentionLayout::Gta, 4, 2, KhaMode::Linear, KhaMode::Linear, KhaMode::Mlp, true, true, true, 0},
         Case{"gqa_virtual", AttentionLayout::Gqa, 4, 4, KhaMode::None, KhaMode::Linear, KhaMode::Linear, true, false, true, 2}),
     [](const auto& info) { return info.param.name; });
+
+// One key/value head, batch 1, QK norm on: the grouped score GEMM then runs as a single
+// batch, and the scores must not land in the causal mask shared by every later call of the
+// same shape (they once did, 25-66% off). Called twice: the second call reads that mask.
+TEST(AttentionReferenceRepeated, MqaWithQkNormBatchOneMatchesTwice) {
+  auto cfg = testutil::tiny_config(AttentionLayout::Mqa, 4, 1);
+  cfg.n_layers = 1;
+  auto m = testutil::make_model(cfg);
+  testutil::randomize_modules(m);  // moves q_norm / k_norm away from ones
+  auto& attn = *m->blocks[0]->attn;
+  torch::manual_seed(8);
+  auto x = torch::randn(std::vector<int64_t>{1, 13, cfg.d_model});
+  const auto ref = reference_attention(attn, x[0], nullptr);
+  for (int call = 0; call < 2; ++call) {
+    torch::NoGradGuard g;
+    EXPECT_LT(testutil::max_rel_diff(d(attn.forward(x)[0]), ref), 1e-5) << "call " << call;
+  }
+}
 
 // RoPE on x = [1, 2, 3, 4] at position 1 with theta = 10000, dh = 4: freqs are 1 and 0.01.
 TEST(HandComputed, RopeRotatesHalves) {
