@@ -37,7 +37,7 @@ assert cfg["interaction"]["bypassed"] == ["kha@1"], cfg["interaction"]
 PYEOF
 
 # Probes: probes.jsonl during training, and the probe command on the trained model.
-"$CLI" train --config "$WORK/exp.json" --steps 12 --probe-every 5 --out "$WORK/probed" --quiet >/dev/null
+"$CLI" train --config "$WORK/exp.json" --steps 12 --set "schedule=[]" --probe-every 5 --out "$WORK/probed" --quiet >/dev/null
 "$CLI" probe --model "$WORK/whole/model" --text "the cat sees a dog." --out "$WORK/probe.json" --maps "$WORK/maps" >/dev/null
 $PY - "$WORK" <<'PYEOF' && pass "probes.jsonl and the probe command (stats, roles, similarity, matrices, ablations, maps)" || fail "probe outputs"
 import sys, json, numpy as np
@@ -76,7 +76,7 @@ s3=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 -
 [[ "$s1" == "$s2" && "$s1" != "$s3" && ${#s1} -gt 30 ]] && pass "sampling is reproducible with a seed" || fail "sample: '$s1' '$s2' '$s3'"
 
 # Compare: one run directory per variant and a summary.
-"$CLI" compare --config "$WORK/exp.json" --steps 4 --variants baseline,kha-mlp --out "$WORK/cmp" >/dev/null
+"$CLI" compare --config "$WORK/exp.json" --steps 4 --set "schedule=[]" --variants baseline,kha-mlp --out "$WORK/cmp" >/dev/null
 [[ -f "$WORK/cmp/baseline/metrics.jsonl" && -f "$WORK/cmp/kha-mlp/model/model.safetensors" && $(wc -l < "$WORK/cmp/summary.csv") -eq 3 ]] \
   && pass "compare writes a run per variant and summary.csv" || fail "compare outputs"
 expect_exit 2 "unknown variant 'gpt'" -- "$CLI" compare --config "$WORK/exp.json" --variants baseline,gpt --out "$WORK/cmp2"
@@ -95,6 +95,13 @@ expect_exit 2 "bad.txt" -- "$CLI" train --config "$WORK/exp.json" --set data.tas
 for r in r1 r2 r3 r4 r5 r6 r7 r8; do [[ ! -e "$WORK/$r" ]] || fail "half-written run directory $r"; done
 pass "no run directory left by a bad config"
 expect_exit 2 "already holds a run" -- "$CLI" train --config "$WORK/exp.json" --out "$WORK/whole"
+expect_exit 2 "layer 99 does not exist" -- "$CLI" train --config "$WORK/exp.json" --out "$WORK/r9" \
+  --set 'schedule=[{"step": 1, "action": "bypass", "module": "kha", "layers": [99]}]'
+expect_exit 2 "step 40 is never reached" -- "$CLI" train --config "$WORK/exp.json" --out "$WORK/r10" \
+  --set 'schedule=[{"step": 40, "action": "set_lr", "value": 0.001}]'
+expect_exit 2 "talking_heads in layer 0 is absent" -- "$CLI" train --config "$WORK/exp.json" --out "$WORK/r11" \
+  --set 'schedule=[{"step": 2, "action": "freeze", "module": "talking_heads", "layers": [0]}]'
+[[ ! -e "$WORK/r9" && ! -e "$WORK/r10" && ! -e "$WORK/r11" ]] && pass "no run directory left by a bad schedule" || fail "a bad schedule left a run directory"
 
 # Ctrl-C: the run saves a checkpoint and exits with 130.
 "$CLI" train --config "$WORK/exp.json" --set train.steps=100000 --out "$WORK/int" --quiet &
