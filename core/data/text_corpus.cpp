@@ -111,7 +111,13 @@ class TextCorpusTask final : public RowTask {
   }
 
   nlohmann::json config() const override {
-    return {{"task", "text"}, {"path", path_}, {"tokenizer", tokenizer_type_}, {"val_fraction", val_fraction_}};
+    // Resolved: the run's config.json must still find the corpus when resumed from elsewhere.
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(path_, ec);
+    return {{"task", "text"},
+            {"path", ec ? path_ : absolute.lexically_normal().string()},
+            {"tokenizer", tokenizer_type_},
+            {"val_fraction", val_fraction_}};
   }
 
  private:

@@ -105,3 +105,14 @@ TEST_F(CorpusText, CharsTokenizerKeepsMultiByteCharacters) {
   const uint64_t h = batch_hash(batch);
   EXPECT_EQ(h, batch_hash(make_data_source(text_config(write("u.txt", text), "chars"), 2)->batch(Split::Train, 0, 2, 24)));
 }
+
+TEST_F(CorpusText, ARelativePathIsStoredResolved) {
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "the cat sat on the mat. ";
+  const fs::path file = write("corpus.txt", text);
+  const fs::path relative = fs::relative(file, fs::current_path());
+  ASSERT_TRUE(relative.is_relative());
+  const auto source = make_data_source(text_config(relative.string()), 1);
+  // The run's config.json keeps this, so a resume from another folder still finds the corpus.
+  EXPECT_EQ(source->config()["path"], fs::absolute(file).lexically_normal().string());
+}
