@@ -85,15 +85,41 @@ RunDirectory::RunDirectory(fs::path path, std::shared_ptr<RunLock> lock) : path_
   if (!metrics_ || !events_ || !probes_) throw std::runtime_error(path_.string() + ": cannot open the run's log files");
 }
 
-RunDirectory RunDirectory::create(const fs::path& path, const json& resolved_config) {
-  if (fs::exists(path / "config.json") || fs::exists(path / kMetrics))
-    throw InputError(path.string() + " already holds a run; resume it with --resume or pick another --out");
+namespace {
+
+bool holds_a_run(const fs::path& path) { return fs::exists(path / "config.json") || fs::exists(path / kMetrics); }
+
+// A run that never reached a checkpoint (killed, disk full) left only logs: nothing to resume.
+bool restartable(const fs::path& path) {
+  return RunDirectory::checkpoint_steps(path).empty() && !fs::exists(path / "model");
+}
+
+// Moves the earlier attempt's files into attempt-N/ (the first N free); returns that folder.
+fs::path set_aside_attempt(const fs::path& path) {
+  fs::path aside;
+  for (int n = 1; aside.empty() || fs::exists(aside); ++n) aside = path / ("attempt-" + std::to_string(n));
+  fs::create_directories(aside);
+  for (const char* f : {"config.json", kMetrics, kEvents, kProbes, "checkpoints"})
+    if (fs::exists(path / f)) fs::rename(path / f, aside / f);
+  return aside;
+}
+
+}  // namespace
+
+RunDirectory RunDirectory::create(const fs::path& path, const json& resolved_config, std::string* restart_note) {
+  const std::string held = path.string() + " already holds a run; resume it with --resume or pick another --out";
+  if (holds_a_run(path) && !restartable(path)) throw InputError(held);
   fs::create_directories(path);
   // Checked again under the lock: two runs started at once into one --out both passed the
   // first check, and only one may write.
   auto lock = std::make_shared<RunLock>(path);
-  if (fs::exists(path / "config.json") || fs::exists(path / kMetrics))
-    throw InputError(path.string() + " already holds a run; resume it with --resume or pick another --out");
+  if (holds_a_run(path)) {
+    if (!restartable(path)) throw InputError(held);
+    const fs::path aside = set_aside_attempt(path);
+    if (restart_note)
+      *restart_note = "started over: the earlier run here never reached a checkpoint; its logs are in " +
+                      aside.filename().string() + "/";
+  }
   write_file_atomic(path / "config.json", resolved_config.dump(2) + "\n");
   return RunDirectory(path, std::move(lock));
 }

@@ -23,7 +23,11 @@ class RunDirectory {
  public:
   // A new run: refuses a directory that already holds a run (resume it instead). Both take the
   // directory's lock (io/run_lock.h) for the life of the object: a second writer is refused.
-  static RunDirectory create(const std::filesystem::path& path, const nlohmann::json& resolved_config);
+  // A directory whose run never reached a checkpoint (killed or out of disk before the first)
+  // is not a dead end: the new run starts over there, the earlier logs move into attempt-N/,
+  // and *restart_note says so.
+  static RunDirectory create(const std::filesystem::path& path, const nlohmann::json& resolved_config,
+                             std::string* restart_note = nullptr);
   // An existing run, for resuming: drops metric/event/probe lines after `keep_until_step`,
   // which a run killed after its last checkpoint may have written, and the temporaries of
   // checkpoint writes that a kill interrupted.

@@ -42,7 +42,9 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
     auto resolved = config_.to_json();
     resolved["model"] = model_config.to_json();
     resolved["data"] = data_->config();
-    run_ = std::make_unique<io::RunDirectory>(io::RunDirectory::create(run_dir, resolved));
+    std::string restart_note;
+    run_ = std::make_unique<io::RunDirectory>(io::RunDirectory::create(run_dir, resolved, &restart_note));
+    if (!restart_note.empty()) record_event(EventKind::Command, restart_note);
   }
 }
 
@@ -53,7 +55,9 @@ std::unique_ptr<Trainer> Trainer::resume(const fs::path& run_dir, std::optional<
   auto config = ExperimentConfig::from_json(resolved);
   if (total_steps) config.train.steps = *total_steps;
   const auto steps = io::RunDirectory::checkpoint_steps(run_dir);
-  if (steps.empty()) throw InputError(run_dir.string() + ": no checkpoint to resume from");
+  if (steps.empty())
+    throw InputError(run_dir.string() + ": no checkpoint to resume from; `train --out " + run_dir.string() +
+                     "` starts it over (its logs are kept in attempt-N/)");
   std::unique_ptr<Trainer> t(new Trainer(config, run_dir, true));
   t->load_checkpoint(io::RunDirectory::checkpoint_path(run_dir, steps.back()));
   t->run_ = std::make_unique<io::RunDirectory>(io::RunDirectory::reopen(run_dir, t->step_));

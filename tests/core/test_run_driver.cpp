@@ -218,3 +218,26 @@ TEST(RunDirectoryInput, FifosNonObjectLinesAndMistypedRecordsAreInputErrors) {
   EXPECT_THROW(require_regular_file(dir), InputError);
   fs::remove_all(dir);
 }
+
+TEST(RunDriver, ARunKilledBeforeItsFirstCheckpointCanStartOver) {
+  const auto dir = tu::scratch_dir("driver-restart");
+  {
+    run::RunDriver killed(tu::experiment(experiment(20, 0)), dir);
+    for (int i = 0; i < 3; ++i) killed.step();  // no checkpoint yet; then the process "dies"
+  }
+  try {
+    run::RunDriver::resume(dir);
+    FAIL() << "resumed without a checkpoint";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("starts it over"), std::string::npos) << e.what();
+  }
+  run::RunDriver again(tu::experiment(experiment(4, 0)), dir);
+  EXPECT_EQ(io::RunDirectory::read_metrics(dir / "attempt-1").size(), 3u);  // the logged steps are kept
+  ASSERT_FALSE(again.trainer().events().empty());
+  EXPECT_NE(again.trainer().events().front().message.find("started over"), std::string::npos);
+  again.run();
+  EXPECT_EQ(io::RunDirectory::read_metrics(dir).size(), 4u);
+  // A run with a checkpoint is never started over.
+  EXPECT_THROW(run::RunDriver(tu::experiment(experiment(4, 0)), dir), InputError);
+  fs::remove_all(dir);
+}
