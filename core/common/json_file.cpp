@@ -31,6 +31,11 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& sourc
     const auto syntax = what.find("syntax error");
     throw InputError(source_name + ":" + std::to_string(line) + ":" + std::to_string(column) +
                      ": invalid JSON: " + (syntax == std::string::npos ? what : what.substr(syntax)));
+  } catch (const nlohmann::json::exception& e) {
+    // e.g. out_of_range.406 for 1e999: keep the explanation, drop nlohmann's "[json.exception...]".
+    std::string what = e.what();
+    const auto bracket = what.find("] ");
+    throw InputError(source_name + ": invalid JSON: " + (bracket == std::string::npos ? what : what.substr(bracket + 2)));
   }
 }
 

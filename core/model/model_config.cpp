@@ -166,7 +166,9 @@ void ModelConfig::validate() const {
       fail("interaction.bypassed entry '" + entry + "' names a module that the model does not have");
   }
   if (!tokenizer.is_null()) {
-    const std::string type = tokenizer.value("type", "");
+    if (!tokenizer.is_object() || !tokenizer.contains("type") || !tokenizer["type"].is_string())
+      fail("tokenizer.type must be a string (bytes or chars)");
+    const std::string type = tokenizer["type"].get<std::string>();
     if (type == "bytes") {
       if (vocab_size != 256) fail("vocab_size (" + std::to_string(vocab_size) + ") must be 256 for the bytes tokenizer");
     } else if (type == "chars") {

@@ -163,7 +163,10 @@ ExperimentConfig ExperimentConfig::from_json(const json& j) {
   }
   if (r.has("description")) c.description = r.string("description", "");
   r.reject_unknown_keys();
-  const int64_t max_seq = c.model.value("max_seq_len", int64_t{256});
+  const auto max_field = c.model.find("max_seq_len");
+  if (max_field != c.model.end() && !max_field->is_number_integer())
+    r.fail("model.max_seq_len must be an integer, got " + max_field->dump());
+  const int64_t max_seq = max_field != c.model.end() ? max_field->get<int64_t>() : 256;
   if (c.train.seq_len > max_seq)
     r.fail("train.seq_len (" + std::to_string(c.train.seq_len) + ") exceeds model.max_seq_len (" + std::to_string(max_seq) + ")");
   return c;

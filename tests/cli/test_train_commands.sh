@@ -101,6 +101,10 @@ expect_exit 2 "step 40 is never reached" -- "$CLI" train --config "$WORK/exp.jso
   --set 'schedule=[{"step": 40, "action": "set_lr", "value": 0.001}]'
 expect_exit 2 "talking_heads in layer 0 is absent" -- "$CLI" train --config "$WORK/exp.json" --out "$WORK/r11" \
   --set 'schedule=[{"step": 2, "action": "freeze", "module": "talking_heads", "layers": [0]}]'
+printf '{"model": {"d_model": 32}, "data": {"task": "grammar"}, "train": {"lr": 1e999}}' > "$WORK/huge.json"
+expect_exit 2 "huge.json: invalid JSON: number overflow" -- "$CLI" train --config "$WORK/huge.json" --out "$WORK/r12"
+expect_exit 2 "model.max_seq_len must be an integer" -- "$CLI" train --config "$WORK/exp.json" --set 'model.max_seq_len="64"' --out "$WORK/r13"
+expect_exit 2 "tokenizer.type must be a string" -- "$CLI" train --config "$WORK/exp.json" --set 'model.tokenizer={"type": 3}' --out "$WORK/r14"
 [[ ! -e "$WORK/r9" && ! -e "$WORK/r10" && ! -e "$WORK/r11" ]] && pass "no run directory left by a bad schedule" || fail "a bad schedule left a run directory"
 
 # Ctrl-C: the run saves a checkpoint and exits with 130.
