@@ -164,6 +164,10 @@ void ModelConfig::validate() const {
     }
     if (layer < 0 || !has_module(layer, kind))
       fail("interaction.bypassed entry '" + entry + "' names a module that the model does not have");
+    // The layers look entries up by their canonical spelling: another one ("talking@1",
+    // "kha@01") would pass here and bypass nothing.
+    if (entry != bypass_entry(kind, layer))
+      fail("interaction.bypassed entry '" + entry + "' must be written '" + bypass_entry(kind, layer) + "'");
   }
   if (!tokenizer.is_null()) {
     if (!tokenizer.is_object() || !tokenizer.contains("type") || !tokenizer["type"].is_string())

@@ -129,3 +129,19 @@ TEST(ModelConfig, MissingInteractionMeansNoModules) {
 }
 
 }  // namespace
+
+TEST(ModelConfigBypassed, OnlyTheCanonicalSpellingIsAccepted) {
+  auto j = nlohmann::json::parse(R"({"format": "headlab-model/1", "vocab_size": 16, "d_model": 16, "n_layers": 2,
+    "n_heads": 2, "n_kv_heads": 2, "head_dim": 8, "d_ff": 32, "max_seq_len": 16,
+    "interaction": {"kha": {"q": "linear"}, "talking_heads": {"enabled": true}, "bypassed": ["talking_heads@1"]}})");
+  EXPECT_NO_THROW(headlab::model::ModelConfig::from_json(j));
+  for (const char* entry : {"talking@1", "kha@01", "kha@+1", "kha@ 1"}) {
+    j["interaction"]["bypassed"] = {entry};
+    try {
+      headlab::model::ModelConfig::from_json(j);
+      ADD_FAILURE() << entry << " was accepted (and would bypass nothing)";
+    } catch (const headlab::InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("must be written"), std::string::npos) << e.what();
+    }
+  }
+}
