@@ -168,30 +168,33 @@ void RunDirectory::prune_checkpoints(int64_t keep) const {
   for (size_t i = 0; i + static_cast<size_t>(keep) < steps.size(); ++i) fs::remove_all(checkpoint_path(steps[i]));
 }
 
-std::vector<MetricPoint> RunDirectory::read_metrics(const fs::path& run) {
-  std::vector<MetricPoint> out;
-  for (const auto& j : read_lines(run / kMetrics)) {
+namespace {
+
+// Every record of a jsonl log, parsed by `parse`; a wrongly typed field is an InputError that
+// names the file and the record, never nlohmann's own text.
+template <class Record, class Parse>
+std::vector<Record> read_records(const fs::path& file, Parse parse, const char* expected) {
+  std::vector<Record> out;
+  for (const auto& j : read_lines(file)) {
     try {
-      out.push_back(metric_from_json(j));
-    } catch (const json::exception&) {  // a wrongly typed field: name the line, not nlohmann
-      throw InputError((run / kMetrics).string() + ": record " + std::to_string(out.size() + 1) +
-                       " is not a metric record (step and loss are numbers): " + j.dump().substr(0, 80));
+      out.push_back(parse(j));
+    } catch (const json::exception&) {
+      throw InputError(file.string() + ": record " + std::to_string(out.size() + 1) + " is not " + expected + ": " +
+                       j.dump().substr(0, 80));
     }
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<MetricPoint> RunDirectory::read_metrics(const fs::path& run) {
+  return read_records<MetricPoint>(run / kMetrics, metric_from_json, "a metric record (step and loss are numbers)");
+}
+
 std::vector<EventRecord> RunDirectory::read_events(const fs::path& run) {
-  std::vector<EventRecord> out;
-  for (const auto& j : read_lines(run / kEvents)) {
-    try {
-      out.push_back(event_from_json(j));
-    } catch (const json::exception&) {  // a wrongly typed field: name the record, not nlohmann
-      throw InputError((run / kEvents).string() + ": record " + std::to_string(out.size() + 1) +
-                       " is not an event record (step a number, kind and message strings): " + j.dump().substr(0, 80));
-    }
-  }
-  return out;
+  return read_records<EventRecord>(run / kEvents, event_from_json,
+                                   "an event record (step a number, kind and message strings)");
 }
 
 json RunDirectory::read_config(const fs::path& run) { return read_json_file(run / "config.json"); }
