@@ -208,14 +208,15 @@ void ComparePanel::setSummary(const QString& out_dir, const std::vector<run::Var
   for (int r = 0; r < int(summaries.size()); ++r) {
     const auto& s = summaries[size_t(r)];
     auto* name = new QTableWidgetItem(QString::fromStdString(s.name));
-    name->setToolTip(QString::fromStdString(s.run_dir));
+    if (!s.runs.empty()) name->setToolTip(QString::fromStdString(s.runs.front().run_dir));
     table_->setItem(r, 0, name);
-    table_->setItem(r, 1, numberItem(s.final_train_loss, 4));
-    table_->setItem(r, 2, numberItem(s.final_val_loss, 4));
+    table_->setItem(r, 1, numberItem(s.runs.empty() ? std::nan("") : s.runs.front().final_train_loss, 4));
+    table_->setItem(r, 2, numberItem(s.final_val_loss.mean, 4));
     table_->setItem(r, 3, numberItem(double(s.spikes), 0));
     table_->setItem(r, 4, numberItem(s.tokens_per_second, 0));
     table_->setItem(r, 5, numberItem(double(s.parameters), 0));
-    same_data = same_data && s.first_batch_hash == summaries.front().first_batch_hash;
+    for (size_t k = 0; k < s.runs.size() && k < summaries.front().runs.size(); ++k)
+      same_data = same_data && s.runs[k].first_batch_hash == summaries.front().runs[k].first_batch_hash;
   }
   message_->setStyleSheet(same_data ? QString() : QStringLiteral("color: #b2182b"));
   message_->setText(same_data ? tr("Done: every variant trained on the same batches. Results in %1").arg(out_dir)

@@ -130,18 +130,33 @@ ModuleState ModulePanel::state(int layer, ModuleKind module) const {
 QString ModulePanel::cellText(int layer, ModuleKind module) const {
   QString text = name(state(layer, module));
   const auto it = ablations_.find({layer, module});
-  if (it != ablations_.end() && state(layer, module) != ModuleState::Absent)
-    text += QStringLiteral("  Δ %1").arg(it->second.loss_bypassed - it->second.loss_live, 0, 'f', 3);
+  if (it != ablations_.end() && state(layer, module) != ModuleState::Absent) {
+    const auto& a = it->second;
+    // The sign only when it is resolved (|Δ| > 2 SE); otherwise "≈0" says the data cannot tell.
+    if (a.resolved())
+      text += QStringLiteral("  Δ %1").arg(a.delta, 0, 'f', 3);
+    else
+      text += QStringLiteral("  Δ ≈0");
+  }
   return text;
 }
 
 QString ModulePanel::cellToolTip(int layer, ModuleKind module) const {
   QString tip = tr("%1 in layer %2: %3").arg(moduleTitle(module)).arg(layer).arg(name(state(layer, module)));
   const auto it = ablations_.find({layer, module});
-  if (it != ablations_.end())
-    tip += tr("\nprobe loss with it bypassed: %1 (live: %2)")
-               .arg(it->second.loss_bypassed, 0, 'f', 4)
-               .arg(it->second.loss_live, 0, 'f', 4);
+  if (it != ablations_.end()) {
+    const auto& a = it->second;
+    tip += tr("\nbypassing it changes the loss on the scored positions by %1 ± %2 (standard error over %3 %4 of the %5)")
+               .arg(a.delta, 0, 'f', 4)
+               .arg(a.standard_error, 0, 'f', 4)
+               .arg(a.samples)
+               .arg(a.measured_on == "probe text" ? tr("tokens") : tr("rows"))
+               .arg(QString::fromStdString(a.measured_on));
+    tip += a.resolved() ? (a.delta > 0 ? tr("\nresolved: the model does worse without it")
+                                       : tr("\nresolved: the model does better without it"))
+                        : tr("\nnot resolved: within two standard errors of 0");
+    tip += tr("\nloss bypassed %1, live %2").arg(a.loss_bypassed, 0, 'f', 4).arg(a.loss_live, 0, 'f', 4);
+  }
   return tip;
 }
 

@@ -170,14 +170,9 @@ json evaluate_targets(const std::vector<SizeResult>& results) {
 
 int main(int argc, char** argv) {
   using namespace headlab::bench;
-  // OpenMP worker threads that spin between parallel regions steal the cores of a shared
-  // machine: on this 2-core VM under load, 2 spinning threads made steps up to 10x slower for
-  // HeadLab and the reference alike. libgomp reads the policy only at start-up, so the bench
-  // restarts itself once with PASSIVE unless the caller chose a policy (the reference inherits it).
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);  // on failure, go on with the default policy
-  }
+  // Spinning OpenMP workers made steps up to 10x slower for HeadLab and the reference alike on
+  // a loaded 2-core machine; the reference inherits the policy.
+  headlab::prefer_passive_openmp_waiting(argv);
   CLI::App app{"headlab-bench: HeadLab training/inference throughput against the PyTorch reference"};
   BenchOptions o;
   o.reference_script = std::string(HEADLAB_SOURCE_DIR) + "/tests/reference/headlab_reference.py";

@@ -36,7 +36,7 @@ std::string format_duration(double seconds) {
 }
 
 struct TrainArgs {
-  std::string config, preset, out, resume, device;
+  std::string config, preset, out, resume, device, init_from;
   int64_t steps = 0, probe_every = -1, stop_after = 0;
   int64_t seed = -1;
   std::vector<std::string> sets;
@@ -51,6 +51,15 @@ nlohmann::json build_config_json(const TrainArgs& a) {
   if (!a.device.empty()) j["train"]["device"] = a.device;
   if (a.seed >= 0) j["train"]["seed"] = a.seed;
   if (a.probe_every >= 0) j["probe"]["every"] = a.probe_every;
+  if (!a.init_from.empty()) {
+    // The loaded model replaces the config's: its data, training and schedule still apply.
+    for (const auto& s : a.sets)
+      if (s.rfind("model.", 0) == 0)
+        throw InputError("--set " + s + ": with --init-from the model is the loaded one; insert modules with a "
+                         "schedule action at step 0 instead");
+    j.erase("model");
+    j["init_from"] = fs::absolute(a.init_from).lexically_normal().string();
+  }
   return j;
 }
 
@@ -96,8 +105,8 @@ class Progress {
 int run_training(const TrainArgs& a) {
   std::unique_ptr<run::RunDriver> driver;
   if (!a.resume.empty()) {
-    if (!a.config.empty() || !a.preset.empty() || !a.sets.empty())
-      throw InputError("--resume continues a run with its own config; drop --config, --preset and --set");
+    if (!a.config.empty() || !a.preset.empty() || !a.sets.empty() || !a.init_from.empty())
+      throw InputError("--resume continues a run with its own config; drop --config, --preset, --set and --init-from");
     driver = run::RunDriver::resume(a.resume, a.steps > 0 ? std::optional<int64_t>(a.steps) : std::nullopt);
   } else {
     auto config = train::ExperimentConfig::from_json(build_config_json(a));
@@ -150,6 +159,8 @@ void add_train_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--resume", a->resume, "Continue this run directory from its newest checkpoint");
     cmd->add_option("--device", a->device, "cpu, cuda or auto");
     cmd->add_option("--seed", a->seed, "Seed for initialization and data order");
+    cmd->add_option("--init-from", a->init_from,
+                    "Fine-tune: start from this model directory (its config replaces the config's model)");
     cmd->add_option("--set", a->sets, "Override a config value, e.g. --set train.lr=1e-3 (repeatable)");
     cmd->add_option("--probe-every", a->probe_every, "Probe the heads every N steps (probes.jsonl)");
     cmd->add_option("--stop-after", a->stop_after, "Stop (with a checkpoint) after this many steps; resume later");

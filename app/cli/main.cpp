@@ -8,6 +8,7 @@
 #include "common/runtime.h"
 
 int main(int argc, char** argv) {
+  headlab::prefer_passive_openmp_waiting(argv);
   CLI::App app{"HeadLab: train, load, probe and transform small transformers with cross-head interaction modules"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "headlab-cli 0.1.0");

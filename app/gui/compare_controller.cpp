@@ -40,12 +40,12 @@ void CompareController::cancel() {
 void CompareController::onProgress(const CompareProgress& p) {
   // A tiny model steps thousands of times a second: tell the GUI about each variant's last
   // step and otherwise at most every 100 ms.
-  if (p.step != p.total && since_emit_.elapsed() < 100) return;
+  if (p.step != p.steps && since_emit_.elapsed() < 100) return;
   since_emit_.restart();
   QMetaObject::invokeMethod(
       this,
       [this, p] {
-        emit progress(int(p.variant), int(p.variants), QString::fromStdString(p.name), p.step, p.total);
+        emit progress(int(p.run), int(p.runs), QString::fromStdString(p.name), p.step, p.steps);
       },
       Qt::QueuedConnection);
 }

@@ -17,9 +17,12 @@ CompareOutcome runCompareRequest(const CompareRequest& request,
     run::CompareOptions options;
     options.interleave = request.interleave;
     options.cancel = cancel;
-    options.on_progress = [&](size_t i, int64_t step, int64_t total) {
-      if (progress) progress({i, variants.size(), variants[i].name, step, total});
+    options.seeds = request.seeds;
+    options.sweeps = request.sweeps;
+    options.on_progress = [&](const run::CompareProgress& p) {
+      if (progress) progress(p);
     };
+    options.on_run_finished = request.on_run_finished;
     outcome.summaries = run::run_comparison(request.base, variants, request.out_dir, options);
     outcome.status = CompareOutcome::Status::Finished;
   } catch (const run::CompareCancelled& e) {

@@ -19,16 +19,14 @@ struct CompareRequest {
   nlohmann::json base;                // the experiment form's config
   std::vector<std::string> variants;  // builtin_variant names: baseline, kha-linear, ...
   bool interleave = false;
+  int64_t seeds = 1;
+  std::vector<run::Sweep> sweeps;
   std::string out_dir;                // must not hold a comparison yet
+  // Called on the comparison's thread when a run finishes (curves as they come).
+  std::function<void(const run::VariantSummary&, const run::RunSummary&)> on_run_finished;
 };
 
-struct CompareProgress {
-  size_t variant = 0;  // index into the request's variants
-  size_t variants = 0;
-  std::string name;
-  int64_t step = 0;
-  int64_t total = 0;
-};
+using run::CompareProgress;
 
 struct CompareOutcome {
   enum class Status { Finished, Cancelled, Failed };

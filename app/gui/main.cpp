@@ -98,6 +98,8 @@ void scheduleScreenshot(MainWindow& window, const QString& file, int steps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The training worker shares the machine with the GUI thread and whatever else runs.
+  headlab::prefer_passive_openmp_waiting(argv);
   // Exporting figures never shows a window: work without a display unless told otherwise.
   if (argvHas(argc, argv, "--export-figures") && !qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
     qputenv("QT_QPA_PLATFORM", "offscreen");

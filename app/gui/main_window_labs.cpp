@@ -75,10 +75,11 @@ void MainWindow::buildLabDocks() {
   connect(compare_, &CompareController::progress, compare_panel_, &ComparePanel::setProgress);
   connect(compare_, &CompareController::finished, this, [this](const QString& out_dir) {
     compare_panel_->setSummary(out_dir, compare_->summaries());
-    for (const auto& s : compare_->summaries()) {
-      QString error;
-      if (!addOverlayRun(QString::fromStdString(s.run_dir), &error)) showMessage(error);
-    }
+    for (const auto& s : compare_->summaries())
+      for (const auto& run : s.runs) {
+        QString error;
+        if (!addOverlayRun(QString::fromStdString(run.run_dir), &error)) showMessage(error);
+      }
     showMessage(tr("Comparison done: %1").arg(out_dir));
   });
   connect(compare_, &CompareController::cancelled, this, [this](const QString& message) {

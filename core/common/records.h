@@ -15,6 +15,7 @@ struct MetricPoint {
   int64_t tokens = 0;          // tokens seen so far
   double elapsed_s = 0.0;      // wall time since the run started
   std::optional<double> val_loss;  // present when validation ran at this step
+  std::optional<double> val_loss_se;  // its standard error over the validation rows
 };
 
 // What an event is about. The names (to_string) are what events.jsonl stores.

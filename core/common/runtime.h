@@ -6,6 +6,16 @@ namespace c10 { struct Device; }
 
 namespace headlab {
 
+// Call first thing in main(). OpenMP's idle workers spin (libgomp's default wait policy):
+// harmless on an idle machine, ruinous on a busy one, where a spinning worker holds a core
+// that the thread it waits for needs (measured: 30 training steps took 39-60 s on 2 threads
+// next to another busy process, 4-5 s on 1 thread). libgomp reads OMP_WAIT_POLICY once, when
+// it is loaded, before main() runs, so the only way to change it is to start again: when the
+// user has not chosen a policy, this sets OMP_WAIT_POLICY=PASSIVE and re-executes the program
+// with the same arguments (once: the variable is then set). Returns when nothing was done or
+// the re-execution failed (the program then runs with the spinning default).
+void prefer_passive_openmp_waiting(char** argv);
+
 // OpenMP defaults to one thread on these machines: set the intra-op thread count
 // explicitly. threads <= 0 means OMP_NUM_THREADS when set, else all hardware threads.
 // Returns the count in force.

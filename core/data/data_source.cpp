@@ -32,7 +32,7 @@ class TaskDataSource final : public DataSource {
     Row row;
     for (int64_t b = 0; b < batch_size; ++b) {
       // One stream per row: a row does not depend on the batch size or on the other rows.
-      Rng rng(seed_, batch_stream(split), index, static_cast<uint64_t>(b));
+      Rng rng(split == Split::Validation ? kValidationSeed : seed_, batch_stream(split), index, static_cast<uint64_t>(b));
       row.reset(seq_len + 1);
       task_->fill_row(split, rng, seq_len + 1, row);
       if (row.size() != seq_len + 1) {

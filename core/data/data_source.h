@@ -2,7 +2,8 @@
 // Where training batches come from: text corpora and synthetic tasks behind one interface.
 //
 // Determinism: batch i of a split is a pure function of (data config, seed, split, i,
-// batch_size, seq_len). Row r of that batch draws from its own random stream named by
+// batch_size, seq_len); validation batches do not depend on the seed (rng.h,
+// kValidationSeed), so every run of a task is evaluated on the same held-out rows. Row r of that batch draws from its own random stream named by
 // (seed, split, i, r), so resuming a run only needs the batch index, and batch_hash proves
 // that two runs saw the same data in the same order. Batches are CPU tensors; the trainer
 // moves them to its device. A DataSource has no mutable state: its const methods may be
@@ -29,11 +30,13 @@
 //     n_values           10, in [2, 10] (0-9)
 //     n_pairs            8, in [1, n_keys]
 //   modular_addition     examples "07+45=52;" (fixed-width decimals) packed into rows. All p*p
-//                        pairs (a, b) are split once by a permutation seeded by the run seed:
+//                        pairs (a, b) are split once by a permutation seeded by split_seed
+//                        (not the run seed, so every seed is validated on the same pairs):
 //                        the first train_fraction of it is train, the rest validation.
 //                        Scored: the answer digits.
 //     p                  97, in [2, 1000]
 //     train_fraction     0.5, in (0, 1) (both splits must get at least one pair)
+//     split_seed         0; run directories written before it existed resume with their seed
 //   sort                 examples "3142>1234;" packed into rows: a list of min_len..max_len
 //                        symbols (repeats allowed), '>', the same list sorted, ';'.
 //                        Scored: the sorted list.

@@ -36,6 +36,11 @@ enum class Stream : uint64_t {
   DataSplit = 3,  // one-off splits of a finite data set (e.g. modular-addition pairs)
 };
 
+// Validation rows are drawn with this seed, not the run's: every run of a task (any seed,
+// any variant) is evaluated on the same held-out rows, so seed-to-seed differences in the
+// validation loss are the model's, not the sample's.
+constexpr uint64_t kValidationSeed = 0x68656C645F6F7574ULL;  // "held_out"
+
 inline Stream batch_stream(Split split) {
   return split == Split::Train ? Stream::TrainBatches : Stream::ValidationBatches;
 }

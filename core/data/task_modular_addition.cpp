@@ -14,12 +14,12 @@ namespace {
 
 class ModularAdditionTask final : public RowTask {
  public:
-  ModularAdditionTask(int64_t p, double train_fraction, uint64_t seed)
-      : p_(p), train_fraction_(train_fraction), tokenizer_("0123456789+=;") {
+  ModularAdditionTask(int64_t p, double train_fraction, uint64_t split_seed)
+      : p_(p), train_fraction_(train_fraction), split_seed_(split_seed), tokenizer_("0123456789+=;") {
     width_ = static_cast<int>(std::to_string(p - 1).size());
     std::vector<uint32_t> pairs(static_cast<std::size_t>(p * p));
     for (std::size_t i = 0; i < pairs.size(); ++i) pairs[i] = static_cast<uint32_t>(i);
-    Rng rng(seed, Stream::DataSplit);
+    Rng rng(split_seed, Stream::DataSplit);
     rng.shuffle(pairs.begin(), pairs.end());
     const auto n_train = static_cast<std::ptrdiff_t>(static_cast<double>(pairs.size()) * train_fraction);
     if (n_train < 1 || n_train >= static_cast<std::ptrdiff_t>(pairs.size())) {
@@ -60,7 +60,7 @@ class ModularAdditionTask final : public RowTask {
   }
 
   nlohmann::json config() const override {
-    return {{"task", "modular_addition"}, {"p", p_}, {"train_fraction", train_fraction_}};
+    return {{"task", "modular_addition"}, {"p", p_}, {"train_fraction", train_fraction_}, {"split_seed", split_seed_}};
   }
 
  private:
@@ -75,6 +75,7 @@ class ModularAdditionTask final : public RowTask {
 
   int64_t p_;
   double train_fraction_;
+  uint64_t split_seed_;
   int width_ = 1;
   CharsTokenizer tokenizer_;
   std::vector<uint32_t> train_, validation_;
@@ -82,11 +83,14 @@ class ModularAdditionTask final : public RowTask {
 
 }  // namespace
 
-std::unique_ptr<RowTask> make_modular_addition_task(const nlohmann::json& config, uint64_t seed) {
-  ConfigReader reader(config, "data", {"p", "train_fraction"});
+std::unique_ptr<RowTask> make_modular_addition_task(const nlohmann::json& config, uint64_t /*seed*/) {
+  ConfigReader reader(config, "data", {"p", "train_fraction", "split_seed"});
   const int64_t p = reader.integer("p", 97, 2, 1000);
   const double train_fraction = reader.fraction("train_fraction", 0.5, 0.0, 1.0);
-  return std::make_unique<ModularAdditionTask>(p, train_fraction, seed);
+  // The split is fixed by its own seed, not the run's: runs with different seeds must be
+  // validated on the same held-out pairs (and never on pairs another seed trained on).
+  const auto split_seed = static_cast<uint64_t>(reader.integer("split_seed", 0, 0, int64_t{1} << 53));
+  return std::make_unique<ModularAdditionTask>(p, train_fraction, split_seed);
 }
 
 }  // namespace headlab::data

@@ -1,6 +1,7 @@
 #include "io/run_directory.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/errors.h"
 #include "common/json_file.h"
@@ -55,6 +56,7 @@ void truncate_jsonl(const fs::path& file, int64_t keep_until) {
 json to_json(const MetricPoint& m) {
   json j = {{"step", m.step}, {"loss", m.loss}, {"lr", m.lr}, {"tokens", m.tokens}, {"elapsed_s", m.elapsed_s}};
   if (m.val_loss) j["val_loss"] = *m.val_loss;
+  if (m.val_loss_se && std::isfinite(*m.val_loss_se)) j["val_loss_se"] = *m.val_loss_se;
   return j;
 }
 
@@ -68,6 +70,7 @@ MetricPoint metric_from_json(const json& j) {
   m.tokens = j.value("tokens", int64_t{0});
   m.elapsed_s = j.value("elapsed_s", 0.0);
   if (j.contains("val_loss") && j["val_loss"].is_number()) m.val_loss = j["val_loss"].get<double>();
+  if (j.contains("val_loss_se") && j["val_loss_se"].is_number()) m.val_loss_se = j["val_loss_se"].get<double>();
   return m;
 }
 

@@ -1,6 +1,8 @@
 #include "probe/head_stats.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <unordered_map>
 
 #include "common/errors.h"
@@ -101,6 +103,33 @@ std::string role_label(const HeadStats& s) {
   if (s.sink >= kSinkMin) return "sink";
   if (s.mean_distance <= kLocalMaxDistance && s.entropy <= kLocalMaxEntropy) return "local";
   return "diffuse";
+}
+
+std::vector<JobShare> job_shares(const std::vector<HeadStats>& heads) {
+  std::map<int, std::vector<const HeadStats*>> by_layer;
+  for (const auto& h : heads) by_layer[h.layer].push_back(&h);
+  std::vector<JobShare> out;
+  for (const auto& [layer, list] : by_layer) {
+    for (const char* job : {"previous-token", "induction"}) {
+      const bool previous = std::string(job) == "previous-token";
+      std::vector<std::pair<float, int>> scores;
+      for (const auto* h : list) scores.emplace_back(previous ? h->previous_token : h->induction, h->head);
+      std::sort(scores.begin(), scores.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      JobShare share;
+      share.layer = layer;
+      share.job = job;
+      share.best_head = scores.front().second;
+      float sum = 0;
+      for (size_t k = 0; k < scores.size() && k < 3; ++k) {
+        sum += scores[k].first;
+        (k == 0 ? share.top1 : k == 1 ? share.top2 : share.top3) = sum;
+      }
+      if (scores.size() < 2) share.top2 = sum;
+      if (scores.size() < 3) share.top3 = sum;
+      out.push_back(share);
+    }
+  }
+  return out;
 }
 
 }  // namespace headlab::probe

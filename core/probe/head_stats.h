@@ -56,4 +56,18 @@ std::vector<HeadStats> all_head_stats(const AttentionView& attention, const std:
 // "induction", "previous-token", "sink", "local" or "diffuse" (thresholds above).
 std::string role_label(const HeadStats& stats);
 
+// How one job is shared among the heads of a layer: the sum of the top-k heads' scores. A
+// layer whose previous-token job is split over three heads at 0.3 each has no head called
+// "previous-token", yet top3 = 0.9 says the layer does the job; top1 says whether one head
+// does it alone.
+struct JobShare {
+  int layer = 0;
+  std::string job;      // "previous-token" or "induction"
+  int best_head = 0;    // the head with the highest score
+  float top1 = 0, top2 = 0, top3 = 0;  // sums of the 1, 2, 3 highest scores (fewer heads: all)
+};
+
+// For every layer present in `heads`: the previous-token and the induction share, in layer order.
+std::vector<JobShare> job_shares(const std::vector<HeadStats>& heads);
+
 }  // namespace headlab::probe

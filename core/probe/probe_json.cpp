@@ -1,5 +1,9 @@
 #include "probe/probe_json.h"
 
+#include <cmath>
+
+#include "probe/head_stats.h"
+
 namespace headlab::probe {
 using nlohmann::json;
 
@@ -29,10 +33,33 @@ json summary_json(const ProbeSnapshot& s) {
                         {"distance_from_identity", m.distance_from_identity},
                         {"off_diagonal_mass", m.off_diagonal_mass}, {"effective_rank", m.effective_rank}});
   json ablations = json::array();
-  for (const auto& a : s.ablations)
-    ablations.push_back({{"layer", a.layer}, {"module", a.module}, {"loss_bypassed", a.loss_bypassed},
-                         {"loss_live", a.loss_live}});
-  return {{"step", s.step}, {"heads", heads}, {"matrices", matrices}, {"ablations", ablations}};
+  auto ablation_json = [](const Ablation& a) {
+    return json{{"layer", a.layer},
+                {"loss_bypassed", a.loss_bypassed},
+                {"loss_live", a.loss_live},
+                {"delta", a.delta},
+                {"standard_error", std::isfinite(a.standard_error) ? json(a.standard_error) : json(nullptr)},
+                {"samples", a.samples},
+                {"measured_on", a.measured_on}};
+  };
+  for (const auto& a : s.ablations) {
+    auto j = ablation_json(a);
+    j["module"] = a.module;
+    ablations.push_back(j);
+  }
+  json head_ablations = json::array();
+  for (const auto& a : s.head_ablations) {
+    auto j = ablation_json(a);
+    j["head"] = a.head;
+    head_ablations.push_back(j);
+  }
+  json shares = json::array();
+  for (const auto& j : job_shares(s.heads))
+    shares.push_back({{"layer", j.layer}, {"job", j.job}, {"best_head", j.best_head}, {"top1", j.top1},
+                      {"top2", j.top2}, {"top3", j.top3}});
+  return {{"step", s.step},         {"heads", heads},
+          {"job_shares", shares},   {"matrices", matrices},
+          {"ablations", ablations}, {"head_ablations", head_ablations}};
 }
 
 json full_json(const ProbeSnapshot& s, bool with_attention_maps) {

@@ -8,7 +8,6 @@
 #include "probe/head_stats.h"
 #include "probe/matrix_summary.h"
 #include "probe/plain_copy.h"
-#include "probe/scoped_bypass.h"
 
 namespace headlab::probe {
 namespace {
@@ -27,14 +26,6 @@ void check_input(const model::Transformer& model, const std::vector<int64_t>& to
   if (!labels.empty() && labels.size() != tokens.size())
     throw InputError("the probe has " + std::to_string(tokens.size()) + " tokens but " +
                      std::to_string(labels.size()) + " token labels");
-}
-
-// Mean next-token cross-entropy of the probe: logits [1, T, V] at t predict token t + 1.
-double next_token_loss(const torch::Tensor& logits, const torch::Tensor& tokens) {
-  const int64_t T = tokens.size(1);
-  auto predictions = logits.narrow(1, 0, T - 1).reshape({T - 1, -1}).to(torch::kFloat);
-  auto targets = tokens.narrow(1, 1, T - 1).reshape({T - 1});
-  return torch::nn::functional::cross_entropy(predictions, targets).item<double>();
 }
 
 void fill_attention(ProbeSnapshot& snap, const std::vector<torch::Tensor>& per_layer,
@@ -65,26 +56,20 @@ ProbeSnapshot run_probe(model::Transformer& model, const std::vector<int64_t>& t
     for (int64_t id : tokens) snap.token_labels.push_back(std::to_string(id));
 
   const auto input = torch::tensor(tokens, torch::kLong).view({1, snap.seq_len}).to(model->device());
-  double loss_live = 0;
-  if (options.attention || options.ablations) {
+  if (options.attention) {
     model::ForwardOptions forward_options;
-    forward_options.return_attention = options.attention;
+    forward_options.return_attention = true;
     auto result = model->forward(input, forward_options);
-    loss_live = next_token_loss(result.logits, input);
-    if (options.attention) fill_attention(snap, result.attention, tokens);
+    fill_attention(snap, result.attention, tokens);
   }
   snap.matrices = collect_module_matrices(model);
 
-  if (options.ablations) {
-    for (int64_t l = 0; l < model->config().n_layers; ++l)
-      for (model::ModuleKind kind : model::kAllModuleKinds) {
-        const auto state = model->module_state(l, kind);
-        if (state != model::ModuleState::Active && state != model::ModuleState::Frozen) continue;
-        ScopedBypass bypass(model, l, kind);
-        const double loss = next_token_loss(model->logits(input), input);
-        bypass.restore();  // here rather than in the destructor, so a failure is reported
-        snap.ablations.push_back({static_cast<int>(l), model::to_string(kind), loss, loss_live});
-      }
+  if (options.ablations || options.head_ablations) {
+    const ScoredRows fallback = options.scored_rows ? ScoredRows{} : probe_text_rows(tokens);
+    auto measured = measure_ablations(model, options.scored_rows ? *options.scored_rows : fallback,
+                                      {options.ablations, options.head_ablations});
+    snap.ablations = std::move(measured.modules);
+    snap.head_ablations = std::move(measured.heads);
   }
   return snap;
 }

@@ -8,14 +8,20 @@
 #include <vector>
 
 #include "model/transformer.h"
+#include "probe/ablation.h"
 #include "probe/snapshot.h"
 
 namespace headlab::probe {
 
 struct ProbeOptions {
-  // For every layer and every module that is Active or Frozen: the probe loss with that module
-  // bypassed (one extra forward each), next to the live loss.
+  // For every layer and every module that is Active or Frozen: the loss with that module
+  // bypassed against the live loss (probe/ablation.h), one extra forward each.
   bool ablations = true;
+  // The same for every head, its output zeroed (n_layers * n_heads forwards).
+  bool head_ablations = true;
+  // What the ablations are measured on: the task's scored rows (a run passes its validation
+  // rows), or, when null, the probe sequence with every position scored.
+  const ScoredRows* scored_rows = nullptr;
   // Attention maps and what is derived from them (heads, head_similarity). Off, those stay
   // empty and no attention is copied out of the forward pass.
   bool attention = true;

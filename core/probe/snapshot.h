@@ -43,12 +43,26 @@ struct ModuleMatrix {
   std::string state;                 // the module's state: "active", "frozen", "bypassed"
 };
 
-// Loss on the probe batch with one module of one layer bypassed, against the live model.
-struct ModuleAblation {
+// What removing one part of the model does to the loss on scored positions (probe/ablation.h):
+// delta = loss_bypassed - loss_live, paired per sample, with its standard error.
+struct Ablation {
   int layer = 0;
-  std::string module;
   double loss_bypassed = 0;
   double loss_live = 0;
+  double delta = 0;
+  double standard_error = 0;    // NaN when there were too few samples
+  long long samples = 0;        // rows (or tokens of the probe text) the delta is a mean over
+  std::string measured_on;      // "validation" or "probe text"
+  // The sign is resolved when the delta is more than two standard errors away from 0.
+  bool resolved() const { return standard_error == standard_error && (delta > 2 * standard_error || delta < -2 * standard_error); }
+};
+// One interaction module bypassed.
+struct ModuleAblation : Ablation {
+  std::string module;
+};
+// One head's output zeroed.
+struct HeadAblation : Ablation {
+  int head = 0;
 };
 
 struct ProbeSnapshot {
@@ -62,6 +76,7 @@ struct ProbeSnapshot {
   std::vector<PlainMatrix> head_similarity;  // one n_heads x n_heads matrix per layer
   std::vector<ModuleMatrix> matrices;
   std::vector<ModuleAblation> ablations;
+  std::vector<HeadAblation> head_ablations;  // layer-major
 
   // The [seq_len, seq_len] attention map of one head, row = query, column = key.
   PlainMatrix attention_map(int layer, int head) const {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/errors.h"
+#include "common/json_file.h"
 #include "io/atomic_file.h"
 #include "run/run_driver.h"
 
@@ -21,121 +22,203 @@ Variant builtin_variant(const std::string& name) {
   if (name == "kha-linear") return {name, with({{"kha", {{"q", "linear"}, {"k", "linear"}, {"v", "linear"}}}})};
   if (name == "kha-mlp") return {name, with({{"kha", {{"q", "linear"}, {"k", "linear"}, {"v", "mlp"}}}})};
   if (name == "mea") return {name, with({{"mea", {{"enabled", true}, {"group_norm", true}}}})};
+  if (name == "mea-no-norm") return {name, with({{"mea", {{"enabled", true}, {"group_norm", false}}}})};
   if (name == "talking-heads") return {name, with({{"talking_heads", {{"enabled", true}}}})};
-  throw InputError("unknown variant '" + name + "' (built in: base, baseline, kha-linear, kha-mlp, mea, talking-heads)");
+  throw InputError("unknown variant '" + name +
+                   "' (built in: base, baseline, kha-linear, kha-mlp, mea, mea-no-norm, talking-heads)");
 }
+
+Sweep parse_sweep(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    throw InputError("--sweep '" + text + "': expected key=v1,v2,..., e.g. train.lr=3e-3,1e-2");
+  Sweep s;
+  s.key = text.substr(0, eq);
+  std::stringstream values(text.substr(eq + 1));
+  for (std::string v; std::getline(values, v, ',');) {
+    if (v.empty()) throw InputError("--sweep '" + text + "': an empty value");
+    json probe = json::object();
+    apply_override(probe, "v=" + v);  // the same parsing as --set
+    s.values.push_back(probe["v"]);
+  }
+  std::set<std::string> seen;
+  for (const auto& v : s.values)
+    if (!seen.insert(v.dump()).second) throw InputError("--sweep '" + text + "': " + v.dump() + " is given twice");
+  return s;
+}
+
+namespace {
+
+std::string point_suffix(const json& point) {
+  std::string out;
+  for (auto it = point.begin(); it != point.end(); ++it)
+    out += "@" + it.key() + "=" + (it->is_string() ? it->get<std::string>() : it->dump());
+  return out;
+}
+
+// Every combination of the sweeps' values, the first sweep varying slowest.
+std::vector<json> sweep_points(const std::vector<Sweep>& sweeps) {
+  std::vector<json> points{json::object()};
+  for (const auto& s : sweeps) {
+    std::vector<json> next;
+    for (const auto& p : points)
+      for (const auto& v : s.values) {
+        json q = p;
+        q[s.key] = v;
+        next.push_back(q);
+      }
+    points = std::move(next);
+  }
+  return points;
+}
+
+struct PlannedRun {
+  size_t row = 0;
+  uint64_t seed = 0;
+  train::ExperimentConfig config;
+  fs::path dir;
+};
+
+RunSummary summarize_run(train::Trainer& t, uint64_t seed, const fs::path& dir) {
+  RunSummary s;
+  s.seed = seed;
+  s.run_dir = dir.string();
+  const auto& metrics = t.metrics();
+  s.final_train_loss = metrics.empty() ? std::nan("") : metrics.back().loss;
+  s.final_val_loss = s.final_val_loss_se = std::nan("");
+  for (auto it = metrics.rbegin(); it != metrics.rend(); ++it)
+    if (it->val_loss) {
+      s.final_val_loss = *it->val_loss;
+      if (it->val_loss_se) s.final_val_loss_se = *it->val_loss_se;
+      break;
+    }
+  for (const auto& e : t.events())
+    if (e.kind == EventKind::Spike) s.spike_steps.push_back(e.step);
+  s.tokens_per_second = t.elapsed_seconds() > 0 ? static_cast<double>(t.tokens_seen()) / t.elapsed_seconds() : 0;
+  for (const auto& [name, p] : t.model()->named_tensors()) s.parameters += p.numel();
+  const auto& tc = t.config().train;
+  s.first_batch_hash = data::batch_hash(t.data().batch(data::Split::Train, 0, tc.batch_size, tc.seq_len));
+  return s;
+}
+
+}  // namespace
 
 std::vector<VariantSummary> run_comparison(const json& base, const std::vector<Variant>& variants,
                                            const fs::path& out_dir, const CompareOptions& options) {
   if (variants.empty()) throw InputError("compare: no variants given");
-  std::set<std::string> names;
+  if (options.seeds < 1 || options.seeds > 1000)
+    throw InputError("compare: --seeds (" + std::to_string(options.seeds) + ") must be in [1, 1000]");
+  std::set<std::string> names, keys;
   for (const auto& v : variants)
     if (!names.insert(v.name).second) throw InputError("compare: variant '" + v.name + "' is given twice");
+  for (const auto& s : options.sweeps)
+    if (!keys.insert(s.key).second) throw InputError("compare: '" + s.key + "' is swept twice");
   if (fs::exists(out_dir / "summary.json")) throw InputError(out_dir.string() + " already holds a comparison");
 
-  // Build every config first: a bad variant must fail before any run directory exists.
-  std::vector<train::ExperimentConfig> configs;
-  for (const auto& v : variants) {
-    json j = base;
-    for (auto it = v.model_patch.begin(); it != v.model_patch.end(); ++it) {
-      if (it.value().is_null()) j["model"].erase(it.key());
-      else j["model"][it.key()] = it.value();
+  // Rows: every variant at every sweep point. Runs: every row on every seed.
+  std::vector<VariantSummary> rows;
+  std::vector<PlannedRun> plan;
+  const auto points = sweep_points(options.sweeps);
+  std::vector<json> row_configs;
+  for (const auto& point : points)
+    for (const auto& v : variants) {
+      json j = base;
+      for (auto it = v.model_patch.begin(); it != v.model_patch.end(); ++it) {
+        if (it.value().is_null()) j["model"].erase(it.key());
+        else j["model"][it.key()] = it.value();
+      }
+      for (auto it = point.begin(); it != point.end(); ++it)
+        apply_override(j, it.key() + "=" + it->dump());
+      VariantSummary row;
+      row.variant = v.name;
+      row.point = point;
+      row.name = v.name + point_suffix(point);
+      rows.push_back(row);
+      row_configs.push_back(j);
     }
+  // Seed-major order: with runs one after the other, every variant of a seed is done
+  // before the next seed starts, so pairs complete early.
+  for (int64_t k = 0; k < options.seeds; ++k)
+    for (size_t r = 0; r < rows.size(); ++r) {
+      PlannedRun run;
+      run.row = r;
+      try {
+        run.config = train::ExperimentConfig::from_json(row_configs[r]);
+      } catch (const InputError& e) {
+        throw InputError("variant '" + rows[r].name + "': " + e.what());
+      }
+      run.seed = run.config.train.seed + static_cast<uint64_t>(k);
+      run.config.train.seed = run.seed;
+      run.dir = options.seeds == 1 ? out_dir / rows[r].name : out_dir / rows[r].name / ("seed-" + std::to_string(run.seed));
+      plan.push_back(std::move(run));
+    }
+  // Build every run once without files: a bad variant must fail before any run directory
+  // exists. (Seeds do not change what is valid, so the first seed's runs suffice.)
+  for (size_t i = 0; i < rows.size(); ++i) {
     try {
-      configs.push_back(train::ExperimentConfig::from_json(j));
+      RunDriver check(plan[i].config, fs::path());  // validates data, model, probe, schedule
     } catch (const InputError& e) {
-      throw InputError("variant '" + v.name + "': " + e.what());
+      throw InputError("variant '" + rows[plan[i].row].name + "': " + e.what());
     }
   }
-  std::vector<std::unique_ptr<RunDriver>> runs;
-  for (size_t i = 0; i < variants.size(); ++i) {
-    try {
-      runs.push_back(std::make_unique<RunDriver>(configs[i], fs::path()));  // validates data, model, probe
-    } catch (const InputError& e) {
-      throw InputError("variant '" + variants[i].name + "': " + e.what());
-    }
-  }
-  // Now the files: the runs write into their run directories from here on.
-  runs.clear();
-  for (size_t i = 0; i < variants.size(); ++i)
-    runs.push_back(std::make_unique<RunDriver>(configs[i], out_dir / variants[i].name));
 
-  auto step = [&](size_t i) {
-    if (options.cancel && options.cancel->load()) {
-      throw CompareCancelled("comparison cancelled at variant '" + variants[i].name + "', step " +
-                             std::to_string(runs[i]->step_count()) + "; the partial runs stay in " +
-                             out_dir.string());
+  int64_t total_steps = 0, done_steps = 0;
+  for (const auto& p : plan) total_steps += p.config.train.steps;
+  std::vector<std::unique_ptr<RunDriver>> drivers(plan.size());
+  std::vector<bool> done(plan.size(), false);
+  std::vector<std::vector<RunSummary>> results(rows.size());
+  auto finish = [&](size_t i) {
+    drivers[i]->save_end_of_run();  // a paused run keeps its checkpoint too
+    results[plan[i].row].push_back(summarize_run(drivers[i]->trainer(), plan[i].seed, plan[i].dir));
+    if (options.on_run_finished) {
+      VariantSummary partial = rows[plan[i].row];
+      partial.runs = results[plan[i].row];
+      options.on_run_finished(partial, partial.runs.back());
     }
-    runs[i]->step();  // the last step saves the checkpoint and the final model
-    if (options.on_progress) options.on_progress(i, runs[i]->step_count(), runs[i]->trainer().config().train.steps);
+    drivers[i].reset();  // frees the model and optimizer of a finished run
+    done[i] = true;
   };
-  auto running = [&](size_t i) { return !runs[i]->finished() && !runs[i]->trainer().paused(); };
+  // Advances run i by one step; returns false once it has nothing left to do.
+  auto advance = [&](size_t i) {
+    if (done[i]) return false;
+    if (!drivers[i]) drivers[i] = std::make_unique<RunDriver>(plan[i].config, plan[i].dir);
+    auto& d = *drivers[i];
+    if (d.finished() || d.trainer().paused()) {
+      finish(i);
+      return false;
+    }
+    if (options.cancel && options.cancel->load())
+      throw CompareCancelled("comparison cancelled at '" + rows[plan[i].row].name + "' seed " +
+                             std::to_string(plan[i].seed) + ", step " + std::to_string(d.step_count()) +
+                             "; the partial runs stay in " + out_dir.string());
+    const int64_t before = d.step_count();
+    d.step();  // the last step saves the checkpoint and the final model
+    done_steps += d.step_count() - before;
+    if (options.on_progress)
+      options.on_progress({i, plan.size(), rows[plan[i].row].name, plan[i].seed, d.step_count(),
+                           d.trainer().config().train.steps, done_steps, total_steps});
+    if (d.finished() || d.trainer().paused()) {
+      finish(i);
+      return false;
+    }
+    return true;
+  };
   if (options.interleave) {
     for (bool any = true; any;) {
       any = false;
-      for (size_t i = 0; i < runs.size(); ++i)
-        if (running(i)) {
-          step(i);
-          any = true;
-        }
+      for (size_t i = 0; i < plan.size(); ++i) any = advance(i) || any;
     }
   } else {
-    for (size_t i = 0; i < runs.size(); ++i)
-      while (running(i)) step(i);
-  }
-
-  std::vector<VariantSummary> out;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    runs[i]->save_end_of_run();  // a paused run keeps its checkpoint too
-    auto& t = runs[i]->trainer();
-    VariantSummary s;
-    s.name = variants[i].name;
-    s.run_dir = (out_dir / variants[i].name).string();
-    const auto& metrics = t.metrics();
-    s.final_train_loss = metrics.empty() ? std::nan("") : metrics.back().loss;
-    s.final_val_loss = std::nan("");
-    for (auto it = metrics.rbegin(); it != metrics.rend(); ++it)
-      if (it->val_loss) {
-        s.final_val_loss = *it->val_loss;
-        break;
+    for (size_t i = 0; i < plan.size(); ++i)
+      while (advance(i)) {
       }
-    for (const auto& e : t.events()) s.spikes += e.kind == EventKind::Spike;
-    s.tokens_per_second = t.elapsed_seconds() > 0 ? static_cast<double>(t.tokens_seen()) / t.elapsed_seconds() : 0;
-    for (const auto& [name, p] : t.model()->named_tensors()) s.parameters += p.numel();
-    const auto& tc = t.config().train;
-    s.first_batch_hash = data::batch_hash(t.data().batch(data::Split::Train, 0, tc.batch_size, tc.seq_len));
-    out.push_back(s);
   }
-  io::write_file_atomic(out_dir / "summary.json", summary_to_json(out).dump(2) + "\n");
-  io::write_file_atomic(out_dir / "summary.csv", summary_to_csv(out));
-  return out;
-}
-
-json summary_to_json(const std::vector<VariantSummary>& summaries) {
-  json variants = json::array();
-  for (const auto& s : summaries) {
-    variants.push_back({{"name", s.name},
-                        {"run_dir", s.run_dir},
-                        {"final_train_loss", s.final_train_loss},
-                        {"final_val_loss", std::isnan(s.final_val_loss) ? json(nullptr) : json(s.final_val_loss)},
-                        {"spikes", s.spikes},
-                        {"tokens_per_second", s.tokens_per_second},
-                        {"parameters", s.parameters},
-                        {"first_batch_hash", s.first_batch_hash}});
-  }
-  return {{"format", "headlab-compare/1"}, {"variants", variants}};
-}
-
-std::string summary_to_csv(const std::vector<VariantSummary>& summaries) {
-  std::ostringstream out;
-  out.precision(17);
-  out << "name,final_train_loss,final_val_loss,spikes,tokens_per_second,parameters,first_batch_hash\n";
-  for (const auto& s : summaries) {
-    out << s.name << "," << s.final_train_loss << ",";
-    if (!std::isnan(s.final_val_loss)) out << s.final_val_loss;
-    out << "," << s.spikes << "," << s.tokens_per_second << "," << s.parameters << "," << s.first_batch_hash << "\n";
-  }
-  return out.str();
+  for (size_t r = 0; r < rows.size(); ++r) rows[r].runs = std::move(results[r]);
+  summarize(rows);
+  io::write_file_atomic(out_dir / "summary.json", summary_to_json(rows).dump(2) + "\n");
+  io::write_file_atomic(out_dir / "summary.csv", summary_to_csv(rows));
+  io::write_file_atomic(out_dir / "runs.csv", runs_to_csv(rows));
+  return rows;
 }
 
 }  // namespace headlab::run

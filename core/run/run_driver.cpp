@@ -15,6 +15,23 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// The first rows of the validation set (at most kAblationRows): what ablations are measured
+// on, the same rows at every probe so that deltas over training are comparable.
+constexpr int64_t kAblationRows = 64;
+probe::ScoredRows validation_rows(train::Trainer& trainer) {
+  std::vector<torch::Tensor> inputs, targets, masks;
+  int64_t rows = 0;
+  for (const auto& b : trainer.validation_batches()) {
+    if (rows >= kAblationRows) break;
+    const int64_t take = std::min<int64_t>(b.inputs.size(0), kAblationRows - rows);
+    inputs.push_back(b.inputs.narrow(0, 0, take));
+    targets.push_back(b.targets.narrow(0, 0, take));
+    masks.push_back(b.loss_mask.narrow(0, 0, take));
+    rows += take;
+  }
+  return {torch::cat(inputs), torch::cat(targets), torch::cat(masks), "validation"};
+}
+
 }  // namespace
 
 RunDriver::RunDriver(const train::ExperimentConfig& config, const fs::path& run_dir, DriverOptions options)
@@ -56,8 +73,11 @@ bool RunDriver::probe_due() const {
 
 std::shared_ptr<const ProbeSnapshot> RunDriver::probe() {
   const auto started = std::chrono::steady_clock::now();
+  if (!ablation_rows_) ablation_rows_ = std::make_unique<probe::ScoredRows>(validation_rows(*trainer_));
+  probe::ProbeOptions options;
+  options.scored_rows = ablation_rows_.get();
   auto snapshot = std::make_shared<const ProbeSnapshot>(
-      probe::run_probe(trainer_->model(), probe_input_.tokens, probe_input_.labels, trainer_->step_count()));
+      probe::run_probe(trainer_->model(), probe_input_.tokens, probe_input_.labels, trainer_->step_count(), options));
   const double seconds = seconds_since(started);
   budget_.record_probe(seconds);
   budget_.record_busy(seconds);

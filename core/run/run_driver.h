@@ -13,8 +13,9 @@
 
 #include "model/module_control.h"
 #include "probe/snapshot.h"
-#include "run/probe_budget.h"
+#include "probe/ablation.h"
 #include "probe/probe_input.h"
+#include "run/probe_budget.h"
 #include "train/trainer.h"
 
 namespace headlab::run {
@@ -93,6 +94,7 @@ class RunDriver {
   probe::ProbeInput probe_input_;
   int64_t last_probe_step_ = 0;
   std::shared_ptr<const ProbeSnapshot> newest_probe_;
+  std::unique_ptr<probe::ScoredRows> ablation_rows_;  // made at the first probe
   std::atomic<bool> stop_requested_{false};
   std::optional<std::filesystem::path> last_checkpoint_, final_model_;
 };

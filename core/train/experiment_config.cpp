@@ -52,7 +52,11 @@ TrainSettings parse_train(const json& j) {
   t.device = r.string("device", t.device);
   t.bf16 = r.boolean("bf16", t.bf16);
   t.cpu_shards = r.integer("cpu_shards", t.cpu_shards);
-  t.spike_factor = r.number("spike_factor", t.spike_factor);
+  t.spike_threshold = r.number("spike_threshold", t.spike_threshold);
+  t.spike_window = r.integer("spike_window", t.spike_window);
+  // Written by versions whose detector compared with a running mean; run directories made
+  // by them still resume. Its meaning does not carry over to the median detector.
+  if (r.has("spike_factor")) r.number("spike_factor", 0.0);
   t.max_bad_steps = r.integer("max_bad_steps", t.max_bad_steps);
   r.reject_unknown_keys();
 
@@ -68,7 +72,8 @@ TrainSettings parse_train(const json& j) {
   positive("eval_batches", t.eval_batches);
   positive("log_every", t.log_every);
   positive("keep_checkpoints", t.keep_checkpoints);
-  positive("spike_factor", t.spike_factor);
+  positive("spike_threshold", t.spike_threshold);
+  if (t.spike_window < 4) r.fail("train.spike_window (" + std::to_string(t.spike_window) + ") must be at least 4");
   positive("max_bad_steps", t.max_bad_steps);
   if (t.warmup_steps < 0) r.fail("train.warmup_steps must be >= 0");
   if (t.min_lr_fraction < 0 || t.min_lr_fraction > 1) r.fail("train.min_lr_fraction must be in [0, 1]");
@@ -147,9 +152,18 @@ std::string ScheduleAction::describe() const {
 ExperimentConfig ExperimentConfig::from_json(const json& j) {
   ExperimentConfig c;
   FieldReader r(j, "");
-  if (!r.has("model")) r.fail("missing required field 'model'");
-  c.model = r.raw("model");
-  if (!c.model.is_object()) r.fail("model must be a JSON object");
+  if (r.has("init_from")) {
+    c.init_from = r.string("init_from", "");
+    if (c.init_from.empty()) r.fail("init_from must name a model directory");
+    if (r.has("model"))
+      r.fail("give either model or init_from: a run started from a model takes that model's config");
+    c.model = json::object();
+  } else {
+    if (!r.has("model")) r.fail("missing required field 'model'");
+    c.model = r.raw("model");
+    if (!c.model.is_object()) r.fail("model must be a JSON object");
+  }
+  if (r.has("initialized_from")) c.initialized_from = r.string("initialized_from", "");
   if (!r.has("data")) r.fail("missing required field 'data'");
   c.data = r.raw("data");
   if (!c.data.is_object()) r.fail("data must be a JSON object");
@@ -167,7 +181,8 @@ ExperimentConfig ExperimentConfig::from_json(const json& j) {
   if (max_field != c.model.end() && !max_field->is_number_integer())
     r.fail("model.max_seq_len must be an integer, got " + max_field->dump());
   const int64_t max_seq = max_field != c.model.end() ? max_field->get<int64_t>() : 256;
-  if (c.train.seq_len > max_seq)
+  // With init_from the model's max_seq_len is known once it is read (the trainer checks it).
+  if (c.init_from.empty() && c.train.seq_len > max_seq)
     r.fail("train.seq_len (" + std::to_string(c.train.seq_len) + ") exceeds model.max_seq_len (" + std::to_string(max_seq) + ")");
   return c;
 }
@@ -175,7 +190,9 @@ ExperimentConfig ExperimentConfig::from_json(const json& j) {
 json ExperimentConfig::to_json() const {
   json j;
   if (!description.empty()) j["description"] = description;
-  j["model"] = model;
+  if (!init_from.empty()) j["init_from"] = init_from;
+  else j["model"] = model;
+  if (!initialized_from.empty()) j["initialized_from"] = initialized_from;
   j["data"] = data;
   const auto& t = train;
   j["train"] = {{"steps", t.steps}, {"batch_size", t.batch_size}, {"seq_len", t.seq_len}, {"grad_accum", t.grad_accum},
@@ -184,8 +201,8 @@ json ExperimentConfig::to_json() const {
                 {"grad_clip", t.grad_clip}, {"module_lr_multiplier", t.module_lr_multiplier},
                 {"log_every", t.log_every}, {"eval_every", t.eval_every}, {"eval_batches", t.eval_batches},
                 {"checkpoint_every", t.checkpoint_every}, {"keep_checkpoints", t.keep_checkpoints},
-                {"seed", t.seed}, {"device", t.device}, {"bf16", t.bf16}, {"cpu_shards", t.cpu_shards}, {"spike_factor", t.spike_factor},
-                {"max_bad_steps", t.max_bad_steps}};
+                {"seed", t.seed}, {"device", t.device}, {"bf16", t.bf16}, {"cpu_shards", t.cpu_shards}, {"spike_threshold", t.spike_threshold},
+                {"spike_window", t.spike_window}, {"max_bad_steps", t.max_bad_steps}};
   j["probe"] = {{"every", probe.every}, {"text", probe.text}, {"budget_fraction", probe.budget_fraction}};
   j["schedule"] = json::array();
   for (const auto& a : schedule) j["schedule"].push_back(a.to_json());

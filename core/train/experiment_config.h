@@ -36,7 +36,8 @@ struct TrainSettings {
   std::string device = "auto";      // cpu, cuda, auto
   bool bf16 = true;                 // autocast on CUDA; CPU always float32
   int64_t cpu_shards = 0;           // CPU: batch rows split over this many threads (0: one per core)
-  double spike_factor = 3.0;        // loss above factor x running mean is a spike event
+  double spike_threshold = 6.0;     // a loss this many robust SDs above the running median is a spike
+  int64_t spike_window = 50;        // steps in that running median (see anomaly_detector.h)
   int64_t max_bad_steps = 3;        // consecutive non-finite steps before the run pauses
 };
 
@@ -59,6 +60,13 @@ struct ScheduleAction {
 
 struct ExperimentConfig {
   nlohmann::json model;  // MODEL.md §5; vocab_size and tokenizer may be left to the data
+  // Fine-tuning: a model directory (or .safetensors) to start from. Its config becomes the
+  // run's model and its weights the starting point; "model" must then be absent. Module
+  // actions at step 0 in the schedule (insert kha, ...) apply to it before the first step.
+  std::string init_from;
+  // Where a run's model came from: what init_from was when the run directory was made.
+  // Informational (resume starts from the checkpoint); written instead of init_from.
+  std::string initialized_from;
   nlohmann::json data;   // see data/data_source.h
   TrainSettings train;
   ProbeSettings probe;

@@ -8,6 +8,7 @@
 #include "io/model_io.h"
 #include "model/fold.h"
 #include "probe/probe_input.h"
+#include "stats/estimate.h"
 #include "train/lr_schedule.h"
 
 namespace headlab::train {
@@ -15,13 +16,39 @@ namespace fs = std::filesystem;
 using model::ModuleKind;
 using model::ModuleState;
 
+namespace {
+
+// The model a fine-tuning run starts from. Its tokenizer must be the data's: the same ids
+// must mean the same text, or the embeddings would be trained on a different alphabet.
+model::Transformer load_initial_model(const fs::path& path, const data::Tokenizer& tokenizer, const torch::Device& device) {
+  model::Transformer m{nullptr};
+  try {
+    m = io::load_model(path, device);
+  } catch (const InputError& e) {
+    throw InputError("init_from: " + std::string(e.what()));
+  }
+  const auto& c = m->config();
+  if (c.tokenizer != tokenizer.to_json())
+    throw InputError("init_from: the model's tokenizer (" + c.tokenizer.dump().substr(0, 120) +
+                     ") differs from the data's (" + tokenizer.to_json().dump().substr(0, 120) +
+                     "); train it on data with the same tokenizer");
+  return m;
+}
+
+}  // namespace
+
 Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir) : Trainer(config, run_dir, false) {}
 
 Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool resuming)
     : config_(config),
       data_(data::make_data_source(config.data, config.train.seed)),
       device_(resolve_device_name(config.train.device)),
-      anomalies_(config.train.spike_factor, config.train.max_bad_steps) {
+      anomalies_(config.train.spike_threshold, config.train.spike_window, config.train.max_bad_steps) {
+  model::Transformer initial{nullptr};
+  if (!config_.init_from.empty()) {
+    initial = load_initial_model(config_.init_from, data_->tokenizer(), device_);
+    config_.model = initial->config().to_json();
+  }
   auto model_config = resolve_model_config(config_.model, data_->tokenizer());
   if (config_.train.seq_len > model_config.max_seq_len)
     throw InputError("train.seq_len (" + std::to_string(config_.train.seq_len) + ") exceeds model.max_seq_len (" +
@@ -29,7 +56,7 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
   // Draw one batch now: a corpus too short for seq_len fails here, before any file is written.
   data_->batch(data::Split::Train, 0, 1, config_.train.seq_len);
   torch::manual_seed(config_.train.seed);
-  model_ = model::Transformer(model_config, device_);
+  model_ = initial ? initial : model::Transformer(model_config, device_);
   optimizer_ = std::make_unique<TrainingOptimizer>(model_, config_.train);
   check_schedule(config_.schedule, model_->config(), config_.train.steps);
   // probe.text is part of the config: one the model cannot read fails here, before any file.
@@ -37,6 +64,10 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
     probe::resolve_probe_input(model_->config(), data_.get(), config_.train.seq_len, config_.probe.text);
   } catch (const InputError& e) {
     throw InputError("probe.text: " + std::string(e.what()));
+  }
+  if (!config_.init_from.empty()) {
+    config_.initialized_from = fs::absolute(config_.init_from).lexically_normal().string();
+    config_.init_from.clear();
   }
   if (!run_dir.empty() && !resuming) {
     auto resolved = config_.to_json();
@@ -52,6 +83,11 @@ Trainer::~Trainer() = default;
 
 std::unique_ptr<Trainer> Trainer::resume(const fs::path& run_dir, std::optional<int64_t> total_steps) {
   auto resolved = io::RunDirectory::read_config(run_dir);
+  // Runs written before modular_addition had split_seed split its pairs with the run seed:
+  // keep their split, or a resumed run would train on pairs it had validated on.
+  if (resolved.contains("data") && resolved["data"].is_object() && resolved["data"].value("task", "") == "modular_addition" &&
+      !resolved["data"].contains("split_seed") && resolved.contains("train") && resolved["train"].contains("seed"))
+    resolved["data"]["split_seed"] = resolved["train"]["seed"];
   auto config = ExperimentConfig::from_json(resolved);
   if (total_steps) config.train.steps = *total_steps;
   const auto steps = io::RunDirectory::checkpoint_steps(run_dir);
@@ -143,17 +179,37 @@ double Trainer::backward_batch(const data::Batch& batch, double scale) {
   return loss;
 }
 
-double Trainer::batch_loss(const data::Batch& batch) {
-  torch::NoGradGuard no_grad;
-  return masked_loss(batch).item<double>();
+std::vector<data::Batch> Trainer::validation_batches() const {
+  const auto& t = config_.train;
+  std::vector<data::Batch> batches;
+  for (int64_t i = 0; i < t.eval_batches; ++i)
+    batches.push_back(data_->batch(data::Split::Validation, static_cast<uint64_t>(i), t.batch_size, t.seq_len));
+  return batches;
 }
 
-double Trainer::evaluate() {
-  const auto& t = config_.train;
-  double total = 0;
-  for (int64_t i = 0; i < t.eval_batches; ++i)
-    total += batch_loss(data_->batch(data::Split::Validation, static_cast<uint64_t>(i), t.batch_size, t.seq_len));
-  return total / static_cast<double>(t.eval_batches);
+RowLosses Trainer::row_losses(const data::Batch& batch) {
+  torch::NoGradGuard no_grad;
+  const bool autocast = device_.is_cuda() && config_.train.bf16;
+  if (autocast) compat::set_cuda_autocast(true);
+  auto logits = model_->logits(batch.inputs.to(device_));
+  if (autocast) compat::set_cuda_autocast(false);
+  return masked_row_losses(logits, batch.targets, batch.loss_mask);
+}
+
+ValidationResult Trainer::evaluate() {
+  RowLosses all;
+  for (const auto& batch : validation_batches()) {
+    auto rows = row_losses(batch);
+    all.sums.insert(all.sums.end(), rows.sums.begin(), rows.sums.end());
+    all.counts.insert(all.counts.end(), rows.counts.begin(), rows.counts.end());
+  }
+  const auto mean = stats::clustered_mean(all.sums, all.counts);
+  ValidationResult r;
+  r.loss = mean.mean;
+  r.standard_error = mean.standard_error;
+  r.rows = mean.clusters;
+  for (double c : all.counts) r.tokens += static_cast<int64_t>(c);
+  return r;
 }
 
 StepReport Trainer::step() {
@@ -208,8 +264,8 @@ StepReport Trainer::step() {
   optimizer_->step();
   if (anomalies_.observe_loss(loss)) {
     char buf[128];
-    std::snprintf(buf, sizeof buf, "loss spike: %.4g is above %.3gx the running mean %.4g", loss, t.spike_factor,
-                  anomalies_.running_mean());
+    std::snprintf(buf, sizeof buf, "loss spike: %.4g is %.1f robust SDs above the running median %.4g", loss,
+                  anomalies_.last_score(), anomalies_.median());
     record_event(EventKind::Spike, buf);
   }
   ++step_;
@@ -217,7 +273,11 @@ StepReport Trainer::step() {
   elapsed_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   MetricPoint m{step_, loss, lr, tokens_, elapsed_s_, std::nullopt};
-  if (t.eval_every > 0 && (step_ % t.eval_every == 0 || finished())) m.val_loss = evaluate();
+  if (t.eval_every > 0 && (step_ % t.eval_every == 0 || finished())) {
+    const auto v = evaluate();
+    m.val_loss = v.loss;
+    m.val_loss_se = v.standard_error;
+  }
   if (step_ % t.log_every == 0 || finished() || m.val_loss) log_metric(m);
   report.metric = m;
   if (run_ && t.checkpoint_every > 0 && step_ % t.checkpoint_every == 0) save_checkpoint();

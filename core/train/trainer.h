@@ -20,10 +20,18 @@
 #include "train/experiment_config.h"
 #include "train/sharded_backward.h"
 #include "train/optimizer.h"
+#include "train/row_losses.h"
 
 namespace headlab::train {
 
 enum class StepOutcome { Trained, Skipped, Paused, Finished };
+
+struct ValidationResult {
+  double loss = 0;
+  double standard_error = 0;  // NaN with fewer than 2 scored rows
+  int64_t rows = 0;
+  int64_t tokens = 0;
+};
 
 struct StepReport {
   StepOutcome outcome = StepOutcome::Trained;
@@ -46,10 +54,14 @@ class Trainer {
   const std::string& pause_reason() const { return pause_reason_; }
   void clear_pause() { paused_ = false; }
 
-  // Mean masked loss over train.eval_batches validation batches.
-  double evaluate();
-  // Masked next-token loss of one batch (no grad), as the training step computes it.
-  double batch_loss(const data::Batch& batch);
+  // The masked loss over the validation set: train.eval_batches batches of the held-out
+  // split, the same rows for every seed (data/rng.h), token-weighted, with its standard
+  // error over rows.
+  ValidationResult evaluate();
+  // The validation batches evaluate() uses (also what ablations are measured on).
+  std::vector<data::Batch> validation_batches() const;
+  // Per-row masked loss sums and scored-token counts of one batch (no grad), on the CPU.
+  RowLosses row_losses(const data::Batch& batch);
   // Module actions (model/module_control.h) and set_lr, from the schedule or a user; echoed as
   // an event. Throws InputError, with nothing changed, when the action is impossible; step()
   // turns a failed schedule action into an "error" event and goes on.

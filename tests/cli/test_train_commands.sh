@@ -81,6 +81,40 @@ s3=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 -
   && pass "compare writes a run per variant and summary.csv" || fail "compare outputs"
 expect_exit 2 "unknown variant 'gpt'" -- "$CLI" compare --config "$WORK/exp.json" --variants baseline,gpt --out "$WORK/cmp2"
 
+# Several seeds and a sweep: seed-S run directories, a summary with intervals and verdicts.
+out=$("$CLI" compare --config "$WORK/exp.json" --steps 3 --set "schedule=[]" --variants baseline,mea --seeds 2 \
+      --sweep train.lr=1e-3,3e-3 --out "$WORK/cmp3")
+$PY - "$WORK/cmp3" <<'PYEOF' && pass "compare --seeds --sweep: paired statistics per sweep point" || fail "compare --seeds: $out"
+import sys, json, os, csv
+d = sys.argv[1]
+s = json.load(open(f"{d}/summary.json"))
+assert s["format"] == "headlab-compare/2" and s["seeds"] == [5, 6], s["seeds"]
+names = [v["name"] for v in s["variants"]]
+assert names == ["baseline@train.lr=0.001", "mea@train.lr=0.001", "baseline@train.lr=0.003", "mea@train.lr=0.003"], names
+mea = s["variants"][3]
+assert mea["vs_baseline"]["baseline"] == "baseline@train.lr=0.003"
+assert mea["vs_baseline"]["verdict"] in ("lower", "higher", "within noise")
+assert len(mea["vs_baseline"]["differences"]) == 2 and mea["final_val_loss"]["n"] == 2
+assert os.path.isfile(f"{d}/mea@train.lr=0.003/seed-6/metrics.jsonl")
+rows = list(csv.DictReader(open(f"{d}/summary.csv")))
+assert len(rows) == 4 and rows[3]["verdict"] == mea["vs_baseline"]["verdict"]
+assert len(list(csv.DictReader(open(f"{d}/runs.csv")))) == 8
+PYEOF
+[[ "$out" == *"vs baseline"* && "$out" == *"mea@train.lr=0.003"* ]] && pass "compare prints the table" || fail "compare table: $out"
+expect_exit 2 "train.lr" -- "$CLI" compare --config "$WORK/exp.json" --variants baseline --sweep train.lr --out "$WORK/cmp4"
+
+# Fine-tuning: --init-from starts from a model; the config's model section gives way to it.
+"$CLI" train --config "$WORK/exp.json" --init-from "$WORK/whole/model" --steps 3 --set "schedule=[]" --out "$WORK/ft" --quiet >/dev/null
+$PY - "$WORK" <<'PYEOF' && pass "train --init-from records where the model came from" || fail "init-from"
+import sys, json
+w = sys.argv[1]
+c = json.load(open(f"{w}/ft/config.json"))
+assert c["initialized_from"] == f"{w}/whole/model", c.get("initialized_from")
+assert c["model"]["interaction"]["bypassed"] == ["kha@1"], c["model"]["interaction"]
+PYEOF
+expect_exit 2 "init_from" -- "$CLI" train --config "$WORK/exp.json" --init-from "$WORK/nothing" --out "$WORK/ft2"
+expect_exit 2 "--init-from" -- "$CLI" train --config "$WORK/exp.json" --init-from "$WORK/whole/model" --set model.d_model=16 --out "$WORK/ft3"
+
 # Bad configs: exit 2, a message naming the problem, and no run directory.
 printf '{"model": {"d_model": 32,\n  "n_layers": 2,,\n}}' > "$WORK/badjson.json"
 expect_exit 2 "badjson.json:2:17: invalid JSON: syntax error" -- "$CLI" train --config "$WORK/badjson.json" --out "$WORK/r1"

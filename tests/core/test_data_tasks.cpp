@@ -147,7 +147,7 @@ TEST(TaskAssociativeRecall, ScoredTargetIsTheValueOfTheQueriedKey) {
 
 TEST(TaskModularAddition, ScoredDigitsAreTheSumModPAndSplitsAreDisjoint) {
   const auto source = make_data_source({{"task", "modular_addition"}}, 42);
-  EXPECT_EQ(source->config(), J({{"task", "modular_addition"}, {"p", 97}, {"train_fraction", 0.5}}));
+  EXPECT_EQ(source->config(), J({{"task", "modular_addition"}, {"p", 97}, {"train_fraction", 0.5}, {"split_seed", 0}}));
   std::set<std::pair<int, int>> seen[2];
   for (Split split : {Split::Train, Split::Validation}) {
     for (uint64_t index = 0; index < 8; ++index) {

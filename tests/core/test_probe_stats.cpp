@@ -193,3 +193,32 @@ TEST(Similarity, HandComputedJensenShannonInBits) {
 }
 
 }  // namespace
+
+// A job split over heads: no head reaches the role's bar, but the layer's top-k sums show it.
+TEST(JobShares, SumTheTopHeadsPerLayerAndJob) {
+  std::vector<headlab::HeadStats> heads(6);
+  const float previous[6] = {0.30f, 0.05f, 0.28f, 0.25f, 0.9f, 0.0f};
+  const float induction[6] = {0.0f, 0.1f, 0.0f, 0.0f, 0.0f, 0.7f};
+  for (int i = 0; i < 6; ++i) {
+    heads[i].layer = i / 4;  // layer 0: heads 0-3, layer 1: heads 0-1
+    heads[i].head = i % 4;
+    heads[i].previous_token = previous[i];
+    heads[i].induction = induction[i];
+  }
+  const auto shares = headlab::probe::job_shares(heads);
+  ASSERT_EQ(shares.size(), 4u);
+  EXPECT_EQ(shares[0].layer, 0);
+  EXPECT_EQ(shares[0].job, "previous-token");
+  EXPECT_EQ(shares[0].best_head, 0);
+  EXPECT_FLOAT_EQ(shares[0].top1, 0.30f);
+  EXPECT_FLOAT_EQ(shares[0].top2, 0.58f);
+  EXPECT_FLOAT_EQ(shares[0].top3, 0.83f);
+  EXPECT_EQ(shares[1].job, "induction");
+  EXPECT_EQ(shares[1].best_head, 1);
+  EXPECT_FLOAT_EQ(shares[1].top3, 0.1f);
+  // Two heads only: top3 is the sum of both.
+  EXPECT_EQ(shares[3].layer, 1);
+  EXPECT_EQ(shares[3].best_head, 1);
+  EXPECT_FLOAT_EQ(shares[3].top1, 0.7f);
+  EXPECT_FLOAT_EQ(shares[3].top3, 0.7f);
+}

@@ -52,7 +52,7 @@ TEST(TrainerLearning, LossFallsOnEveryOtherTask) {
     j["train"]["batch_size"] = 16;
     if (!c.option.empty()) j["data"][c.option] = c.value;
     Trainer t(tu::experiment(j));
-    const double initial = t.evaluate();
+    const double initial = t.evaluate().loss;
     train_to_end(t);
     const auto& last = t.metrics().back();
     const double final_loss = c.train_split ? last.loss : *last.val_loss;
