@@ -28,25 +28,6 @@ Variant builtin_variant(const std::string& name) {
                    "' (built in: base, baseline, kha-linear, kha-mlp, mea, mea-no-norm, talking-heads)");
 }
 
-Sweep parse_sweep(const std::string& text) {
-  const auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
-    throw InputError("--sweep '" + text + "': expected key=v1,v2,..., e.g. train.lr=3e-3,1e-2");
-  Sweep s;
-  s.key = text.substr(0, eq);
-  std::stringstream values(text.substr(eq + 1));
-  for (std::string v; std::getline(values, v, ',');) {
-    if (v.empty()) throw InputError("--sweep '" + text + "': an empty value");
-    json probe = json::object();
-    apply_override(probe, "v=" + v);  // the same parsing as --set
-    s.values.push_back(probe["v"]);
-  }
-  std::set<std::string> seen;
-  for (const auto& v : s.values)
-    if (!seen.insert(v.dump()).second) throw InputError("--sweep '" + text + "': " + v.dump() + " is given twice");
-  return s;
-}
-
 namespace {
 
 std::string point_suffix(const json& point) {

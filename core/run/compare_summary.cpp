@@ -1,4 +1,5 @@
-// The statistics and files of a comparison: summarize(), summary.json, summary.csv, runs.csv.
+// The torch-free part of a comparison (built into headlab_plain, so widgets can use it): sweep
+// parsing, the statistics (summarize) and the files summary.json, summary.csv and runs.csv.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -6,10 +7,30 @@
 #include <sstream>
 
 #include "common/errors.h"
+#include "common/json_file.h"
 #include "run/compare.h"
 
 namespace headlab::run {
 using nlohmann::json;
+
+Sweep parse_sweep(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    throw InputError("--sweep '" + text + "': expected key=v1,v2,..., e.g. train.lr=3e-3,1e-2");
+  Sweep s;
+  s.key = text.substr(0, eq);
+  std::stringstream values(text.substr(eq + 1));
+  for (std::string v; std::getline(values, v, ',');) {
+    if (v.empty()) throw InputError("--sweep '" + text + "': an empty value");
+    json probe = json::object();
+    apply_override(probe, "v=" + v);  // the same parsing as --set
+    s.values.push_back(probe["v"]);
+  }
+  std::set<std::string> seen;
+  for (const auto& v : s.values)
+    if (!seen.insert(v.dump()).second) throw InputError("--sweep '" + text + "': " + v.dump() + " is given twice");
+  return s;
+}
 
 namespace {
 
