@@ -1,6 +1,8 @@
 // compare: train variants of one experiment on the same seeds and data order, with statistics.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -37,7 +39,60 @@ std::string format_difference(const run::VariantSummary& s) {
 
 }  // namespace
 
+// stats: the statistics of compare for any table of per-seed values (one row per seed, one
+// column per condition), e.g. the losses of a model before and after a transformation.
+void add_stats_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("stats", "Mean, 95% CI and paired differences (t-distribution) of per-seed values in a CSV");
+  auto csv = std::make_shared<std::string>(), baseline = std::make_shared<std::string>();
+  cmd->add_option("--csv", *csv, "CSV with a header row; one row per seed; numeric columns are conditions")->required();
+  cmd->add_option("--baseline", *baseline, "The column the others are paired with")->required();
+  cmd->callback([=] {
+    std::ifstream in(*csv);
+    if (!in) throw InputError(*csv + ": cannot read");
+    std::string line;
+    if (!std::getline(in, line)) throw InputError(*csv + ": empty");
+    std::vector<std::string> header;
+    std::stringstream hs(line);
+    for (std::string h; std::getline(hs, h, ',');) header.push_back(h);
+    std::vector<std::vector<double>> columns(header.size());
+    for (int row = 2; std::getline(in, line); ++row) {
+      if (line.empty()) continue;
+      std::stringstream ls(line);
+      std::string cell;
+      for (size_t c = 0; c < header.size(); ++c) {
+        if (!std::getline(ls, cell, ',')) throw InputError(*csv + ":" + std::to_string(row) + ": too few cells");
+        char* end = nullptr;
+        const double v = std::strtod(cell.c_str(), &end);
+        if (end == cell.c_str() || *end != '\0' || !std::isfinite(v))
+          throw InputError(*csv + ":" + std::to_string(row) + ": '" + cell + "' in column " + header[c] + " is not a number");
+        columns[c].push_back(v);
+      }
+    }
+    const auto base = std::find(header.begin(), header.end(), *baseline);
+    if (base == header.end()) throw InputError("--baseline " + *baseline + ": no such column in " + *csv);
+    const auto& b = columns[static_cast<size_t>(base - header.begin())];
+    nlohmann::json out = nlohmann::json::object();
+    for (size_t c = 0; c < header.size(); ++c) {
+      if (header[c] == "seed") continue;  // labels the rows, not a condition
+      const auto e = stats::estimate_mean(columns[c]);
+      nlohmann::json col = {{"n", e.n}, {"mean", e.mean}, {"ci_low", e.has_interval() ? nlohmann::json(e.ci_low) : nlohmann::json()},
+                            {"ci_high", e.has_interval() ? nlohmann::json(e.ci_high) : nlohmann::json()}};
+      if (header[c] != *baseline) {
+        const auto p = stats::compare_paired(columns[c], b);
+        col["vs_baseline"] = {{"mean", p.difference.mean},
+                              {"ci_low", p.difference.has_interval() ? nlohmann::json(p.difference.ci_low) : nlohmann::json()},
+                              {"ci_high", p.difference.has_interval() ? nlohmann::json(p.difference.ci_high) : nlohmann::json()},
+                              {"same_sign", p.same_sign},
+                              {"verdict", stats::to_string(p.verdict)}};
+      }
+      out[header[c]] = col;
+    }
+    std::cout << out.dump(2) << "\n";
+  });
+}
+
 void add_compare_commands(CLI::App& app) {
+  add_stats_command(app);
   auto* cmd = app.add_subcommand(
       "compare", "Train variants (baseline, kha-linear, kha-mlp, mea, mea-no-norm, talking-heads, base) on the same "
                  "seeds and data; summary with confidence intervals");

@@ -23,6 +23,8 @@ class ConfigReader {
 
   // Integral value in [lo, hi]. Integral floats such as 32.0 are accepted.
   int64_t integer(const char* key, int64_t fallback, int64_t lo, int64_t hi);
+  // true or false.
+  bool boolean(const char* key, bool fallback) { return fields().boolean(key, fallback); }
   // Number strictly inside (lo, hi).
   double fraction(const char* key, double fallback, double lo, double hi);
   // One of `allowed`.

@@ -13,8 +13,8 @@ namespace {
 
 class InductionTask final : public RowTask {
  public:
-  explicit InductionTask(int64_t n_symbols)
-      : n_symbols_(n_symbols), tokenizer_(symbol_alphabet(n_symbols)) {}
+  InductionTask(int64_t n_symbols, bool distinct)
+      : n_symbols_(n_symbols), distinct_(distinct), tokenizer_(symbol_alphabet(n_symbols)) {}
 
   const Tokenizer& tokenizer() const override { return tokenizer_; }
 
@@ -22,8 +22,12 @@ class InductionTask final : public RowTask {
   int64_t min_row_length() const override { return 4; }
 
   void fill_row(Split, Rng& rng, int64_t length, Row& row) const override {
-    const int64_t lo = std::max<int64_t>(2, length / 4);
-    const int64_t hi = std::max<int64_t>(lo, length / 2);
+    int64_t lo = std::max<int64_t>(2, length / 4);
+    int64_t hi = std::max<int64_t>(lo, length / 2);
+    if (distinct_) {  // a segment of distinct symbols is at most n_symbols long
+      hi = std::min(hi, n_symbols_);
+      lo = std::min(lo, hi);
+    }
     write(rng, length, rng.between(lo, hi), row);
   }
 
@@ -42,19 +46,27 @@ class InductionTask final : public RowTask {
   }
 
   std::string describe() const override {
-    return "induction: " + std::to_string(n_symbols_) +
-           " symbols, a random segment of L/4..L/2 tokens repeated; scored on the repeat";
+    return "induction: " + std::to_string(n_symbols_) + " symbols, a random segment of L/4..L/2 " +
+           (distinct_ ? "distinct " : "") + "tokens repeated; scored on the repeat";
   }
 
   nlohmann::json config() const override {
-    return {{"task", "induction"}, {"n_symbols", n_symbols_}};
+    return {{"task", "induction"}, {"n_symbols", n_symbols_}, {"distinct", distinct_}};
   }
 
  private:
   void write(Rng& rng, int64_t length, int64_t period, Row& row) const {
+    std::vector<int64_t> symbols;
+    if (distinct_) {
+      symbols.resize(static_cast<std::size_t>(n_symbols_));
+      for (int64_t i = 0; i < n_symbols_; ++i) symbols[static_cast<std::size_t>(i)] = i;
+      rng.shuffle(symbols.begin(), symbols.end());
+    }
     for (int64_t j = 0; j < length; ++j) {
       if (j < period) {
-        row.push(static_cast<int64_t>(rng.below(static_cast<uint64_t>(n_symbols_))), false);
+        row.push(distinct_ ? symbols[static_cast<std::size_t>(j)]
+                           : static_cast<int64_t>(rng.below(static_cast<uint64_t>(n_symbols_))),
+                 false);
       } else {
         // Token `period` starts the repeat but nothing in the context announces it yet.
         row.push(row.tokens[static_cast<std::size_t>(j - period)], j > period);
@@ -63,14 +75,16 @@ class InductionTask final : public RowTask {
   }
 
   int64_t n_symbols_;
+  bool distinct_;
   CharsTokenizer tokenizer_;
 };
 
 }  // namespace
 
 std::unique_ptr<RowTask> make_induction_task(const nlohmann::json& config, uint64_t) {
-  ConfigReader reader(config, "data", {"n_symbols"});
-  return std::make_unique<InductionTask>(reader.integer("n_symbols", 32, 2, 62));
+  ConfigReader reader(config, "data", {"n_symbols", "distinct"});
+  const int64_t n_symbols = reader.integer("n_symbols", 32, 2, 62);
+  return std::make_unique<InductionTask>(n_symbols, reader.boolean("distinct", false));
 }
 
 }  // namespace headlab::data

@@ -290,5 +290,32 @@ TEST(DataConfig, ResolvedConfigFillsDefaultsAndRebuildsTheSameSource) {
       for (char c : tok["alphabet"].get<std::string>()) EXPECT_TRUE(c >= 0x20 && c < 0x7F) << tok.dump();
     }
   }
-  EXPECT_EQ(make_data_source({{"task", "induction"}}, 1)->config(), J({{"task", "induction"}, {"n_symbols", 32}}));
+  EXPECT_EQ(make_data_source({{"task", "induction"}}, 1)->config(), J({{"task", "induction"}, {"n_symbols", 32}, {"distinct", false}}));
+}
+
+// distinct: the random segment never repeats a symbol, so every token of the repeat has one
+// earlier occurrence and a previous-token head alone identifies where to copy from.
+TEST(TaskInduction, DistinctSegmentsHaveNoRepeatedSymbol) {
+  const auto source = make_data_source({{"task", "induction"}, {"n_symbols", 24}, {"distinct", true}}, 5);
+  const Batch batch = source->batch(Split::Train, 0, 32, 48);
+  std::set<std::size_t> periods;
+  for (int64_t b = 0; b < 32; ++b) {
+    const FullRow row = full_row(batch, b);
+    const auto first = static_cast<std::size_t>(std::find(row.scored.begin(), row.scored.end(), true) - row.scored.begin());
+    const std::size_t period = first - 1;
+    periods.insert(period);
+    EXPECT_LE(period, 24u);
+    std::set<int64_t> segment(row.tokens.begin(), row.tokens.begin() + static_cast<std::ptrdiff_t>(period));
+    EXPECT_EQ(segment.size(), period) << "row " << b;
+    for (std::size_t j = period; j < row.tokens.size(); ++j) EXPECT_EQ(row.tokens[j], row.tokens[j - period]);
+  }
+  EXPECT_GT(periods.size(), 4u);  // the period still varies
+  // More positions than symbols: the period is capped at n_symbols.
+  const auto few = make_data_source({{"task", "induction"}, {"n_symbols", 6}, {"distinct", true}}, 5);
+  const Batch capped = few->batch(Split::Train, 0, 8, 47);
+  for (int64_t b = 0; b < 8; ++b) {
+    const FullRow row = full_row(capped, b);
+    const auto first = static_cast<std::size_t>(std::find(row.scored.begin(), row.scored.end(), true) - row.scored.begin());
+    EXPECT_LE(first - 1, 6u);
+  }
 }

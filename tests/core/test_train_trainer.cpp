@@ -225,13 +225,15 @@ TEST(TrainerAnomalies, NonFiniteStepsAreSkippedThenThePausePreservesTheWeights) 
   EXPECT_EQ(t.metrics().size(), 2u);  // skipped steps log no metric
 }
 
-TEST(TrainerAnomalies, SpikeDetectorFlagsLossesAboveTheRunningMean) {
-  AnomalyDetector d(3.0, 3);
-  for (int i = 0; i < 25; ++i) EXPECT_FALSE(d.observe_loss(1.0));
-  EXPECT_TRUE(d.observe_loss(3.5));
-  EXPECT_DOUBLE_EQ(d.running_mean(), 1.0);  // spikes do not enter the mean
-  EXPECT_FALSE(d.observe_loss(2.9));
-  AnomalyDetector early(3.0, 3);
+TEST(TrainerAnomalies, SpikeDetectorFlagsOneEpisodeAboveTheRunningMedian) {
+  AnomalyDetector d(6.0, 20, 3);
+  for (int i = 0; i < 25; ++i) EXPECT_FALSE(d.observe_loss(1.0 + 0.01 * (i % 3)));
+  EXPECT_TRUE(d.observe_loss(1.5));
+  EXPECT_DOUBLE_EQ(d.median(), 1.01);  // spikes do not enter the window
+  EXPECT_FALSE(d.observe_loss(1.6));   // the same episode
+  EXPECT_FALSE(d.observe_loss(1.0));   // back to normal
+  EXPECT_TRUE(d.observe_loss(1.4));    // a new episode
+  AnomalyDetector early(6.0, 20, 3);
   EXPECT_FALSE(early.observe_loss(1.0));
   EXPECT_FALSE(early.observe_loss(10.0));  // not armed during the first steps
 }

@@ -81,7 +81,7 @@ TEST(InitFrom, StartsFromTheModelAndKeepsTraining) {
   EXPECT_NEAR(driver.trainer().evaluate().loss, source_loss, 1e-9);  // the weights came along
   driver.run();
   EXPECT_LT(driver.trainer().metrics().back().loss, 1.5 * source_loss + 0.5);
-  EXPECT_TRUE(driver.trainer().model()->config().interaction.talking_heads.enabled);
+  EXPECT_TRUE(driver.trainer().model()->config().interaction.talking_heads);
   const auto stored = io::RunDirectory::read_config(dir / "run");
   EXPECT_FALSE(stored.contains("init_from"));
   EXPECT_EQ(stored["initialized_from"], fs::absolute(dir / "model").lexically_normal().string());
