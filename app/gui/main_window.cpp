@@ -140,13 +140,19 @@ void MainWindow::buildDocks() {
 
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->setToolTipsVisible(true);
   file->addAction(tr("Open model or checkpoint..."), QKeySequence::Open, this, &MainWindow::askOpenModel);
   file->addAction(tr("Open run directory..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this,
                   &MainWindow::askOpenRunDirectory);
   file->addAction(tr("Resume run directory..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), this,
                   &MainWindow::askResumeRun)
       ->setToolTip(tr("Continue training a run from its newest checkpoint, exactly where it stopped."));
-  file->addAction(tr("Compare with run..."), this, &MainWindow::askOverlayRun);
+  file->addAction(tr("Compare with run..."), this, &MainWindow::askOverlayRun)
+      ->setToolTip(tr("Draw a finished run's loss curve on the loss chart, next to the live run."));
+  file->addAction(tr("Open comparison..."), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_O), this,
+                  &MainWindow::askOpenComparison)
+      ->setToolTip(tr("Show a finished comparison folder (summary.json) in the Compare dock: its table, "
+                      "intervals and verdicts, and its mean curves."));
   file->addMenu(recent_->menu());
   file->addSeparator();
   file->addAction(controls_->saveAction());

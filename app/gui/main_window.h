@@ -18,6 +18,7 @@ class QProgressBar;
 namespace headlab {
 class AttentionMapView;
 class ComparePanel;
+struct CompareChoices;
 class ExperimentPanel;
 class HeadAtlasView;
 class HeadsView;
@@ -34,6 +35,7 @@ class SampleView;
 namespace headlab::gui {
 
 class CompareController;
+class CompareCurveFeed;
 class ExportController;
 class RecentFiles;
 class ReplayExportController;
@@ -63,6 +65,8 @@ class MainWindow : public QMainWindow {
   bool resumeRun(const QString& path, QString* error = nullptr);
   // Adds a finished run's loss curve to the chart for comparison.
   bool addOverlayRun(const QString& path, QString* error = nullptr);
+  // A finished comparison folder (summary.json): its table and curves in the Compare dock.
+  bool openComparison(const QString& folder, QString* error = nullptr);
 
   QString runsFolder() const { return runs_folder_; }
   void setRunsFolder(const QString& folder);
@@ -90,8 +94,7 @@ class MainWindow : public QMainWindow {
 
   // Trains the experiment form's variants (main_window_labs.cpp); an empty out_dir means a
   // new folder under runsFolder(). False, with the reason, when it cannot start.
-  bool startComparison(const QStringList& variants, bool interleave, const QString& out_dir,
-                       QString* error = nullptr);
+  bool startComparison(const CompareChoices& choices, QString* error = nullptr);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -113,6 +116,7 @@ class MainWindow : public QMainWindow {
   void askOpenModel();
   void askOpenRunDirectory();
   void askOverlayRun();
+  void askOpenComparison();
   void askResumeRun();
   void askSaveCheckpointAs();
   void askSetLearningRate();
@@ -145,6 +149,7 @@ class MainWindow : public QMainWindow {
   HeadsView* heads_ = nullptr;
   ComparePanel* compare_panel_ = nullptr;
   CompareController* compare_ = nullptr;
+  CompareCurveFeed* curve_feed_ = nullptr;
   SampleView* sample_ = nullptr;
   LearnPanel* learn_ = nullptr;
   QMenu* view_menu_ = nullptr;

@@ -53,6 +53,7 @@ bool MainWindow::openPath(const QString& path, QString* error) {
   }
   if (info.isDir()) {
     if (isRunDirectory(path)) return openRunDirectory(path, error);
+    if (QFileInfo::exists(path + "/summary.json")) return openComparison(path, error);
     return openModel(path, error);
   }
   if (info.suffix() == "json" && info.fileName() != "config.json") {
