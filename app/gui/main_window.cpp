@@ -153,6 +153,19 @@ void MainWindow::buildMenus() {
                   &MainWindow::askOpenComparison)
       ->setToolTip(tr("Show a finished comparison folder (summary.json) in the Compare dock: its table, "
                       "intervals and verdicts, and its mean curves."));
+  train_from_model_ = file->addAction(tr("Train from this model..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T),
+                                      this, [this] {
+                                        QString error;
+                                        if (!trainFromInspectedModel(&error)) {
+                                          showMessage(error);
+                                          QMessageBox::warning(this, tr("Train from this model"), error);
+                                        }
+                                      });
+  train_from_model_->setToolTip(
+      tr("Start a training run from the weights of the model being inspected, with the data, training settings "
+         "and schedule of the Experiment form (its model section is replaced by the model's own config). The "
+         "data must use the model's tokenizer."));
+  train_from_model_->setEnabled(false);
   file->addMenu(recent_->menu());
   file->addSeparator();
   file->addAction(controls_->saveAction());
@@ -228,6 +241,8 @@ void MainWindow::connectFeed() {
 }
 
 void MainWindow::onSessionReset() {
+  inspected_model_.clear();  // openModel sets it again once its session is in
+  if (train_from_model_) train_from_model_->setEnabled(false);
   chart_->clear();
   modules_->clear();
   attention_->setSnapshot(nullptr);

@@ -11,6 +11,7 @@
 
 #include "session/session.h"
 
+class QAction;
 class QDockWidget;
 class QLabel;
 class QProgressBar;
@@ -67,6 +68,12 @@ class MainWindow : public QMainWindow {
   bool addOverlayRun(const QString& path, QString* error = nullptr);
   // A finished comparison folder (summary.json): its table and curves in the Compare dock.
   bool openComparison(const QString& folder, QString* error = nullptr);
+  // Starts training from the model being inspected: the Experiment form's config with
+  // "init_from" in place of "model" (main_window_files.cpp). False when no model is open.
+  bool trainFromInspectedModel(QString* error = nullptr);
+  // The model directory or checkpoint opened for inspection; empty otherwise.
+  QString inspectedModel() const { return inspected_model_; }
+  QAction* trainFromModelAction() const { return train_from_model_; }
 
   QString runsFolder() const { return runs_folder_; }
   void setRunsFolder(const QString& folder);
@@ -157,6 +164,8 @@ class MainWindow : public QMainWindow {
 
   QString runs_folder_;
   QString run_dir_;
+  QString inspected_model_;
+  QAction* train_from_model_ = nullptr;
   std::string model_config_json_;  // of the last status, to parse n_layers only on change
   int n_layers_ = 0;
   session::RunState last_state_ = session::RunState::Idle;
