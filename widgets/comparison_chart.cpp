@@ -121,10 +121,18 @@ void ComparisonChart::setRunMetrics(const QString& row, uint64_t seed, std::vect
 }
 
 void ComparisonChart::appendRunMetrics(const QString& row, uint64_t seed, const std::vector<MetricPoint>& points) {
-  if (points.empty()) return;
+  appendRunMetrics(row, {{seed, points}});
+}
+
+void ComparisonChart::appendRunMetrics(const QString& row, const std::map<uint64_t, std::vector<MetricPoint>>& by_seed) {
+  bool any = false;
+  for (const auto& [seed, points] : by_seed) any = any || !points.empty();
+  if (!any) return;
   Row& r = rowFor(row);
-  auto& run = r.runs[seed];
-  run.insert(run.end(), points.begin(), points.end());
+  for (const auto& [seed, points] : by_seed) {
+    auto& run = r.runs[seed];
+    run.insert(run.end(), points.begin(), points.end());
+  }
   rebuild(r);
 }
 

@@ -31,6 +31,9 @@ class ComparisonChart : public QWidget {
   void setRunMetrics(const QString& row, uint64_t seed, std::vector<MetricPoint> points);
   // New points of a running run, after those the chart already has of it.
   void appendRunMetrics(const QString& row, uint64_t seed, const std::vector<MetricPoint>& points);
+  // New points of several runs of one row (by seed) with one recomputation of its curve: a
+  // row of 20 seeds polled once a second must not be averaged 20 times.
+  void appendRunMetrics(const QString& row, const std::map<uint64_t, std::vector<MetricPoint>>& by_seed);
   // Forgets every row (the Clear button).
   void clear();
 

@@ -31,12 +31,14 @@ void CompareCurveFeed::onProgress(const run::CompareProgress& p) {
 }
 
 void CompareCurveFeed::poll() {
+  // Gathered per row first: the chart then averages each row once, whatever its seed count.
+  std::map<QString, std::map<uint64_t, std::vector<MetricPoint>>> fresh;
   for (auto it = live_.begin(); it != live_.end();) {
     const auto& [row, seed] = it->first;
     try {
       MetricsTail::Update update = it->second.read();
       if (update.restarted) chart_->setRunMetrics(row, seed, std::move(update.points));
-      else chart_->appendRunMetrics(row, seed, update.points);
+      else if (!update.points.empty()) fresh[row][seed] = std::move(update.points);
       ++it;
     } catch (const std::exception& e) {
       emit problem(QString::fromStdString(e.what()));
@@ -44,6 +46,7 @@ void CompareCurveFeed::poll() {
       it = live_.erase(it);
     }
   }
+  for (const auto& [row, by_seed] : fresh) chart_->appendRunMetrics(row, by_seed);
 }
 
 void CompareCurveFeed::onRunFinished(const QString& row, quint64 seed, const QString& run_dir) {

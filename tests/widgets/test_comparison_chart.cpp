@@ -141,6 +141,19 @@ TEST(ComparisonChart, GrowsAsARunningRunAppends) {
   chart.appendRunMetrics("kha-linear", 1, {});
   ASSERT_EQ(chart.rowCount(), 1);
   EXPECT_EQ(chart.plottedMean(0), (std::vector<double>{1.25, 1.0}));
+
+  // Several seeds at once (what one poll of the running runs brings): seeds 2 and 3 at step 5.
+  MetricPoint q = p;
+  q.step = 5;
+  q.val_loss = 1.75;
+  MetricPoint r = q;
+  r.val_loss = 2.25;
+  chart.appendRunMetrics("kha-linear", std::map<uint64_t, std::vector<MetricPoint>>{{2, {q}}, {3, {r}}});
+  EXPECT_EQ(chart.runCount(0), 3);
+  EXPECT_EQ(chart.curve(0).seeds, (std::vector<int>{3, 1}));
+  EXPECT_DOUBLE_EQ(chart.plottedMean(0)[0], 1.75);  // (1.25 + 1.75 + 2.25) / 3
+  EXPECT_NEAR(chart.plottedHigh(0)[0] - 1.75, kT2 * 0.5 / std::sqrt(3.0), 1e-9);  // sd 0.5
+  EXPECT_TRUE(std::isnan(chart.plottedHigh(0)[1]));  // step 10: seed 1 alone
 }
 
 TEST(MetricsTail, ReturnsOnlyNewCompleteLines) {
