@@ -5,19 +5,26 @@
 #include <QClipboard>
 #include <QDesktopServices>
 #include <QFileDialog>
+#include <QFormLayout>
 #include <QGridLayout>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSettings>
-#include <QTableWidget>
+#include <QSpinBox>
+#include <QSplitter>
 #include <QUrl>
 #include <QVBoxLayout>
-#include <cmath>
+#include <map>
+#include <set>
+
+#include "common/errors.h"
+#include "compare_progress.h"
+#include "compare_table.h"
+#include "comparison_chart.h"
 
 namespace headlab {
 namespace {
@@ -31,13 +38,8 @@ QString variantToolTip(const QString& name) {
   return QObject::tr("The experiment form exactly as it is, modules included.");
 }
 
-// A table cell that shows a rounded number but sorts and copies by the exact value.
-QTableWidgetItem* numberItem(double value, int decimals) {
-  auto* item = new QTableWidgetItem(std::isnan(value) ? QStringLiteral("-") : QString::number(value, 'f', decimals));
-  item->setData(Qt::UserRole, value);
-  item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-  return item;
-}
+const QString kErrorStyle = QStringLiteral("color: #b2182b");
+constexpr int kProgressScale = 1000;  // the bar counts permille: total steps can exceed an int
 
 }  // namespace
 
@@ -46,10 +48,25 @@ const QStringList& ComparePanel::variantNames() {
   return names;
 }
 
+std::vector<run::Sweep> ComparePanel::parseSweeps(const QString& text) {
+  std::vector<run::Sweep> sweeps;
+  std::set<std::string> keys;
+  for (const QString& part : text.split(';', Qt::SkipEmptyParts)) {
+    const QString trimmed = part.trimmed();
+    if (trimmed.isEmpty()) continue;
+    run::Sweep s = run::parse_sweep(trimmed.toStdString());
+    if (!keys.insert(s.key).second) throw InputError("'" + s.key + "' is swept twice");
+    sweeps.push_back(std::move(s));
+  }
+  return sweeps;
+}
+
 ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
-  setToolTip(tr("Train several versions of the current experiment with the same seed and the same batches, "
-                "differing only in their interaction modules, and compare their losses."));
-  auto* layout = new QVBoxLayout(this);
+  setToolTip(tr("Train several versions of the current experiment on several seeds, with the same batches per "
+                "seed, differing only in their interaction modules (and swept settings), and compare their losses."));
+  auto* controls = new QWidget(this);
+  auto* layout = new QVBoxLayout(controls);
+  layout->setContentsMargins(0, 0, 0, 0);
   auto* grid = new QGridLayout;
   for (int i = 0; i < variantNames().size(); ++i) {
     const QString& name = variantNames()[i];
@@ -63,18 +80,40 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
 
   auto* order = new QHBoxLayout;
   sequential_button_ = new QRadioButton(tr("one after another"), this);
-  sequential_button_->setToolTip(tr("Train each variant to the end before the next one starts."));
+  sequential_button_->setToolTip(tr("Train each run to the end before the next one starts."));
   interleaved_button_ = new QRadioButton(tr("interleaved"), this);
-  interleaved_button_->setToolTip(tr("Alternate single steps between the variants, so all curves grow together."));
+  interleaved_button_->setToolTip(tr("Alternate single steps between all runs, so all curves grow together."));
   order->addWidget(sequential_button_);
   order->addWidget(interleaved_button_);
   order->addStretch(1);
   layout->addLayout(order);
 
+  auto* form = new QFormLayout;
+  seeds_box_ = new QSpinBox(this);
+  seeds_box_->setObjectName("seeds");
+  seeds_box_->setRange(1, 20);
+  seeds_box_->setToolTip(tr("How many seeds each variant is trained with (train.seed, +1, +2, ...). One run per "
+                            "variant cannot tell a real difference from the luck of one initialization: with 3 or "
+                            "more the table gives a 95% interval and a verdict. Runs with the same seed see the same "
+                            "batches, so the variants are compared seed by seed."));
+  sweep_edit_ = new QLineEdit(this);
+  sweep_edit_->setObjectName("sweep");
+  sweep_edit_->setPlaceholderText(tr("optional, e.g. train.lr=3e-3,1e-2"));
+  sweep_edit_->setToolTip(tr("Config values to try, crossed with the variants: key=value1,value2,... with the key "
+                             "as in the experiment JSON (train.lr, train.warmup_steps, model.d_model, ...). Several "
+                             "sweeps are separated by ';' and crossed with each other. Empty: no sweep."));
+  plan_label_ = new QLabel(this);
+  plan_label_->setObjectName("comparePlan");
+  plan_label_->setWordWrap(true);
+  form->addRow(tr("Seeds"), seeds_box_);
+  form->addRow(tr("Sweep"), sweep_edit_);
+  form->addRow(QString(), plan_label_);
+  layout->addLayout(form);
+
   auto* folder = new QHBoxLayout;
   folder_edit_ = new QLineEdit(this);
   folder_edit_->setPlaceholderText(tr("output folder (default: a new folder under the runs folder)"));
-  folder_edit_->setToolTip(tr("Where the variants' run directories and summary.json/.csv are written."));
+  folder_edit_->setToolTip(tr("Where the runs' directories and summary.json/.csv are written."));
   auto* browse = new QPushButton(tr("..."), this);
   browse->setToolTip(tr("Choose the output folder."));
   folder->addWidget(folder_edit_, 1);
@@ -93,8 +132,11 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
   layout->addLayout(buttons);
 
   progress_ = new QProgressBar(this);
-  progress_->setToolTip(tr("Steps of the variant being trained."));
+  progress_->setRange(0, kProgressScale);
+  progress_->setTextVisible(false);  // the label below says it in words
+  progress_->setToolTip(tr("Steps done of all runs of the comparison."));
   progress_label_ = new QLabel(this);
+  progress_label_->setObjectName("compareProgress");
   message_ = new QLabel(this);
   message_->setWordWrap(true);
   message_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -102,29 +144,35 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
   layout->addWidget(progress_label_);
   layout->addWidget(message_);
 
-  table_ = new QTableWidget(0, 6, this);
-  table_->setHorizontalHeaderLabels(
-      {tr("variant"), tr("train loss"), tr("val loss"), tr("spikes"), tr("tokens/s"), tr("parameters")});
-  table_->setToolTip(tr("Final training and validation loss of each variant (lower is better), loss spikes, "
-                        "training speed and model size. Their curves are overlaid on the loss chart."));
-  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  table_->verticalHeader()->setVisible(false);
-  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_ = new CompareTable(this);
   layout->addWidget(table_, 1);
 
   auto* result_buttons = new QHBoxLayout;
   open_button_ = new QPushButton(tr("Open folder"), this);
   open_button_->setToolTip(tr("Open the comparison's folder in the file manager."));
   copy_button_ = new QPushButton(tr("Copy table"), this);
-  copy_button_->setToolTip(tr("Copy the summary as tab-separated text, ready to paste into a spreadsheet."));
+  copy_button_->setToolTip(tr("Copy the summary as tab-separated text at full precision, intervals in columns of "
+                              "their own, ready to paste into a spreadsheet."));
   result_buttons->addWidget(open_button_);
   result_buttons->addWidget(copy_button_);
   result_buttons->addStretch(1);
   layout->addLayout(result_buttons);
 
+  chart_ = new ComparisonChart(this);
+  auto* split = new QSplitter(Qt::Horizontal, this);
+  split->addWidget(controls);
+  split->addWidget(chart_);
+  split->setStretchFactor(0, 1);
+  split->setStretchFactor(1, 1);
+  auto* outer = new QVBoxLayout(this);
+  outer->setContentsMargins(0, 0, 0, 0);
+  outer->addWidget(split);
+
   QSettings settings;
   setCheckedVariants(settings.value("compare/variants", QStringList{"baseline", "kha-linear"}).toStringList());
   setInterleaved(settings.value("compare/interleave", false).toBool());
+  seeds_box_->setValue(settings.value("compare/seeds", 3).toInt());
+  sweep_edit_->setText(settings.value("compare/sweep").toString());
 
   connect(browse, &QPushButton::clicked, this, &ComparePanel::browseFolder);
   connect(start_button_, &QPushButton::clicked, this, &ComparePanel::requestStart);
@@ -132,8 +180,14 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
   connect(open_button_, &QPushButton::clicked, this,
           [this] { QDesktopServices::openUrl(QUrl::fromLocalFile(result_folder_)); });
   connect(copy_button_, &QPushButton::clicked, this, [this] { QApplication::clipboard()->setText(tableText()); });
+  connect(sweep_edit_, &QLineEdit::textChanged, this, &ComparePanel::updatePlan);
+  connect(seeds_box_, qOverload<int>(&QSpinBox::valueChanged), this, &ComparePanel::updatePlan);
+  for (QCheckBox* box : variant_boxes_) connect(box, &QCheckBox::toggled, this, &ComparePanel::updatePlan);
+  updatePlan();
   setRunning(false);
 }
+
+QTableWidget* ComparePanel::summaryTable() const { return table_; }
 
 QStringList ComparePanel::checkedVariants() const {
   QStringList out;
@@ -153,25 +207,79 @@ void ComparePanel::setInterleaved(bool on) {
   sequential_button_->setChecked(!on);
 }
 
+int ComparePanel::seeds() const { return seeds_box_->value(); }
+
+void ComparePanel::setSeeds(int seeds) { seeds_box_->setValue(seeds); }
+
+QString ComparePanel::sweepText() const { return sweep_edit_->text().trimmed(); }
+
+void ComparePanel::setSweepText(const QString& text) { sweep_edit_->setText(text); }
+
 QString ComparePanel::outputFolder() const { return folder_edit_->text().trimmed(); }
 
 void ComparePanel::setOutputFolder(const QString& folder) { folder_edit_->setText(folder); }
 
+CompareChoices ComparePanel::choices() const {
+  CompareChoices c;
+  c.variants = checkedVariants();
+  c.interleave = interleaved();
+  c.seeds = seeds();
+  c.sweeps = sweeps_;
+  c.out_dir = outputFolder();
+  return c;
+}
+
+void ComparePanel::updatePlan() {
+  try {
+    sweeps_ = parseSweeps(sweep_edit_->text());
+    sweep_error_.clear();
+  } catch (const std::exception& e) {
+    sweeps_.clear();
+    sweep_error_ = QString::fromStdString(e.what());
+  }
+  if (!sweep_error_.isEmpty()) {
+    plan_label_->setStyleSheet(kErrorStyle);
+    plan_label_->setText(sweep_error_);
+  } else {
+    long long points = 1;
+    for (const auto& s : sweeps_) points *= static_cast<long long>(s.values.size());
+    const long long variants = checkedVariants().size();
+    auto count = [](long long n, const QString& one, const QString& many) {
+      return QStringLiteral("%1 %2").arg(n).arg(n == 1 ? one : many);
+    };
+    QStringList factors{count(variants, tr("variant"), tr("variants"))};
+    if (!sweeps_.empty()) factors << count(points, tr("sweep point"), tr("sweep points"));
+    factors << count(seeds(), tr("seed"), tr("seeds"));
+    plan_label_->setStyleSheet(QString());
+    plan_label_->setText(tr("%1 = %2").arg(factors.join(QStringLiteral(" × ")),
+                                           count(variants * points * seeds(), tr("run"), tr("runs"))));
+  }
+  updateStartEnabled();
+}
+
+void ComparePanel::updateStartEnabled() { start_button_->setEnabled(!running_ && sweepValid()); }
+
 void ComparePanel::requestStart() {
   if (running_) return;
-  const QStringList variants = checkedVariants();
-  if (variants.isEmpty()) {
+  if (!sweepValid()) {
+    showError(tr("Sweep: %1").arg(sweep_error_));
+    return;
+  }
+  const CompareChoices c = choices();
+  if (c.variants.isEmpty()) {
     showError(tr("Tick at least one variant to compare."));
     return;
   }
   saveSettings();
-  emit startRequested(variants, interleaved(), outputFolder());
+  emit startRequested(c);
 }
 
 void ComparePanel::saveSettings() const {
   QSettings settings;
   settings.setValue("compare/variants", checkedVariants());
   settings.setValue("compare/interleave", interleaved());
+  settings.setValue("compare/seeds", seeds());
+  settings.setValue("compare/sweep", sweepText());
 }
 
 void ComparePanel::browseFolder() {
@@ -181,51 +289,53 @@ void ComparePanel::browseFolder() {
 
 void ComparePanel::setRunning(bool running) {
   running_ = running;
-  start_button_->setEnabled(!running);
+  updateStartEnabled();
   cancel_button_->setEnabled(running);
   for (QCheckBox* box : variant_boxes_) box->setEnabled(!running);
-  sequential_button_->setEnabled(!running);
-  interleaved_button_->setEnabled(!running);
-  folder_edit_->setEnabled(!running);
+  for (QWidget* w : std::initializer_list<QWidget*>{sequential_button_, interleaved_button_, seeds_box_, sweep_edit_,
+                                                    folder_edit_})
+    w->setEnabled(!running);
   open_button_->setEnabled(!running && !result_folder_.isEmpty());
   copy_button_->setEnabled(!running && table_->rowCount() > 0);
   if (running) {
     message_->clear();
     progress_->setValue(0);
+    progress_label_->setText(tr("preparing the runs..."));
+    elapsed_.start();
   }
 }
 
-void ComparePanel::setProgress(int variant, int variants, const QString& name, qint64 step, qint64 total) {
-  progress_->setRange(0, int(std::max<qint64>(1, total)));
-  progress_->setValue(int(step));
-  progress_label_->setText(tr("variant %1/%2 (%3): step %4/%5").arg(variant + 1).arg(variants).arg(name).arg(step).arg(total));
+void ComparePanel::setProgress(const run::CompareProgress& p) {
+  progress_->setValue(int(compareDoneFraction(p) * kProgressScale));
+  const double elapsed_s = elapsed_.isValid() ? elapsed_.elapsed() / 1000.0 : 0.0;
+  progress_label_->setText(compareProgressText(p, elapsed_s));
 }
 
 void ComparePanel::setSummary(const QString& out_dir, const std::vector<run::VariantSummary>& summaries) {
   result_folder_ = out_dir;
-  table_->setRowCount(int(summaries.size()));
+  table_->setRows(summaries);
+  // Runs of one seed at one sweep point must have seen the same first batch: that pairing is
+  // what the differences and verdicts rest on.
+  std::map<std::pair<std::string, uint64_t>, uint64_t> first_batch;
   bool same_data = true;
-  for (int r = 0; r < int(summaries.size()); ++r) {
-    const auto& s = summaries[size_t(r)];
-    auto* name = new QTableWidgetItem(QString::fromStdString(s.name));
-    if (!s.runs.empty()) name->setToolTip(QString::fromStdString(s.runs.front().run_dir));
-    table_->setItem(r, 0, name);
-    table_->setItem(r, 1, numberItem(s.runs.empty() ? std::nan("") : s.runs.front().final_train_loss, 4));
-    table_->setItem(r, 2, numberItem(s.final_val_loss.mean, 4));
-    table_->setItem(r, 3, numberItem(double(s.spikes), 0));
-    table_->setItem(r, 4, numberItem(s.tokens_per_second, 0));
-    table_->setItem(r, 5, numberItem(double(s.parameters), 0));
-    for (size_t k = 0; k < s.runs.size() && k < summaries.front().runs.size(); ++k)
-      same_data = same_data && s.runs[k].first_batch_hash == summaries.front().runs[k].first_batch_hash;
-  }
-  message_->setStyleSheet(same_data ? QString() : QStringLiteral("color: #b2182b"));
-  message_->setText(same_data ? tr("Done: every variant trained on the same batches. Results in %1").arg(out_dir)
-                              : tr("Warning: the variants saw different data (first-batch hashes differ)."));
+  size_t runs = 0;
+  for (const auto& s : summaries)
+    for (const auto& run : s.runs) {
+      ++runs;
+      const auto [it, inserted] = first_batch.emplace(std::make_pair(s.point.dump(), run.seed), run.first_batch_hash);
+      same_data = same_data && (inserted || it->second == run.first_batch_hash);
+    }
+  message_->setStyleSheet(same_data ? QString() : kErrorStyle);
+  message_->setText(same_data ? tr("Done: %1 runs; on each seed every variant trained on the same batches. Results in %2")
+                                    .arg(runs)
+                                    .arg(out_dir)
+                              : tr("Warning: runs with the same seed saw different data (first-batch hashes differ), "
+                                   "so their differences are not paired."));
   setRunning(false);
 }
 
 void ComparePanel::showError(const QString& message) {
-  message_->setStyleSheet(QStringLiteral("color: #b2182b"));
+  message_->setStyleSheet(kErrorStyle);
   message_->setText(message);
 }
 
@@ -234,27 +344,6 @@ void ComparePanel::showNotice(const QString& message) {
   message_->setText(message);
 }
 
-QString ComparePanel::tableText() const {
-  QStringList lines;
-  QStringList header;
-  for (int c = 0; c < table_->columnCount(); ++c) header << table_->horizontalHeaderItem(c)->text();
-  lines << header.join('\t');
-  for (int r = 0; r < table_->rowCount(); ++r) {
-    QStringList cells;
-    for (int c = 0; c < table_->columnCount(); ++c) {
-      const QTableWidgetItem* item = table_->item(r, c);
-      if (!item) {
-        cells << QString();
-      } else if (c == 0) {
-        cells << item->text();
-      } else {
-        const double v = item->data(Qt::UserRole).toDouble();
-        cells << (std::isnan(v) ? QString() : QString::number(v, 'g', 10));  // full precision for a spreadsheet
-      }
-    }
-    lines << cells.join('\t');
-  }
-  return lines.join('\n') + '\n';
-}
+QString ComparePanel::tableText() const { return table_->tableText(); }
 
 }  // namespace headlab

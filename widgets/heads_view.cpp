@@ -12,10 +12,13 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <map>
 
 #include "heatmap_style.h"
 #include "plot_theme.h"
+#include "probe/head_stats.h"
 
 namespace headlab {
 namespace {
@@ -39,6 +42,37 @@ class NumberItem : public QTableWidgetItem {
     return data(Qt::UserRole).toDouble() < other.data(Qt::UserRole).toDouble();
   }
 };
+
+QTableWidgetItem* missingAblationItem() {
+  // Sorts below every measured head; the text says it was not measured.
+  auto* item = new NumberItem(-std::numeric_limits<double>::infinity(), 0);
+  item->setText(QStringLiteral("-"));
+  item->setToolTip(QObject::tr("Not measured in this probe."));
+  return item;
+}
+
+QTableWidgetItem* ablationItem(const HeadAblation& a) {
+  auto* item = new NumberItem(a.delta, 4);
+  const QString value = (a.delta > 0 ? QStringLiteral("+") : QString()) + QString::number(a.delta, 'f', 4);
+  const QString se = std::isfinite(a.standard_error) ? QString::number(a.standard_error, 'f', 4)
+                                                     : QObject::tr("unknown (too few samples)");
+  const QString samples = a.measured_on == "probe text" ? QObject::tr("%1 tokens of the probe text").arg(a.samples)
+                                                         : QObject::tr("%1 %2 rows").arg(a.samples).arg(
+                                                               QString::fromStdString(a.measured_on));
+  QString tip = QObject::tr("Δ loss when this head's output is zeroed: %1 ± %2 (standard error) over %3")
+                    .arg(value, se, samples);
+  if (a.resolved()) {
+    item->setText(value);
+    tip += a.delta > 0 ? QObject::tr(".\nThe model needs this head: the loss rises without it.")
+                       : QObject::tr(".\nThe loss falls without this head: it hurts more than it helps here.");
+  } else {
+    item->setText(QStringLiteral("≈0"));
+    item->setForeground(QColor(128, 128, 128));
+    tip += QObject::tr(".\nWithin two standard errors of 0: not told apart from no effect.");
+  }
+  item->setToolTip(tip);
+  return item;
+}
 
 }  // namespace
 
@@ -107,11 +141,17 @@ HeadsView::HeadsView(QWidget* parent) : QWidget(parent) {
     a->grid()->setVisible(false);
   }
 
-  table_ = new QTableWidget(0, 9, this);
+  table_ = new QTableWidget(0, kRoleColumns, this);
   table_->setHorizontalHeaderLabels({tr("layer"), tr("head"), tr("role"), tr("entropy"), tr("prev-token"),
-                                     tr("induction"), tr("sink"), tr("self"), tr("distance")});
-  table_->setToolTip(tr("Every head of the newest probe with the role its statistics suggest. Click a column "
-                        "header to sort, e.g. by induction to find the induction heads."));
+                                     tr("induction"), tr("sink"), tr("self"), tr("distance"), tr("ablation Δ")});
+  table_->horizontalHeaderItem(ColAblation)
+      ->setToolTip(tr("How much the loss rises when this head's output is zeroed (on validation rows, or on the "
+                      "probe text): the head's share of the work. ≈0 in grey: less than two standard errors "
+                      "from 0, so not told apart from no effect. Hover a cell for the value ± its standard "
+                      "error."));
+  table_->setToolTip(tr("Every head of the newest probe with the role its statistics suggest and the loss change "
+                        "when it is zeroed. Click a column header to sort, e.g. by induction to find the induction "
+                        "heads."));
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   table_->verticalHeader()->setVisible(false);
@@ -119,9 +159,23 @@ HeadsView::HeadsView(QWidget* parent) : QWidget(parent) {
   table_->setSortingEnabled(true);
   table_->sortByColumn(ColLayer, Qt::AscendingOrder);  // the header's default order is descending
 
+  job_shares_ = new QLabel(this);
+  job_shares_->setObjectName("jobShares");
+  job_shares_->setWordWrap(true);
+  job_shares_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  job_shares_->setToolTip(tr("How each layer shares the previous-token and induction jobs among its heads: the best "
+                             "head and its score, and the sums of the 2 and 3 highest scores. A layer can do a job "
+                             "with no head above the role threshold (0.4) when it is split over heads: then top-2 "
+                             "or top-3 is high while the best head alone is not."));
+  auto* table_box = new QWidget(this);
+  auto* table_layout = new QVBoxLayout(table_box);
+  table_layout->setContentsMargins(0, 0, 0, 0);
+  table_layout->addWidget(table_, 1);
+  table_layout->addWidget(job_shares_);
+
   auto* bottom = new QSplitter(Qt::Horizontal, this);
   bottom->addWidget(similarity_);
-  bottom->addWidget(table_);
+  bottom->addWidget(table_box);
   bottom->setSizes({320, 480});  // room for a square matrix next to the table
   auto* split = new QSplitter(Qt::Vertical, this);
   split->addWidget(chart_);
@@ -165,6 +219,7 @@ void HeadsView::setHistory(ProbeHistory history) {
   rebuildChart();
   rebuildSimilarity();
   rebuildTable();
+  rebuildJobShares();
 }
 
 void HeadsView::setLatest(std::shared_ptr<const ProbeSnapshot> probe) {
@@ -273,8 +328,13 @@ void HeadsView::rebuildTable() {
   const ProbeSnapshot* newest = history_.empty() ? nullptr : history_.back().get();
   const int rows = newest ? int(newest->heads.size()) : 0;
   table_->setRowCount(rows);
+  std::map<std::pair<int, int>, const HeadAblation*> ablations;
+  if (newest)
+    for (const HeadAblation& a : newest->head_ablations) ablations[{a.layer, a.head}] = &a;
   for (int r = 0; r < rows; ++r) {
     const HeadStats& s = newest->heads[size_t(r)];
+    const auto a = ablations.find({s.layer, s.head});
+    table_->setItem(r, ColAblation, a == ablations.end() ? missingAblationItem() : ablationItem(*a->second));
     auto* role = new QTableWidgetItem(QString::fromStdString(s.role));
     table_->setItem(r, ColLayer, new NumberItem(s.layer, 0));
     table_->setItem(r, ColHead, new NumberItem(s.head, 0));
@@ -288,6 +348,26 @@ void HeadsView::rebuildTable() {
   }
   table_->setSortingEnabled(true);
   if (sort_column >= 0) table_->sortByColumn(sort_column, order);
+}
+
+void HeadsView::rebuildJobShares() {
+  const ProbeSnapshot* newest = history_.empty() ? nullptr : history_.back().get();
+  if (!newest || newest->heads.empty()) {
+    job_shares_->clear();
+    return;
+  }
+  // Top-k beyond the layer's head count would repeat the sum of all heads: left out.
+  const int heads = std::max(1, newest->n_heads);
+  std::map<int, QStringList> by_layer;
+  for (const probe::JobShare& j : probe::job_shares(newest->heads)) {
+    QString text = tr("%1: best head %2 at %3").arg(QString::fromStdString(j.job)).arg(j.best_head).arg(j.top1, 0, 'f', 2);
+    if (heads >= 2) text += tr(", top-2 %1").arg(j.top2, 0, 'f', 2);
+    if (heads >= 3) text += tr(", top-3 %1").arg(j.top3, 0, 'f', 2);
+    by_layer[j.layer] << text;
+  }
+  QStringList lines;
+  for (const auto& [layer, jobs] : by_layer) lines << tr("layer %1 · %2").arg(layer).arg(jobs.join(QStringLiteral(" · ")));
+  job_shares_->setText(lines.join('\n'));
 }
 
 int HeadsView::seriesCount() const { return chart_->graphCount(); }

@@ -1,8 +1,9 @@
 #pragma once
 // The Heads view: how each head's attention statistics (entropy, previous-token, induction,
 // sink, ...) moved over training, from the session's probe history; the head-similarity
-// matrix of the selected layer; and the role table of the newest probe (sortable by any
-// column). Reads plain ProbeSnapshots only.
+// matrix of the selected layer; the role table of the newest probe (sortable by any column),
+// with what zeroing each head does to the loss; and, per layer, how the previous-token and
+// induction jobs are shared among its heads. Reads plain ProbeSnapshots only.
 #include <QString>
 #include <QWidget>
 #include <memory>
@@ -25,7 +26,8 @@ class HeadsView : public QWidget {
 
  public:
   enum class Mode { HeadsOfLayer, MaxPerLayer };
-  enum RoleColumn { ColLayer, ColHead, ColRole, ColEntropy, ColPrevious, ColInduction, ColSink, ColSelf, ColDistance };
+  enum RoleColumn { ColLayer, ColHead, ColRole, ColEntropy, ColPrevious, ColInduction, ColSink, ColSelf, ColDistance,
+                    ColAblation, kRoleColumns };
 
   explicit HeadsView(QWidget* parent = nullptr);
 
@@ -54,6 +56,7 @@ class HeadsView : public QWidget {
   int similaritySize() const;  // heads in the drawn matrix, 0 when none
   double similarityValue(int row, int col) const;
   QTableWidget* roleTable() const { return table_; }
+  QLabel* jobSharesLabel() const { return job_shares_; }
   QCustomPlot* chart() const { return chart_; }
   QCustomPlot* similarityPlot() const { return similarity_; }
 
@@ -64,6 +67,7 @@ class HeadsView : public QWidget {
   void rebuildChart();
   void rebuildSimilarity();
   void rebuildTable();
+  void rebuildJobShares();
   void syncControls();
   int layerCount() const;
 
@@ -75,6 +79,7 @@ class HeadsView : public QWidget {
   QCustomPlot* similarity_ = nullptr;
   QCPColorMap* similarity_map_ = nullptr;
   QTableWidget* table_ = nullptr;
+  QLabel* job_shares_ = nullptr;
 
   ProbeHistory history_;
   HeadStatistic statistic_ = HeadStatistic::Induction;

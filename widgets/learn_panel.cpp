@@ -52,10 +52,14 @@ QString LearnPanel::explanationHtml() {
       "much the probe loss rises when only that module is bypassed: a large number means the model relies on "
       "it. Switch modules while training runs and watch the loss react.</p>"
       "<p><b>Heads</b> (and the head atlas): per-head statistics over training (induction, previous-token, "
-      "sink, entropy), how similar the heads of a layer attend, and the role each head plays now.</p>"
+      "sink, entropy), how similar the heads of a layer attend, the role each head plays now, how much the "
+      "loss rises when one head is zeroed, and how a layer shares a job among its heads.</p>"
       "<p><b>Compare:</b> several versions of the same experiment, differing only in their interaction "
-      "modules, trained with the same seed and the same batches, so the difference in loss is the modules' "
-      "doing.</p>"
+      "modules, each trained on several seeds; runs with the same seed see the same batches, so the "
+      "difference in loss is the modules' doing. The table says whether that difference is larger than the "
+      "seed-to-seed noise (<i>lower</i>, <i>higher</i>) or not (<i>within noise</i>).</p>"
+      "<p><b>Train from this model</b> (File menu): continue from the weights of an opened model with the "
+      "experiment form's data and settings, e.g. to see how an induction model adapts to text.</p>"
       "<p><b>Sample:</b> the model continues a prompt; each token is coloured by the probability the model "
       "gave it. Confident green runs on a repeat are induction at work.</p>");
 }

@@ -21,10 +21,21 @@ bool CompareController::start(const CompareRequest& request, QString* error) {
   cancel_ = false;
   running_ = true;
   out_dir_ = QString::fromStdString(request.out_dir);
+  seeds_ = request.seeds;
   summaries_.clear();
   since_emit_.start();
   emit started(out_dir_);
-  worker_ = std::thread([this, request] {
+  CompareRequest marshalled = request;
+  marshalled.on_run_finished = [this, own = request.on_run_finished](const run::VariantSummary& row,
+                                                                     const run::RunSummary& run) {
+    if (own) own(row, run);
+    QMetaObject::invokeMethod(
+        this,
+        [this, name = QString::fromStdString(row.name), seed = quint64(run.seed),
+         dir = QString::fromStdString(run.run_dir)] { emit runFinished(name, seed, dir); },
+        Qt::QueuedConnection);
+  };
+  worker_ = std::thread([this, request = std::move(marshalled)] {
     CompareOutcome outcome = runCompareRequest(
         request, [this](const CompareProgress& p) { onProgress(p); }, &cancel_);
     QMetaObject::invokeMethod(this, [this, outcome = std::move(outcome)] { onOutcome(outcome); },
@@ -37,17 +48,17 @@ void CompareController::cancel() {
   if (running_) cancel_ = true;
 }
 
+QString CompareController::runDirectory(const QString& row, quint64 seed) const {
+  const QString dir = out_dir_ + '/' + row;
+  return seeds_ == 1 ? dir : dir + QStringLiteral("/seed-%1").arg(seed);
+}
+
 void CompareController::onProgress(const CompareProgress& p) {
-  // A tiny model steps thousands of times a second: tell the GUI about each variant's last
+  // A tiny model steps thousands of times a second: tell the GUI about each run's last
   // step and otherwise at most every 100 ms.
   if (p.step != p.steps && since_emit_.elapsed() < 100) return;
   since_emit_.restart();
-  QMetaObject::invokeMethod(
-      this,
-      [this, p] {
-        emit progress(int(p.run), int(p.runs), QString::fromStdString(p.name), p.step, p.steps);
-      },
-      Qt::QueuedConnection);
+  QMetaObject::invokeMethod(this, [this, p] { emit progress(p); }, Qt::QueuedConnection);
 }
 
 void CompareController::onOutcome(const CompareOutcome& outcome) {

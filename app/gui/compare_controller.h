@@ -1,9 +1,10 @@
 #pragma once
 // Runs a comparison of variants on a background std::thread and reports to the GUI thread:
-// progress (throttled to a few updates a second), then finished / cancelled / failed. The
-// work itself is compare_runner (no Qt); this class only marshals its callbacks with queued
-// invocations, so every signal is emitted on the GUI thread.
+// progress (throttled to a few updates a second), each run as it finishes, then finished /
+// cancelled / failed. The work itself is compare_runner (no Qt); this class only marshals its
+// callbacks with queued invocations, so every signal is emitted on the GUI thread.
 #include <QElapsedTimer>
+#include <QMetaType>
 #include <QObject>
 #include <QString>
 #include <atomic>
@@ -29,10 +30,15 @@ class CompareController : public QObject {
   // Of the last finished comparison.
   const std::vector<run::VariantSummary>& summaries() const { return summaries_; }
   QString outputFolder() const { return out_dir_; }
+  // Where the run of `row` with `seed` writes, by the layout compare.h documents: OUT/ROW/ with
+  // one seed, OUT/ROW/seed-S/ with several. Of the running (or last) comparison.
+  QString runDirectory(const QString& row, quint64 seed) const;
 
  signals:
   void started(const QString& out_dir);
-  void progress(int variant, int variants, const QString& name, qint64 step, qint64 total);
+  void progress(const headlab::run::CompareProgress& progress);
+  // A run ended (its metrics.jsonl is complete): curves as they come.
+  void runFinished(const QString& row, quint64 seed, const QString& run_dir);
   void finished(const QString& out_dir);
   void cancelled(const QString& message);
   void failed(const QString& message);
@@ -45,8 +51,11 @@ class CompareController : public QObject {
   std::atomic<bool> cancel_{false};
   bool running_ = false;
   QString out_dir_;
+  int64_t seeds_ = 1;
   std::vector<run::VariantSummary> summaries_;
   QElapsedTimer since_emit_;  // progress throttle; only the worker touches it while running
 };
 
 }  // namespace headlab::gui
+
+Q_DECLARE_METATYPE(headlab::run::CompareProgress)

@@ -140,13 +140,32 @@ void MainWindow::buildDocks() {
 
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->setToolTipsVisible(true);
   file->addAction(tr("Open model or checkpoint..."), QKeySequence::Open, this, &MainWindow::askOpenModel);
   file->addAction(tr("Open run directory..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this,
                   &MainWindow::askOpenRunDirectory);
   file->addAction(tr("Resume run directory..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), this,
                   &MainWindow::askResumeRun)
       ->setToolTip(tr("Continue training a run from its newest checkpoint, exactly where it stopped."));
-  file->addAction(tr("Compare with run..."), this, &MainWindow::askOverlayRun);
+  file->addAction(tr("Compare with run..."), this, &MainWindow::askOverlayRun)
+      ->setToolTip(tr("Draw a finished run's loss curve on the loss chart, next to the live run."));
+  file->addAction(tr("Open comparison..."), QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_O), this,
+                  &MainWindow::askOpenComparison)
+      ->setToolTip(tr("Show a finished comparison folder (summary.json) in the Compare dock: its table, "
+                      "intervals and verdicts, and its mean curves."));
+  train_from_model_ = file->addAction(tr("Train from this model..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T),
+                                      this, [this] {
+                                        QString error;
+                                        if (!trainFromInspectedModel(&error)) {
+                                          showMessage(error);
+                                          QMessageBox::warning(this, tr("Train from this model"), error);
+                                        }
+                                      });
+  train_from_model_->setToolTip(
+      tr("Start a training run from the weights of the model being inspected, with the data, training settings "
+         "and schedule of the Experiment form (its model section is replaced by the model's own config). The "
+         "data must use the model's tokenizer."));
+  train_from_model_->setEnabled(false);
   file->addMenu(recent_->menu());
   file->addSeparator();
   file->addAction(controls_->saveAction());
@@ -222,6 +241,8 @@ void MainWindow::connectFeed() {
 }
 
 void MainWindow::onSessionReset() {
+  inspected_model_.clear();  // openModel sets it again once its session is in
+  if (train_from_model_) train_from_model_->setEnabled(false);
   chart_->clear();
   modules_->clear();
   attention_->setSnapshot(nullptr);

@@ -11,6 +11,7 @@
 
 #include "session/session.h"
 
+class QAction;
 class QDockWidget;
 class QLabel;
 class QProgressBar;
@@ -18,6 +19,7 @@ class QProgressBar;
 namespace headlab {
 class AttentionMapView;
 class ComparePanel;
+struct CompareChoices;
 class ExperimentPanel;
 class HeadAtlasView;
 class HeadsView;
@@ -34,6 +36,7 @@ class SampleView;
 namespace headlab::gui {
 
 class CompareController;
+class CompareCurveFeed;
 class ExportController;
 class RecentFiles;
 class ReplayExportController;
@@ -63,6 +66,14 @@ class MainWindow : public QMainWindow {
   bool resumeRun(const QString& path, QString* error = nullptr);
   // Adds a finished run's loss curve to the chart for comparison.
   bool addOverlayRun(const QString& path, QString* error = nullptr);
+  // A finished comparison folder (summary.json): its table and curves in the Compare dock.
+  bool openComparison(const QString& folder, QString* error = nullptr);
+  // Starts training from the model being inspected: the Experiment form's config with
+  // "init_from" in place of "model" (main_window_files.cpp). False when no model is open.
+  bool trainFromInspectedModel(QString* error = nullptr);
+  // The model directory or checkpoint opened for inspection; empty otherwise.
+  QString inspectedModel() const { return inspected_model_; }
+  QAction* trainFromModelAction() const { return train_from_model_; }
 
   QString runsFolder() const { return runs_folder_; }
   void setRunsFolder(const QString& folder);
@@ -90,8 +101,7 @@ class MainWindow : public QMainWindow {
 
   // Trains the experiment form's variants (main_window_labs.cpp); an empty out_dir means a
   // new folder under runsFolder(). False, with the reason, when it cannot start.
-  bool startComparison(const QStringList& variants, bool interleave, const QString& out_dir,
-                       QString* error = nullptr);
+  bool startComparison(const CompareChoices& choices, QString* error = nullptr);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -113,6 +123,7 @@ class MainWindow : public QMainWindow {
   void askOpenModel();
   void askOpenRunDirectory();
   void askOverlayRun();
+  void askOpenComparison();
   void askResumeRun();
   void askSaveCheckpointAs();
   void askSetLearningRate();
@@ -145,6 +156,7 @@ class MainWindow : public QMainWindow {
   HeadsView* heads_ = nullptr;
   ComparePanel* compare_panel_ = nullptr;
   CompareController* compare_ = nullptr;
+  CompareCurveFeed* curve_feed_ = nullptr;
   SampleView* sample_ = nullptr;
   LearnPanel* learn_ = nullptr;
   QMenu* view_menu_ = nullptr;
@@ -152,6 +164,8 @@ class MainWindow : public QMainWindow {
 
   QString runs_folder_;
   QString run_dir_;
+  QString inspected_model_;
+  QAction* train_from_model_ = nullptr;
   std::string model_config_json_;  // of the last status, to parse n_layers only on change
   int n_layers_ = 0;
   session::RunState last_state_ = session::RunState::Idle;

@@ -1,5 +1,7 @@
 // MainWindow, the file side: open models, checkpoints and run directories (menus, recent
-// files, drag and drop), save checkpoints, load and save experiment JSON.
+// files, drag and drop), train on from an opened model, save checkpoints, load and save
+// experiment JSON.
+#include <QAction>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -53,6 +55,7 @@ bool MainWindow::openPath(const QString& path, QString* error) {
   }
   if (info.isDir()) {
     if (isRunDirectory(path)) return openRunDirectory(path, error);
+    if (QFileInfo::exists(path + "/summary.json")) return openComparison(path, error);
     return openModel(path, error);
   }
   if (info.suffix() == "json" && info.fileName() != "config.json") {
@@ -82,6 +85,8 @@ bool MainWindow::openModel(const QString& path, QString* error, const QString& r
       [this, path, remember](std::unique_ptr<session::Session> session, const QString& failure) {
         if (!session) return reportLaunchFailure(tr("Cannot open %1").arg(path), failure);
         feed_->setSession(std::move(session));
+        inspected_model_ = path;
+        train_from_model_->setEnabled(true);
         run_dir_ = runOfModel(path);
         if (!run_dir_.isEmpty()) loadRunCurves(run_dir_);
         recent_->add(remember.isEmpty() ? path : remember);
@@ -170,6 +175,20 @@ bool MainWindow::addOverlayRun(const QString& path, QString* error) {
   }
   showMessage(tr("Comparing with %1").arg(path));
   return true;
+}
+
+bool MainWindow::trainFromInspectedModel(QString* error) {
+  if (inspected_model_.isEmpty()) {
+    if (error) *error = tr("Open a model, checkpoint or run directory first (File menu).");
+    return false;
+  }
+  // The form's data, training settings, probe and schedule; the model is the opened one, so
+  // the form's model section goes (the engine takes one or the other, never both).
+  nlohmann::json config = experiment_->config();
+  config.erase("model");
+  config.erase("initialized_from");
+  config["init_from"] = inspected_model_.toStdString();
+  return startExperiment(config, error);
 }
 
 void MainWindow::loadRunCurves(const QString& run_dir) {

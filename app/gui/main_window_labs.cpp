@@ -1,21 +1,27 @@
 // The lab docks of the main window: Heads (statistics over training), Compare (variants
-// trained side by side in the background), Sample (text from the live model) and Learn
-// (explanations and guided experiments), and how they are wired to the session and the
-// other views. Kept apart from main_window.cpp so each feature reads on its own.
+// trained side by side in the background, or a finished comparison opened from disk), Sample
+// (text from the live model) and Learn (explanations and guided experiments), and how they
+// are wired to the session and the other views. Kept apart from main_window.cpp so each
+// feature reads on its own.
 #include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QMessageBox>
+#include <filesystem>
 
 #include "compare_controller.h"
+#include "compare_curve_feed.h"
 #include "compare_panel.h"
+#include "common/json_file.h"
+#include "comparison_chart.h"
 #include "experiment_check.h"
 #include "experiment_panel.h"
 #include "guided_tours.h"
 #include "heads_view.h"
+#include "io/run_directory.h"
 #include "learn_panel.h"
-#include "loss_chart.h"
 #include "main_window.h"
 #include "sample_view.h"
 #include "session_feed.h"
@@ -61,12 +67,13 @@ void MainWindow::buildLabDocks() {
     if (snap && snap->sample) sample_->setResult(*snap->sample);
   });
 
-  // Compare.
-  connect(compare_panel_, &ComparePanel::startRequested, this,
-          [this](const QStringList& variants, bool interleave, const QString& out_dir) {
-            QString error;
-            if (!startComparison(variants, interleave, out_dir, &error)) compare_panel_->showError(error);
-          });
+  // Compare: its own chart and table in the dock; the live run's loss chart is left alone.
+  curve_feed_ = new CompareCurveFeed(compare_, compare_panel_->comparisonChart(), this);
+  connect(curve_feed_, &CompareCurveFeed::problem, this, [this](const QString& m) { showMessage(m); });
+  connect(compare_panel_, &ComparePanel::startRequested, this, [this](const CompareChoices& choices) {
+    QString error;
+    if (!startComparison(choices, &error)) compare_panel_->showError(error);
+  });
   connect(compare_panel_, &ComparePanel::cancelRequested, compare_, &CompareController::cancel);
   connect(compare_, &CompareController::started, this, [this](const QString& out_dir) {
     compare_panel_->setRunning(true);
@@ -75,11 +82,6 @@ void MainWindow::buildLabDocks() {
   connect(compare_, &CompareController::progress, compare_panel_, &ComparePanel::setProgress);
   connect(compare_, &CompareController::finished, this, [this](const QString& out_dir) {
     compare_panel_->setSummary(out_dir, compare_->summaries());
-    for (const auto& s : compare_->summaries())
-      for (const auto& run : s.runs) {
-        QString error;
-        if (!addOverlayRun(QString::fromStdString(run.run_dir), &error)) showMessage(error);
-      }
     showMessage(tr("Comparison done: %1").arg(out_dir));
   });
   connect(compare_, &CompareController::cancelled, this, [this](const QString& message) {
@@ -120,9 +122,11 @@ void MainWindow::buildLabDocks() {
             QString error;
             if (!experiment_->selectPreset(preset)) {
               error = tr("the preset %1 is missing").arg(preset);
+            } else if (!compare_panel_->sweepValid()) {
+              error = tr("The Sweep field is not valid: %1").arg(compare_panel_->sweepError());
             } else {
               compare_panel_->setCheckedVariants(variants);
-              startComparison(variants, compare_panel_->interleaved(), compare_panel_->outputFolder(), &error);
+              startComparison(compare_panel_->choices(), &error);
             }
             if (!error.isEmpty()) compare_panel_->showError(error);
             compare->show();
@@ -130,15 +134,14 @@ void MainWindow::buildLabDocks() {
           });
 }
 
-bool MainWindow::startComparison(const QStringList& variants, bool interleave, const QString& out_dir,
-                                 QString* error) {
+bool MainWindow::startComparison(const CompareChoices& choices, QString* error) {
   const nlohmann::json base = experiment_->config();
   const QString problem = QString::fromStdString(experimentConfigProblem(base));
   if (!problem.isEmpty()) {
     if (error) *error = tr("The experiment form is not valid: %1").arg(problem);
     return false;
   }
-  QString dir = out_dir;
+  QString dir = choices.out_dir;
   if (dir.isEmpty()) {
     const QString name = experiment_->presetName().isEmpty() ? QStringLiteral("custom") : experiment_->presetName();
     const QString stem =
@@ -148,10 +151,64 @@ bool MainWindow::startComparison(const QStringList& variants, bool interleave, c
   }
   CompareRequest request;
   request.base = base;
-  for (const QString& v : variants) request.variants.push_back(v.toStdString());
-  request.interleave = interleave;
+  for (const QString& v : choices.variants) request.variants.push_back(v.toStdString());
+  request.interleave = choices.interleave;
+  request.seeds = choices.seeds;
+  request.sweeps = choices.sweeps;
   request.out_dir = dir.toStdString();
   return compare_->start(request, error);
+}
+
+}  // namespace headlab::gui
+
+namespace headlab::gui {
+
+bool MainWindow::openComparison(const QString& folder, QString* error) {
+  if (compare_->isRunning()) {
+    if (error) *error = tr("a comparison is running: wait for it or cancel it first");
+    return false;
+  }
+  namespace fs = std::filesystem;
+  const fs::path dir = folder.toStdString();
+  std::vector<run::VariantSummary> rows;
+  try {
+    rows = run::summary_from_json(read_json_file(dir / "summary.json"));
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromStdString(e.what());
+    return false;
+  }
+  ComparisonChart* chart = compare_panel_->comparisonChart();
+  chart->clear();
+  QStringList unreadable;
+  for (const auto& row : rows)
+    for (const auto& run : row.runs) {
+      // The recorded path, else where the layout puts it under this folder: a comparison
+      // moved or written with a relative --out still opens.
+      fs::path run_dir = run.run_dir;
+      if (!fs::exists(run_dir / "metrics.jsonl"))
+        run_dir = row.runs.size() == 1 ? dir / row.name : dir / row.name / ("seed-" + std::to_string(run.seed));
+      try {
+        chart->setRunMetrics(QString::fromStdString(row.name), run.seed, io::RunDirectory::read_metrics(run_dir));
+      } catch (const std::exception& e) {
+        unreadable << QString::fromStdString(e.what());
+      }
+    }
+  compare_panel_->setSummary(folder, rows);
+  if (!unreadable.isEmpty()) compare_panel_->showError(tr("Some curves could not be read: %1").arg(unreadable.join("; ")));
+  if (auto* dock = findChild<QDockWidget*>("compare")) {
+    dock->show();
+    dock->raise();
+  }
+  showMessage(tr("Comparison opened: %1").arg(folder));
+  return true;
+}
+
+void MainWindow::askOpenComparison() {
+  const QString path = QFileDialog::getExistingDirectory(this, tr("Open a comparison folder (with summary.json)"),
+                                                         runs_folder_);
+  if (path.isEmpty()) return;
+  QString error;
+  reportOpen(openComparison(path, &error), path, error);
 }
 
 }  // namespace headlab::gui

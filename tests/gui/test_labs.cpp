@@ -1,7 +1,9 @@
-// The lab docks on the real engine: a comparison run in the background to the end and
-// cancelled, text sampled from the live model, the Heads view fed from the probe history,
-// and the guided experiments of the Learn panel.
+// The lab docks on the real engine: a comparison on several seeds run in the background to the
+// end, followed live and cancelled, opened again from disk; text sampled from the live model,
+// the Heads view fed from the probe history, and the guided experiments of the Learn panel.
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include <QFileInfo>
 #include <QLabel>
@@ -14,7 +16,10 @@
 #include <QTest>
 
 #include "compare_controller.h"
+#include "compare_curve_feed.h"
 #include "compare_panel.h"
+#include "compare_table.h"
+#include "comparison_chart.h"
 #include "experiment_panel.h"
 #include "heads_view.h"
 #include "learn_panel.h"
@@ -42,16 +47,19 @@ CompareRequest request(const QTemporaryDir& dir, int steps) {
 
 }  // namespace
 
-TEST(CompareController, RunsTwoVariantsToTheEndOnTheSameData) {
+TEST(CompareController, RunsTwoVariantsOnTwoSeedsToTheEndOnTheSameData) {
   QTemporaryDir dir;
   CompareController controller;
   QSignalSpy progress(&controller, &CompareController::progress);
   QSignalSpy finished(&controller, &CompareController::finished);
   QSignalSpy failed(&controller, &CompareController::failed);
-  ASSERT_TRUE(controller.start(request(dir, 6)));
+  QSignalSpy run_finished(&controller, &CompareController::runFinished);
+  auto r = request(dir, 6);
+  r.seeds = 2;
+  ASSERT_TRUE(controller.start(r));
   EXPECT_TRUE(controller.isRunning());
   QString error;
-  EXPECT_FALSE(controller.start(request(dir, 6), &error));  // one at a time
+  EXPECT_FALSE(controller.start(r, &error));  // one at a time
   EXPECT_TRUE(error.contains("already running"));
   ASSERT_TRUE(finished.wait(60000)) << (failed.isEmpty() ? "" : failed.at(0).at(0).toString().toStdString());
   EXPECT_FALSE(controller.isRunning());
@@ -60,18 +68,70 @@ TEST(CompareController, RunsTwoVariantsToTheEndOnTheSameData) {
   ASSERT_EQ(summaries.size(), 2u);
   EXPECT_EQ(summaries[0].name, "baseline");
   EXPECT_EQ(summaries[1].name, "kha-linear");
-  EXPECT_EQ(summaries[0].first_batch_hash, summaries[1].first_batch_hash);
-  EXPECT_NE(summaries[0].first_batch_hash, 0u);
+  ASSERT_EQ(summaries[0].runs.size(), 2u);
+  ASSERT_EQ(summaries[1].runs.size(), 2u);
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(summaries[0].runs[k].seed, 7 + k);  // train.seed 7, then 8
+    EXPECT_EQ(summaries[0].runs[k].first_batch_hash, summaries[1].runs[k].first_batch_hash);
+  }
+  EXPECT_NE(summaries[0].runs[0].first_batch_hash, summaries[0].runs[1].first_batch_hash);  // seeds differ
+  EXPECT_EQ(summaries[1].final_val_loss.n, 2);
+  ASSERT_TRUE(summaries[1].vs_baseline.has_value());
+  EXPECT_EQ(summaries[1].vs_baseline->differences.size(), 2u);
   EXPECT_GT(summaries[1].parameters, summaries[0].parameters);
   EXPECT_TRUE(QFileInfo::exists(dir.filePath("cmp/summary.json")));
-  // Every variant's last step is reported, whatever the throttle dropped in between.
+  // Each run reported once as it finished, in the seed-major order of a sequential comparison.
+  ASSERT_EQ(run_finished.count(), 4);
+  EXPECT_EQ(run_finished.at(0).at(0).toString(), "baseline");
+  EXPECT_EQ(run_finished.at(0).at(1).toULongLong(), 7u);
+  EXPECT_EQ(run_finished.at(1).at(0).toString(), "kha-linear");
+  EXPECT_EQ(run_finished.at(3).at(1).toULongLong(), 8u);
+  for (const auto& args : run_finished) {
+    EXPECT_EQ(args.at(2).toString(), controller.runDirectory(args.at(0).toString(), args.at(1).toULongLong()));
+    EXPECT_TRUE(QFileInfo::exists(args.at(2).toString() + "/metrics.jsonl"));
+  }
+  EXPECT_EQ(controller.runDirectory("mea", 8), dir.filePath("cmp/mea/seed-8"));
+  // Every run's last step is reported, whatever the throttle dropped in between.
   ASSERT_FALSE(progress.isEmpty());
-  const auto last = progress.last();
-  EXPECT_EQ(last.at(0).toInt(), 1);
-  EXPECT_EQ(last.at(1).toInt(), 2);
-  EXPECT_EQ(last.at(2).toString(), "kha-linear");
-  EXPECT_EQ(last.at(3).toLongLong(), 6);
-  EXPECT_EQ(last.at(4).toLongLong(), 6);
+  const auto last = progress.last().at(0).value<headlab::run::CompareProgress>();
+  EXPECT_EQ(last.run, 3u);
+  EXPECT_EQ(last.runs, 4u);
+  EXPECT_EQ(last.name, "kha-linear");
+  EXPECT_EQ(last.seed, 8u);
+  EXPECT_EQ(last.step, 6);
+  EXPECT_EQ(last.done_steps, 24);
+  EXPECT_EQ(last.total_steps, 24);
+}
+
+// Interleaved: the running runs' curves grow on the comparison chart before any run ends.
+TEST(CompareCurveFeed, FollowsTheRunningRunsFromTheirMetricsFiles) {
+  QTemporaryDir dir;
+  CompareController controller;
+  headlab::ComparisonChart chart;
+  chart.setMetric(headlab::CurveMetric::SmoothedTraining);
+  headlab::gui::CompareCurveFeed feed(&controller, &chart);
+  QSignalSpy cancelled(&controller, &CompareController::cancelled);
+  auto r = request(dir, 100000);
+  r.seeds = 2;
+  r.interleave = true;
+  ASSERT_TRUE(controller.start(r));
+  ASSERT_TRUE(QTest::qWaitFor(
+      [&] {
+        if (chart.rowCount() < 2) return false;
+        for (int i = 0; i < 2; ++i)
+          if (chart.runCount(i) < 2 || chart.plottedMean(i).size() < 3) return false;
+        return true;
+      },
+      30000));
+  EXPECT_EQ(feed.runningRunCount(), 4);
+  EXPECT_EQ(chart.rowName(0), "baseline");
+  EXPECT_EQ(chart.rowName(1), "kha-linear");
+  // Two seeds have the early steps: the band is there.
+  EXPECT_TRUE(std::isfinite(chart.plottedHigh(0).front()));
+  controller.cancel();
+  ASSERT_TRUE(cancelled.wait(30000));
+  EXPECT_EQ(feed.runningRunCount(), 0);
+  EXPECT_EQ(chart.rowCount(), 2);  // a cancelled comparison's partial curves stay
 }
 
 TEST(CompareController, CancelStopsTheRunAndWritesNoSummary) {
@@ -109,7 +169,7 @@ TEST(CompareController, ABadVariantConfigFailsWithItsName) {
   EXPECT_FALSE(QFileInfo::exists(dir.filePath("cmp")));
 }
 
-TEST(MainWindowLabs, CompareFromThePanelOverlaysTheVariantsAndFillsTheTable) {
+TEST(MainWindowLabs, CompareFromThePanelFillsItsOwnChartAndTableNotTheLossChart) {
   QTemporaryDir dir;
   MainWindow w;
   w.setRunsFolder(dir.filePath("runs"));
@@ -117,16 +177,45 @@ TEST(MainWindowLabs, CompareFromThePanelOverlaysTheVariantsAndFillsTheTable) {
   w.comparePanel()->setCheckedVariants({"baseline", "talking-heads"});
   w.comparePanel()->setInterleaved(true);
   w.comparePanel()->setOutputFolder(QString());
+  w.comparePanel()->seedsBox()->setValue(2);
+  w.comparePanel()->sweepEdit()->setText("train.lr=3e-3,1e-2");
   w.comparePanel()->startButton()->click();
-  ASSERT_TRUE(w.compareController()->isRunning());
+  ASSERT_TRUE(w.compareController()->isRunning()) << w.comparePanel()->messageLabel()->text().toStdString();
   EXPECT_FALSE(w.comparePanel()->startButton()->isEnabled());
-  ASSERT_TRUE(QTest::qWaitFor([&] { return !w.compareController()->isRunning(); }, 60000));
-  ASSERT_EQ(w.comparePanel()->summaryTable()->rowCount(), 2) << w.comparePanel()->messageLabel()->text().toStdString();
-  EXPECT_EQ(w.comparePanel()->summaryTable()->item(1, 0)->text(), "talking-heads");
-  EXPECT_EQ(w.lossChart()->overlayCount(), 2);
-  EXPECT_TRUE(w.comparePanel()->resultFolder().startsWith(dir.filePath("runs/compare-custom-")));
-  EXPECT_TRUE(QFileInfo::exists(w.comparePanel()->resultFolder() + "/summary.csv"));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !w.compareController()->isRunning(); }, 120000));
+  QTableWidget* table = w.comparePanel()->summaryTable();
+  ASSERT_EQ(table->rowCount(), 4) << w.comparePanel()->messageLabel()->text().toStdString();
+  // Rows: every variant at the first learning rate, then at the second.
+  EXPECT_EQ(table->item(0, headlab::CompareTable::ColVariant)->text(), "baseline@train.lr=0.003");
+  EXPECT_EQ(table->item(1, headlab::CompareTable::ColVariant)->text(), "talking-heads@train.lr=0.003");
+  EXPECT_EQ(table->item(3, headlab::CompareTable::ColVariant)->text(), "talking-heads@train.lr=0.01");
+  EXPECT_EQ(table->item(1, headlab::CompareTable::ColSeeds)->text(), "2");
+  const QString verdict = table->item(1, headlab::CompareTable::ColVerdict)->text();
+  EXPECT_TRUE(verdict == "lower" || verdict == "higher" || verdict == "within noise") << verdict.toStdString();
+  EXPECT_TRUE(table->item(1, headlab::CompareTable::ColValLoss)->text().contains(" ["));  // an interval
+  // The seeds and the sweep reached the comparison: two seed folders per row.
+  const QString out = w.comparePanel()->resultFolder();
+  EXPECT_TRUE(out.startsWith(dir.filePath("runs/compare-custom-")));
+  EXPECT_TRUE(QFileInfo::exists(out + "/talking-heads@train.lr=0.01/seed-8/metrics.jsonl"));
+  EXPECT_TRUE(QFileInfo::exists(out + "/summary.csv"));
+  // Its curves are on its own chart, one row per table row with both seeds; none on the live chart.
+  headlab::ComparisonChart* chart = w.comparePanel()->comparisonChart();
+  ASSERT_EQ(chart->rowCount(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(chart->runCount(i), 2);
+  EXPECT_EQ(w.lossChart()->overlayCount(), 0);
+  EXPECT_TRUE(w.lossChart()->metrics().empty());
   EXPECT_TRUE(w.comparePanel()->startButton()->isEnabled());
+
+  // File > Open comparison (here: the folder given to openPath) brings the same table and curves back.
+  MainWindow again;
+  QString error;
+  ASSERT_TRUE(again.openPath(out, &error)) << error.toStdString();
+  ASSERT_EQ(again.comparePanel()->summaryTable()->rowCount(), 4);
+  EXPECT_EQ(again.comparePanel()->tableText(), w.comparePanel()->tableText());
+  ASSERT_EQ(again.comparePanel()->comparisonChart()->rowCount(), 4);
+  EXPECT_EQ(again.comparePanel()->comparisonChart()->plottedMean(3), chart->plottedMean(3));
+  EXPECT_FALSE(again.openComparison(dir.filePath("runs"), &error));
+  EXPECT_TRUE(error.contains("summary.json")) << error.toStdString();
 }
 
 TEST(MainWindowLabs, SampleAndHeadsFollowTheLiveSession) {

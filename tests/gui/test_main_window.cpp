@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include <QAction>
 #include <QApplication>
@@ -21,6 +22,7 @@
 #include <QTest>
 
 #include "attention_map_view.h"
+#include "common/json_file.h"
 #include "experiment_panel.h"
 #include "export_controller.h"
 #include "loss_chart.h"
@@ -265,4 +267,51 @@ TEST(MainWindow, ResumingTheRunItJustFinishedReleasesItsOwnLockFirst) {
   EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const auto& e) { return e.kind == headlab::EventKind::Resume; }));
   EXPECT_EQ(headlab::testing::windowStatus(w).step, 5);
   EXPECT_EQ(w.runDirectory(), run);
+}
+
+// File > Train from this model: the opened model's weights and config, the form's data and
+// training settings; the new run records where its model came from.
+TEST(MainWindow, TrainFromThisModelStartsARunInitializedFromTheOpenedModel) {
+  QTemporaryDir dir;
+  const QString source = dir.filePath("source");
+  headlab::testing::makeTinyRun(source.toStdString(), 6);
+  MainWindow w;
+  w.setRunsFolder(dir.filePath("runs"));
+  w.experimentPanel()->setConfig(headlab::testing::tinyExperiment(4));
+  EXPECT_FALSE(w.trainFromModelAction()->isEnabled());  // nothing opened yet
+  EXPECT_FALSE(w.trainFromModelAction()->toolTip().isEmpty());
+  EXPECT_EQ(w.trainFromModelAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
+  QString error;
+  EXPECT_FALSE(w.trainFromInspectedModel(&error));
+  EXPECT_TRUE(error.contains("Open a model")) << error.toStdString();
+
+  ASSERT_TRUE(w.openPath(source, &error)) << error.toStdString();  // a run directory: its model/
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !w.launcher()->busy(); }, 30000));
+  EXPECT_EQ(w.inspectedModel(), source + "/model");
+  ASSERT_TRUE(w.trainFromModelAction()->isEnabled());
+  w.trainFromModelAction()->trigger();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).state == RunState::Finished; }, 60000))
+      << (w.findChild<QMessageBox*>("launchFailure") ? w.findChild<QMessageBox*>("launchFailure")->text().toStdString()
+                                                     : std::string());
+  EXPECT_EQ(headlab::testing::windowStatus(w).total_steps, 4);
+  EXPECT_NE(w.runDirectory(), source);
+  const auto config = headlab::read_json_file((w.runDirectory() + "/config.json").toStdString());
+  EXPECT_EQ(config.value("initialized_from", ""),
+            std::filesystem::absolute((source + "/model").toStdString()).lexically_normal().string());
+  EXPECT_FALSE(config.contains("init_from"));
+  EXPECT_EQ(config["model"]["d_model"], 32);  // the source model's config
+  EXPECT_FALSE(w.trainFromModelAction()->isEnabled());  // a training run is not a model to start from
+
+  // Data with another tokenizer: the engine's message comes back like any launch failure.
+  ASSERT_TRUE(w.openModel(source + "/model", &error)) << error.toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !w.launcher()->busy(); }, 30000));
+  auto other = headlab::testing::tinyExperiment(4);
+  other["data"]["n_symbols"] = 12;
+  w.experimentPanel()->setConfig(other);
+  ASSERT_TRUE(w.trainFromInspectedModel(&error)) << error.toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !w.launcher()->busy(); }, 30000));
+  auto* box = w.findChild<QMessageBox*>("launchFailure");
+  ASSERT_NE(box, nullptr);
+  EXPECT_TRUE(box->text().contains("tokenizer")) << box->text().toStdString();
+  box->close();
 }

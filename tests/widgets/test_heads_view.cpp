@@ -4,6 +4,7 @@
 
 #include <QHeaderView>
 #include <QImage>
+#include <QLabel>
 #include <QTemporaryDir>
 #include <QTableWidget>
 
@@ -163,4 +164,54 @@ TEST(HeadsView, ExportAllFiguresWritesItsTwoPlots) {
   EXPECT_TRUE(files[0].endsWith("heads_induction.png")) << files[0].toStdString();
   EXPECT_TRUE(files[1].endsWith("head_similarity_layer1.png")) << files[1].toStdString();
   for (const QString& f : files) EXPECT_FALSE(QImage(f).isNull());
+}
+
+// The newest probe's head ablations in the role table (signed when resolved, "≈0" in grey when
+// not, value ± SE in the tooltip) and the per-layer job shares under it.
+TEST(HeadsView, HeadAblationsAndJobSharesOfTheNewestProbe) {
+  auto newest = std::make_shared<ProbeSnapshot>(*snapshot(100, 0.5f));
+  auto ablation = [](int layer, int head, double delta, double se) {
+    HeadAblation a;
+    a.layer = layer;
+    a.head = head;
+    a.delta = delta;
+    a.standard_error = se;
+    a.samples = 64;
+    a.measured_on = "validation";
+    return a;
+  };
+  newest->head_ablations = {ablation(0, 0, 0.25, 0.01), ablation(0, 1, 0.01, 0.02), ablation(1, 2, -0.125, 0.05)};
+  HeadsView view;
+  view.setHistory({snapshot(0, 0.0f), newest});
+  QTableWidget* table = view.roleTable();
+  table->sortByColumn(HeadsView::ColLayer, Qt::AscendingOrder);
+  ASSERT_EQ(table->rowCount(), 6);
+  EXPECT_EQ(table->horizontalHeaderItem(HeadsView::ColAblation)->text(), "ablation Δ");
+  EXPECT_FALSE(table->horizontalHeaderItem(HeadsView::ColAblation)->toolTip().isEmpty());
+  // Rows in layer-then-head order: L0 H0, L0 H1, L0 H2, L1 H0, L1 H1, L1 H2.
+  const QTableWidgetItem* resolved = table->item(0, HeadsView::ColAblation);
+  EXPECT_EQ(resolved->text(), "+0.2500");
+  EXPECT_TRUE(resolved->toolTip().contains("+0.2500 ± 0.0100 (standard error) over 64 validation rows"))
+      << resolved->toolTip().toStdString();
+  EXPECT_TRUE(resolved->toolTip().contains("needs this head"));
+  const QTableWidgetItem* noise = table->item(1, HeadsView::ColAblation);
+  EXPECT_EQ(noise->text(), "≈0");
+  EXPECT_EQ(noise->foreground().color(), QColor(128, 128, 128));
+  EXPECT_TRUE(noise->toolTip().contains("0.0100 ± 0.0200"));
+  EXPECT_EQ(table->item(2, HeadsView::ColAblation)->text(), "-");  // not measured
+  EXPECT_EQ(table->item(5, HeadsView::ColAblation)->text(), "-0.1250");
+  // Sorting goes by the value, resolved or not.
+  table->sortByColumn(HeadsView::ColAblation, Qt::DescendingOrder);
+  EXPECT_EQ(table->item(0, HeadsView::ColAblation)->text(), "+0.2500");
+  EXPECT_EQ(table->item(1, HeadsView::ColAblation)->text(), "≈0");
+
+  // Previous-token scores 0, 0.5, 1.0 in both layers; induction 0.5, 0.51, 0.52 in layer 0.
+  const QStringList lines = view.jobSharesLabel()->text().split('\n');
+  ASSERT_EQ(lines.size(), 2);
+  EXPECT_EQ(lines[0].toStdString(),
+            "layer 0 · previous-token: best head 2 at 1.00, top-2 1.50, top-3 1.50 · "
+            "induction: best head 2 at 0.52, top-2 1.03, top-3 1.53");
+  EXPECT_TRUE(lines[1].startsWith("layer 1 · previous-token: best head 2 at 1.00"));
+  view.clear();
+  EXPECT_TRUE(view.jobSharesLabel()->text().isEmpty());
 }

@@ -48,10 +48,26 @@ TEST(ModulePanel, ShowsStatesAndAblations) {
   EXPECT_EQ(panel.state(1, ModuleKind::Kha), ModuleState::Bypassed);
   EXPECT_EQ(panel.state(2, ModuleKind::Mea), ModuleState::Absent);
   EXPECT_EQ(panel.cellText(0, ModuleKind::Kha), "active");
-  panel.setAblations({{0, "kha", 2.5, 2.3}, {0, "talking_heads", 2.25, 2.3}});
+  auto ablation = [](const char* module, double bypassed, double live, double se) {
+    headlab::ModuleAblation a;
+    a.layer = 0;
+    a.module = module;
+    a.loss_bypassed = bypassed;
+    a.loss_live = live;
+    a.delta = bypassed - live;
+    a.standard_error = se;
+    a.samples = 32;
+    a.measured_on = "validation";
+    return a;
+  };
+  // kha: +0.2 at SE 0.05 is resolved; talking heads: -0.05 at SE 0.04 is not.
+  panel.setAblations({ablation("kha", 2.5, 2.3, 0.05), ablation("talking_heads", 2.25, 2.3, 0.04)});
   EXPECT_EQ(panel.cellText(0, ModuleKind::Kha), QString("active  Δ 0.200"));
-  EXPECT_EQ(panel.cellText(0, ModuleKind::TalkingHeads), QString("active  Δ -0.050"));
-  EXPECT_TRUE(panel.cellToolTip(0, ModuleKind::Kha).contains("2.5000 (live: 2.3000)")) << panel.cellToolTip(0, ModuleKind::Kha).toStdString();
+  EXPECT_EQ(panel.cellText(0, ModuleKind::TalkingHeads), QString("active  Δ ≈0"));
+  const QString tip = panel.cellToolTip(0, ModuleKind::Kha);
+  EXPECT_TRUE(tip.contains("0.2000 ± 0.0500 (standard error over 32 rows of the validation)")) << tip.toStdString();
+  EXPECT_TRUE(tip.contains("loss bypassed 2.5000, live 2.3000")) << tip.toStdString();
+  EXPECT_TRUE(panel.cellToolTip(0, ModuleKind::TalkingHeads).contains("not resolved"));
 }
 
 TEST(ModulePanel, EachActionSendsItsCommandForTheCellsItApplies) {
