@@ -49,8 +49,8 @@ void CompareController::cancel() {
 }
 
 QString CompareController::runDirectory(const QString& row, quint64 seed) const {
-  const QString dir = out_dir_ + '/' + row;
-  return seeds_ == 1 ? dir : dir + QStringLiteral("/seed-%1").arg(seed);
+  return QString::fromStdString(
+      run::run_directory_of(out_dir_.toStdString(), row.toStdString(), seed, seeds_).string());
 }
 
 void CompareController::onProgress(const CompareProgress& p) {

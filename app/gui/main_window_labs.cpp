@@ -186,7 +186,7 @@ bool MainWindow::openComparison(const QString& folder, QString* error) {
       // moved or written with a relative --out still opens.
       fs::path run_dir = run.run_dir;
       if (!fs::exists(run_dir / "metrics.jsonl"))
-        run_dir = row.runs.size() == 1 ? dir / row.name : dir / row.name / ("seed-" + std::to_string(run.seed));
+        run_dir = run::run_directory_of(dir, row.name, run.seed, static_cast<int64_t>(row.runs.size()));
       try {
         chart->setRunMetrics(QString::fromStdString(row.name), run.seed, io::RunDirectory::read_metrics(run_dir));
       } catch (const std::exception& e) {

@@ -130,7 +130,7 @@ std::vector<VariantSummary> run_comparison(const json& base, const std::vector<V
       }
       run.seed = run.config.train.seed + static_cast<uint64_t>(k);
       run.config.train.seed = run.seed;
-      run.dir = options.seeds == 1 ? out_dir / rows[r].name : out_dir / rows[r].name / ("seed-" + std::to_string(run.seed));
+      run.dir = run_directory_of(out_dir, rows[r].name, run.seed, options.seeds);
       plan.push_back(std::move(run));
     }
   // Build every run once without files: a bad variant must fail before any run directory

@@ -44,6 +44,11 @@ struct Sweep {
 };
 Sweep parse_sweep(const std::string& text);
 
+// Where a comparison in out_dir keeps the run of `row` on `seed`: out_dir/ROW with one seed,
+// out_dir/ROW/seed-S with several.
+std::filesystem::path run_directory_of(const std::filesystem::path& out_dir, const std::string& row, uint64_t seed,
+                                       int64_t seeds);
+
 struct RunSummary {
   uint64_t seed = 0;
   std::string run_dir;

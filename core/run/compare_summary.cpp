@@ -32,6 +32,11 @@ Sweep parse_sweep(const std::string& text) {
   return s;
 }
 
+std::filesystem::path run_directory_of(const std::filesystem::path& out_dir, const std::string& row, uint64_t seed,
+                                       int64_t seeds) {
+  return seeds == 1 ? out_dir / row : out_dir / row / ("seed-" + std::to_string(seed));
+}
+
 namespace {
 
 json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }

@@ -178,8 +178,9 @@ TEST(ProbeRunner, AblationLossEqualsTheLossWithTheModuleBypassedByHand) {
     m->set_module_state(a.layer, kind, ModuleState::Bypassed);
     const double bypassed = loss_by_hand(m, tokens);
     m->set_module_state(a.layer, kind, original);
-    EXPECT_NEAR(a.loss_bypassed, bypassed, 1e-9) << a.module << "@" << a.layer;
-    EXPECT_NEAR(a.loss_live, live, 1e-9);
+    // The ablation sums per-token losses in double, the hand computation averages in float.
+    EXPECT_NEAR(a.loss_bypassed, bypassed, 2e-6) << a.module << "@" << a.layer;
+    EXPECT_NEAR(a.loss_live, live, 2e-6);
     EXPECT_NE(a.loss_bypassed, a.loss_live) << a.module << "@" << a.layer << " changed nothing";
   }
 }

@@ -77,11 +77,13 @@ TEST(InitFrom, StartsFromTheModelAndKeepsTraining) {
   k["init_from"] = (dir / "model").string();
   // Insert talking heads at identity before the first step: the function does not change.
   k["schedule"] = {{{"step", 0}, {"action", "insert"}, {"module", "talking_heads"}}};
-  run::RunDriver driver(tu::experiment(k), dir / "run");
-  EXPECT_NEAR(driver.trainer().evaluate().loss, source_loss, 1e-9);  // the weights came along
-  driver.run();
-  EXPECT_LT(driver.trainer().metrics().back().loss, 1.5 * source_loss + 0.5);
-  EXPECT_TRUE(driver.trainer().model()->config().interaction.talking_heads);
+  {
+    run::RunDriver driver(tu::experiment(k), dir / "run");
+    EXPECT_NEAR(driver.trainer().evaluate().loss, source_loss, 1e-9);  // the weights came along
+    driver.run();
+    EXPECT_LT(driver.trainer().metrics().back().loss, 1.5 * source_loss + 0.5);
+    EXPECT_TRUE(driver.trainer().model()->config().interaction.talking_heads);
+  }
   const auto stored = io::RunDirectory::read_config(dir / "run");
   EXPECT_FALSE(stored.contains("init_from"));
   EXPECT_EQ(stored["initialized_from"], fs::absolute(dir / "model").lexically_normal().string());
@@ -162,7 +164,6 @@ TEST(Ablation, HeadDeltaIsTheLossWithThatHeadsOutputZeroed) {
 // Δ once averaged over the unscored random half too and came out negative).
 TEST(Ablation, OnTheTrainedDemoBypassingKhaRaisesTheScoredLoss) {
   auto j = train::load_preset("induction-kha");
-  j["train"]["steps"] = 300;
   j["train"]["eval_every"] = 0;
   j["probe"]["every"] = 0;
   run::RunDriver driver(tu::experiment(j), fs::path());
