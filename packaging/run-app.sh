@@ -2,7 +2,7 @@
 # `make run`: the GUI when a display exists, otherwise the headless demo: train the default
 # preset with headlab-cli, then render every figure of the run with `headlab --export-figures`.
 #   HEADLAB_DEMO_DIR  where the run goes (default: ./demo-run/induction-kha-TIME)
-#   HEADLAB_DEMO_STEPS  training steps (default: the preset's 600, a few CPU minutes)
+#   HEADLAB_DEMO_STEPS  training steps (default: the preset's 3000, about a CPU minute)
 set -euo pipefail
 build="${1:-build}"
 preset=induction-kha

@@ -7,6 +7,7 @@
 #include "common/json_file.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "model/model_size.h"
 
 namespace headlab::io {
 namespace fs = std::filesystem;
@@ -71,6 +72,17 @@ model::Transformer load_model(const fs::path& path, const torch::Device& device)
   if (!fs::exists(weights)) throw InputError(path.string() + ": no " + kWeightsFile + " in this directory");
   auto contents = read_safetensors(weights);
   auto config = config_from(path, &contents);
+  // Shapes before allocation: a config that does not belong to these weights (vocab_size 1e12
+  // next to a 1 MB file) is refused before the model is built, not by std::bad_alloc.
+  double file_parameters = 0;
+  for (const auto& [name, t] : contents.tensors) file_parameters += static_cast<double>(t.numel());
+  const double described = model::parameter_count_lower_bound(config);
+  if (described > file_parameters)
+    throw InputError(path.string() + ": its config describes a model of at least " +
+                     std::to_string(static_cast<long long>(described)) + " parameters, but " + weights.string() +
+                     " holds " + std::to_string(static_cast<long long>(file_parameters)) +
+                     ": the config and the weights do not belong together");
+  model::check_fits_in_memory(described * 4, "the model in " + path.string());
   model::Transformer m(config);
   std::map<std::string, torch::Tensor> by_name(contents.tensors.begin(), contents.tensors.end());
   torch::NoGradGuard no_grad;

@@ -114,6 +114,9 @@ void ModelConfig::validate() const {
   positive("head_dim", head_dim);
   positive("d_ff", d_ff);
   positive("max_seq_len", max_seq_len);
+  // Positions are int64 but far beyond 16M tokens the number is a typo, not a context.
+  if (max_seq_len > (int64_t{1} << 24))
+    fail("max_seq_len (" + std::to_string(max_seq_len) + ") is more than 16777216 positions");
   const int64_t G = kv_heads();
   if (n_heads % G != 0)
     fail("n_heads (" + std::to_string(n_heads) + ") is not a multiple of n_kv_heads (" + std::to_string(G) + ")");

@@ -7,6 +7,7 @@
 #include "common/torch_compat.h"
 #include "io/model_io.h"
 #include "model/fold.h"
+#include "model/model_size.h"
 #include "probe/probe_input.h"
 #include "stats/estimate.h"
 #include "train/lr_schedule.h"
@@ -35,6 +36,20 @@ model::Transformer load_initial_model(const fs::path& path, const data::Tokenize
   return m;
 }
 
+// A run holds the weights, their gradients and two AdamW moments (float32), plus the
+// activations of one micro-batch: per layer about 16 d_model-wide and 3 d_ff-wide values per
+// token and the [H, T, T] attention, and the logits twice (forward, softmax). An estimate, not
+// a bound: it exists to refuse batch 1e9 or n_layers 1e6 with a number, before allocating.
+void check_run_fits_in_memory(const model::ModelConfig& c, const TrainSettings& t) {
+  const double params = model::parameter_count_lower_bound(c);
+  const double tokens = static_cast<double>(t.batch_size) * static_cast<double>(t.seq_len);
+  const double per_token = static_cast<double>(c.n_layers) *
+                               (16.0 * static_cast<double>(c.d_model) + 3.0 * static_cast<double>(c.d_ff) +
+                                static_cast<double>(c.n_heads) * static_cast<double>(t.seq_len)) +
+                           2.0 * static_cast<double>(c.vocab_size);
+  model::check_fits_in_memory(4.0 * (4.0 * params + tokens * per_token), "this run (weights, gradients, optimizer state, activations)");
+}
+
 }  // namespace
 
 Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir) : Trainer(config, run_dir, false) {}
@@ -50,6 +65,7 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
     config_.model = initial->config().to_json();
   }
   auto model_config = resolve_model_config(config_.model, data_->tokenizer());
+  check_run_fits_in_memory(model_config, config_.train);
   if (config_.train.seq_len > model_config.max_seq_len)
     throw InputError("train.seq_len (" + std::to_string(config_.train.seq_len) + ") exceeds model.max_seq_len (" +
                      std::to_string(model_config.max_seq_len) + ")");

@@ -164,6 +164,7 @@ TEST(Ablation, HeadDeltaIsTheLossWithThatHeadsOutputZeroed) {
 // Δ once averaged over the unscored random half too and came out negative).
 TEST(Ablation, OnTheTrainedDemoBypassingKhaRaisesTheScoredLoss) {
   auto j = train::load_preset("induction-kha");
+  j["train"]["steps"] = 600;  // the induction circuit is in place by then
   j["train"]["eval_every"] = 0;
   j["probe"]["every"] = 0;
   run::RunDriver driver(tu::experiment(j), fs::path());

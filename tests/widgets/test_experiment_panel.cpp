@@ -27,7 +27,7 @@ TEST(ExperimentPanel, ListsPresetsAndReproducesThePresetJson) {
   EXPECT_EQ(panel.headsBox()->value(), 4);
   EXPECT_EQ(panel.layersBox()->value(), 2);
   EXPECT_EQ(panel.khaBox('v')->currentText(), "linear");
-  EXPECT_EQ(panel.stepsBox()->value(), 600);
+  EXPECT_EQ(panel.stepsBox()->value(), 3000);
 
   const json preset = headlab::train::load_preset("induction-kha");
   json expected = preset;
