@@ -23,6 +23,9 @@
 //                        Scored: the repeat, except its first token (nothing announces that
 //                        the repeat starts, so that one is not predictable).
 //     n_symbols          32, in [2, 62] (a-z, then 0-9, then A-Z)
+//     distinct           false; true: the random segment has no repeated symbol (its length is
+//                        then at most n_symbols), so a previous-token head alone says where
+//                        to copy from (the default demo uses it)
 //   associative_recall   examples "a3k7b1?k7;" packed into rows: n_pairs key-value pairs with
 //                        distinct keys, '?', a queried key, its value, ';'. Scored: the value
 //                        after each "?key".
