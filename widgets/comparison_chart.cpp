@@ -64,12 +64,7 @@ ComparisonChart::ComparisonChart(QWidget* parent) : QWidget(parent) {
   plot_->plotLayout()->addElement(0, 0, title_);
   plot_->xAxis->setLabel(tr("step"));
   plot_->yAxis->setLabel(tr("loss"));
-  plot_->legend->setVisible(true);
-  QFont legend_font = font();
-  legend_font.setPointSizeF(legend_font.pointSizeF() * 0.85);
-  plot_->legend->setFont(legend_font);
-  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
-  plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  setUpLineChart(plot_, font(), Qt::AlignTop | Qt::AlignRight);
   layout->addWidget(plot_, 1);
 
   metric_ = QSettings().value("compare/chartMetric", 0).toInt() == 1 ? CurveMetric::SmoothedTraining

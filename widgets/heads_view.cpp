@@ -106,13 +106,8 @@ HeadsView::HeadsView(QWidget* parent) : QWidget(parent) {
                         "whose induction score jumps above 0.4 has learned to copy what followed the last "
                         "occurrence of the current token."));
   chart_->xAxis->setLabel(tr("step"));
-  chart_->legend->setVisible(true);
-  chart_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
-  QFont legend_font = font();
-  legend_font.setPointSizeF(legend_font.pointSizeF() * 0.85);
-  chart_->legend->setFont(legend_font);
   // Scores usually rise at the right end of the run: keep the legend out of their way.
-  chart_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+  setUpLineChart(chart_, font(), Qt::AlignTop | Qt::AlignLeft);
 
   similarity_ = new QCustomPlot(this);
   followPaletteTheme(similarity_);

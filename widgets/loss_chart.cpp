@@ -102,12 +102,7 @@ LossChart::LossChart(QWidget* parent) : QWidget(parent), ema_(weight_) {
   val_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 5));
   val_->setName(tr("validation loss"));
 
-  plot_->legend->setVisible(true);
-  QFont legend_font = font();
-  legend_font.setPointSizeF(legend_font.pointSizeF() * 0.85);
-  plot_->legend->setFont(legend_font);
-  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
-  plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  setUpLineChart(plot_, font(), Qt::AlignTop | Qt::AlignRight);
 
   // Any manual navigation means the user wants to look somewhere: stop auto-fitting.
   connect(plot_, &QCustomPlot::mousePress, this, [this] { following_ = false; });

@@ -95,4 +95,13 @@ void followPaletteTheme(QCustomPlot* plot) {
   QObject::connect(plot, &QCustomPlot::beforeReplot, plot, [plot] { applyPlotColors(plot, plotColorsOf(plot)); });
 }
 
+void setUpLineChart(QCustomPlot* plot, const QFont& base, int corner) {
+  plot->legend->setVisible(true);
+  QFont legend_font = base;
+  legend_font.setPointSizeF(legend_font.pointSizeF() * 0.85);
+  plot->legend->setFont(legend_font);
+  plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::Alignment(corner));
+  plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+}
+
 }  // namespace headlab

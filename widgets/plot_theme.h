@@ -7,6 +7,8 @@
 // papers and slides want dark ink on white whatever the screen shows.
 #include <QColor>
 
+class QFont;
+
 class QCustomPlot;
 class QPalette;
 
@@ -38,5 +40,9 @@ PlotColors plotColorsOf(const QCustomPlot* plot);
 // palette changes: the application's theme switching or a parent setting a palette. Every
 // replot re-applies them, so elements the view adds later (axis rects, legend entries) match.
 void followPaletteTheme(QCustomPlot* plot);
+
+// The line charts' common set-up: a legend in a slightly smaller font than `base` at
+// `corner` (a Qt::Alignment) of the axis rect, and drag and wheel zoom.
+void setUpLineChart(QCustomPlot* plot, const QFont& base, int corner);
 
 }  // namespace headlab

@@ -103,6 +103,21 @@ PYEOF
 [[ "$out" == *"vs baseline"* && "$out" == *"mea@train.lr=0.003"* ]] && pass "compare prints the table" || fail "compare table: $out"
 expect_exit 2 "train.lr" -- "$CLI" compare --config "$WORK/exp.json" --variants baseline --sweep train.lr --out "$WORK/cmp4"
 
+# stats: the compare statistics for any per-seed table.
+printf 'seed,trained,compressed\n1,0.50,0.53\n2,0.52,0.54\n3,0.49,0.52\n4,0.51,0.55\n5,0.50,0.52\n' > "$WORK/losses.csv"
+"$CLI" stats --csv "$WORK/losses.csv" --baseline trained > "$WORK/stats.json"
+$PY - "$WORK/stats.json" <<'PYEOF' && pass "stats: mean, CI and paired verdict" || fail "stats: $(cat "$WORK/stats.json")"
+import sys, json
+s = json.load(open(sys.argv[1]))
+assert "seed" not in s
+c = s["compressed"]["vs_baseline"]
+assert abs(c["mean"] - 0.028) < 1e-12 and c["verdict"] == "higher" and c["same_sign"] == 5, c
+assert abs(c["ci_low"] - 0.0176114) < 1e-6, c
+assert abs(s["trained"]["mean"] - 0.504) < 1e-12
+PYEOF
+printf 'seed,a,b\n1,0.5,x\n' > "$WORK/bad.csv"
+expect_exit 2 "not a number" -- "$CLI" stats --csv "$WORK/bad.csv" --baseline a
+
 # Fine-tuning: --init-from starts from a model; the config's model section gives way to it.
 "$CLI" train --config "$WORK/exp.json" --init-from "$WORK/whole/model" --steps 3 --set "schedule=[]" --out "$WORK/ft" --quiet >/dev/null
 $PY - "$WORK" <<'PYEOF' && pass "train --init-from records where the model came from" || fail "init-from"
