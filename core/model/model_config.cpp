@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "common/errors.h"
 #include "common/json_fields.h"
+#include "data/utf8.h"
 
 namespace headlab::model {
 namespace {
@@ -31,9 +33,15 @@ KhaMode parse_kha_mode(const std::string& field, const std::string& s, bool allo
   fail(field + " must be " + std::string(allow_mlp ? "none, linear or mlp" : "none or linear") + "; got '" + s + "'");
 }
 
-// Code points of a UTF-8 string: the chars tokenizer's vocabulary size.
-int64_t count_code_points(const std::string& s) {
-  return std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+// The chars tokenizer's alphabet, checked as the tokenizer itself checks it (valid UTF-8, no
+// character twice), so that a config every command accepts is one every command can use: a
+// duplicate used to pass here (inspect, logits) and fail later (sample, train).
+int64_t checked_alphabet_size(const std::string& alphabet) {
+  const std::u32string cps = data::decode_utf8(alphabet, "tokenizer.alphabet");
+  std::set<char32_t> seen;
+  for (char32_t cp : cps)
+    if (!seen.insert(cp).second) fail("tokenizer.alphabet repeats " + data::code_point_name(cp));
+  return static_cast<int64_t>(cps.size());
 }
 
 }  // namespace
@@ -181,7 +189,7 @@ void ModelConfig::validate() const {
     } else if (type == "chars") {
       if (!tokenizer.contains("alphabet") || !tokenizer["alphabet"].is_string())
         fail("tokenizer.alphabet must be a string for the chars tokenizer");
-      const int64_t n = count_code_points(tokenizer["alphabet"].get<std::string>());
+      const int64_t n = checked_alphabet_size(tokenizer["alphabet"].get<std::string>());
       if (n != vocab_size)
         fail("vocab_size (" + std::to_string(vocab_size) + ") does not match the " + std::to_string(n) +
              " characters of tokenizer.alphabet");

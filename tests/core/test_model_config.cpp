@@ -145,3 +145,16 @@ TEST(ModelConfigBypassed, OnlyTheCanonicalSpellingIsAccepted) {
     }
   }
 }
+
+// A chars alphabet is checked as the tokenizer checks it, so no command accepts a config that
+// another one refuses.
+TEST(ModelConfig, CharsAlphabetWithADuplicateOrBadUtf8IsRefused) {
+  auto j = spec_example();
+  j["vocab_size"] = 4;
+  j["tokenizer"] = {{"type", "chars"}, {"alphabet", "abca"}};
+  EXPECT_NE(error_of(j).find("tokenizer.alphabet repeats"), std::string::npos) << error_of(j);
+  j["tokenizer"]["alphabet"] = std::string("ab\xff" "c");
+  EXPECT_NE(error_of(j).find("tokenizer.alphabet"), std::string::npos) << error_of(j);
+  j["tokenizer"]["alphabet"] = "abcé";
+  EXPECT_EQ(error_of(j), "(no error)");
+}
