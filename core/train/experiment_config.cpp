@@ -28,7 +28,9 @@ TrainSettings parse_train(const json& j) {
   t.seq_len = r.integer("seq_len", t.seq_len);
   t.grad_accum = r.integer("grad_accum", t.grad_accum);
   t.lr = r.number("lr", t.lr);
-  t.warmup_steps = r.integer("warmup_steps", t.warmup_steps);
+  // The default warmup (50 steps) is cut to a shorter run's length; a warmup set longer than
+  // the run is refused below.
+  t.warmup_steps = r.integer("warmup_steps", std::min(t.warmup_steps, std::max<int64_t>(t.steps, 0)));
   t.min_lr_fraction = r.number("min_lr_fraction", t.min_lr_fraction);
   t.weight_decay = r.number("weight_decay", t.weight_decay);
   t.beta1 = r.number("beta1", t.beta1);
@@ -76,6 +78,7 @@ TrainSettings parse_train(const json& j) {
   if (t.spike_window < 4) r.fail("train.spike_window (" + std::to_string(t.spike_window) + ") must be at least 4");
   positive("max_bad_steps", t.max_bad_steps);
   if (t.warmup_steps < 0) r.fail("train.warmup_steps must be >= 0");
+  check_warmup_fits(t);
   if (t.min_lr_fraction < 0 || t.min_lr_fraction > 1) r.fail("train.min_lr_fraction must be in [0, 1]");
   if (t.weight_decay < 0) r.fail("train.weight_decay must be >= 0");
   if (t.beta1 < 0 || t.beta1 >= 1 || t.beta2 < 0 || t.beta2 >= 1) r.fail("train.beta1 and train.beta2 must be in [0, 1)");
@@ -100,6 +103,12 @@ ProbeSettings parse_probe(const json& j) {
 }
 
 }  // namespace
+
+void check_warmup_fits(const TrainSettings& t) {
+  if (t.warmup_steps > t.steps)
+    throw InputError("train.warmup_steps (" + std::to_string(t.warmup_steps) + ") exceeds train.steps (" +
+                     std::to_string(t.steps) + "): the learning rate would never reach train.lr");
+}
 
 ScheduleAction parse_schedule_action(const json& j, const std::string& where) {
   ScheduleAction a;

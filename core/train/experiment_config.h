@@ -21,7 +21,7 @@ struct TrainSettings {
   int64_t seq_len = 64;
   int64_t grad_accum = 1;           // micro-batches per optimizer step
   double lr = 3e-3;                 // peak learning rate
-  int64_t warmup_steps = 50;        // linear warmup from 0
+  int64_t warmup_steps = 50;        // linear warmup from 0 (default: 50, or train.steps if fewer)
   double min_lr_fraction = 0.1;     // cosine decays to lr * min_lr_fraction at `steps`
   double weight_decay = 0.1;        // decoupled; not on norms, embeddings, interaction matrices
   double beta1 = 0.9, beta2 = 0.95, adam_eps = 1e-8;
@@ -78,6 +78,8 @@ struct ExperimentConfig {
   std::string description;  // one line, shown by `headlab-cli presets`
 };
 
+// A warmup longer than the run never reaches the peak learning rate: refused, not silently run.
+void check_warmup_fits(const TrainSettings& t);
 ScheduleAction parse_schedule_action(const nlohmann::json& json, const std::string& where);
 
 // Fills vocab_size, tokenizer and format of a training config's model from the data's

@@ -10,7 +10,9 @@
 #include "model/model_size.h"
 #include "probe/probe_input.h"
 #include "stats/estimate.h"
+#include "train/config_edits.h"
 #include "train/lr_schedule.h"
+#include "train/trainer_state_file.h"
 
 namespace headlab::train {
 namespace fs = std::filesystem;
@@ -66,6 +68,7 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
   }
   auto model_config = resolve_model_config(config_.model, data_->tokenizer());
   check_run_fits_in_memory(model_config, config_.train);
+  check_warmup_fits(config_.train);  // again: resume's total_steps may have shortened the run
   if (config_.train.seq_len > model_config.max_seq_len)
     throw InputError("train.seq_len (" + std::to_string(config_.train.seq_len) + ") exceeds model.max_seq_len (" +
                      std::to_string(model_config.max_seq_len) + ")");
@@ -91,6 +94,7 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
     resolved["data"] = data_->config();
     std::string restart_note;
     run_ = std::make_unique<io::RunDirectory>(io::RunDirectory::create(run_dir, resolved, &restart_note));
+    run_config_ = resolved;
     if (!restart_note.empty()) record_event(EventKind::Command, restart_note);
   }
 }
@@ -98,7 +102,20 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
 Trainer::~Trainer() = default;
 
 std::unique_ptr<Trainer> Trainer::resume(const fs::path& run_dir, std::optional<int64_t> total_steps) {
-  auto resolved = io::RunDirectory::read_config(run_dir);
+  const auto file_config = io::RunDirectory::read_config(run_dir);
+  const auto steps = io::RunDirectory::checkpoint_steps(run_dir);
+  if (steps.empty())
+    throw InputError(run_dir.string() + ": no checkpoint to resume from; `train --out " + run_dir.string() +
+                     "` starts it over (its logs are kept in attempt-N/)");
+  const fs::path checkpoint = io::RunDirectory::checkpoint_path(run_dir, steps.back());
+  // config.json edited since the checkpoint: model edits are refused before anything is built
+  // from them; other edits apply and are said (config_edits.h).
+  std::string edits;
+  if (fs::exists(checkpoint / "trainer_state.json")) {
+    const auto snapshot = read_trainer_state(checkpoint / "trainer_state.json").run_config;
+    if (!snapshot.is_null()) edits = check_resume_edits(config_edits(snapshot, file_config), (run_dir / "config.json").string());
+  }
+  auto resolved = file_config;
   // Runs written before modular_addition had split_seed split its pairs with the run seed:
   // keep their split, or a resumed run would train on pairs it had validated on.
   if (resolved.contains("data") && resolved["data"].is_object() && resolved["data"].value("task", "") == "modular_addition" &&
@@ -106,16 +123,19 @@ std::unique_ptr<Trainer> Trainer::resume(const fs::path& run_dir, std::optional<
     resolved["data"]["split_seed"] = resolved["train"]["seed"];
   auto config = ExperimentConfig::from_json(resolved);
   if (total_steps) config.train.steps = *total_steps;
-  const auto steps = io::RunDirectory::checkpoint_steps(run_dir);
-  if (steps.empty())
-    throw InputError(run_dir.string() + ": no checkpoint to resume from; `train --out " + run_dir.string() +
-                     "` starts it over (its logs are kept in attempt-N/)");
   std::unique_ptr<Trainer> t(new Trainer(config, run_dir, true));
-  t->load_checkpoint(io::RunDirectory::checkpoint_path(run_dir, steps.back()));
+  t->load_checkpoint(checkpoint);
+  t->run_config_ = file_config;
+  // The logs are read, and so checked, before reopen cuts them back to the checkpoint.
+  auto metrics = io::RunDirectory::read_metrics(run_dir);
+  auto events = io::RunDirectory::read_events(run_dir);
   t->run_ = std::make_unique<io::RunDirectory>(io::RunDirectory::reopen(run_dir, t->step_));
-  t->metrics_ = io::RunDirectory::read_metrics(run_dir);
-  t->events_ = io::RunDirectory::read_events(run_dir);
-  t->record_event(EventKind::Resume, "resumed from checkpoint step-" + std::to_string(t->step_));
+  for (auto& m : metrics)
+    if (m.step <= t->step_) t->metrics_.push_back(std::move(m));
+  for (auto& e : events)
+    if (e.step <= t->step_) t->events_.push_back(std::move(e));
+  t->record_event(EventKind::Resume, "resumed from checkpoint step-" + std::to_string(t->step_) +
+                                         (edits.empty() ? "" : "; config.json was edited since, the edited values apply: " + edits));
   return t;
 }
 

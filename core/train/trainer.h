@@ -106,6 +106,7 @@ class Trainer {
   void log_metric(const MetricPoint& m);
 
   ExperimentConfig config_;
+  nlohmann::json run_config_;  // config.json as written at the start (or read at resume): edits are told apart
   std::unique_ptr<data::DataSource> data_;
   torch::Device device_;
   model::Transformer model_{nullptr};

@@ -11,6 +11,7 @@
 #include "io/model_io.h"
 #include "io/safetensors.h"
 #include "train/trainer.h"
+#include "train/trainer_state_file.h"
 
 namespace headlab::train {
 namespace fs = std::filesystem;
@@ -36,14 +37,6 @@ std::string to_hex(const torch::Tensor& bytes) {
   return s;
 }
 
-torch::Tensor from_hex(const std::string& s) {
-  if (s.size() % 2 != 0) throw InputError("trainer_state.json: rng_state is not hex");
-  auto t = torch::empty({static_cast<int64_t>(s.size() / 2)}, torch::kUInt8);
-  auto* p = t.data_ptr<uint8_t>();
-  for (size_t i = 0; i < s.size() / 2; ++i) p[i] = static_cast<uint8_t>(std::stoul(s.substr(2 * i, 2), nullptr, 16));
-  return t;
-}
-
 }  // namespace
 
 void Trainer::write_checkpoint(const fs::path& dir) {
@@ -66,7 +59,8 @@ void Trainer::write_checkpoint(const fs::path& dir) {
                 {"anomalies", anomalies_.to_json()},
                 {"optimizer", optimizer_->state_json()},
                 {"frozen", modules},
-                {"rng_state", to_hex(compat::cpu_rng_state())}};
+                {"rng_state", to_hex(compat::cpu_rng_state())},
+                {"run_config", run_config_}};
   io::write_file_atomic(tmp / kStateFile, state.dump(2) + "\n");
   if (before_checkpoint_commit) before_checkpoint_commit(tmp);
   target.commit();
@@ -83,40 +77,43 @@ fs::path Trainer::save_checkpoint() {
 
 void Trainer::load_checkpoint(const fs::path& dir) {
   if (!fs::exists(dir / kStateFile)) throw InputError(dir.string() + ": not a training checkpoint (no " + kStateFile + ")");
-  const json state = read_json_file(dir / kStateFile);
-  if (state.value("format", "") != "headlab-trainer/1")
-    throw InputError((dir / kStateFile).string() + ": unknown format '" + state.value("format", "") + "'");
+  const TrainerStateFile state = read_trainer_state(dir / kStateFile);
+  // A checkpoint is trusted only as far as it is consistent: a step that is not the one its
+  // directory is named after would resume with a wrong learning rate or end the run at once.
+  const std::string name = dir.filename().string();
+  if (name.rfind("step-", 0) == 0 && name != "step-" + std::to_string(state.step))
+    throw InputError((dir / kStateFile).string() + ": step " + std::to_string(state.step) +
+                     " does not match the checkpoint '" + name + "'");
+  if (state.step > config_.train.steps)
+    throw InputError((dir / kStateFile).string() + ": step " + std::to_string(state.step) + " is beyond the run's " +
+                     std::to_string(config_.train.steps) + " steps (train.steps)");
   model_ = io::load_model(dir, device_);
   if (model_->config().vocab_size != data_->tokenizer().vocab_size())
     throw InputError(dir.string() + ": the checkpoint's vocabulary does not match the run's data");
-  optimizer_ = std::make_unique<TrainingOptimizer>(model_, config_.train);
-  try {
-    for (auto it = state.at("frozen").begin(); it != state.at("frozen").end(); ++it) {
-      const std::string& entry = it.key();
-      const auto at = entry.find('@');
-      model_->set_module_state(std::stoll(entry.substr(at + 1)), model::module_kind_from_string(entry.substr(0, at)),
-                               ModuleState::Frozen);
-    }
-    auto moments = io::read_safetensors(dir / kOptimizerFile);
-    optimizer_->load_state(moments.tensors, state.at("optimizer"));
-    step_ = state.at("step").get<int64_t>();
-    tokens_ = state.at("tokens").get<int64_t>();
-    // A checkpoint is trusted only as far as it is consistent: a step that is not the one its
-    // directory is named after (or negative) would resume with a wrong learning rate or end
-    // the run at once.
-    const std::string name = dir.filename().string();
-    if (step_ < 0 || tokens_ < 0 || (name.rfind("step-", 0) == 0 && name != "step-" + std::to_string(step_)))
-      throw InputError((dir / kStateFile).string() + ": step " + std::to_string(step_) +
-                       " does not match the checkpoint '" + name + "'");
-    elapsed_s_ = state.at("elapsed_s").get<double>();
-    next_action_ = state.at("next_action").get<size_t>();
-    lr_override_.reset();
-    if (state.at("lr_override").is_number()) lr_override_ = state.at("lr_override").get<double>();
-    anomalies_.load(state.at("anomalies"));
-    compat::set_cpu_rng_state(from_hex(state.at("rng_state").get<std::string>()));
-  } catch (const json::exception& e) {
-    throw InputError((dir / kStateFile).string() + ": malformed trainer state: " + e.what());
+  for (const FrozenModule& m : state.frozen) {
+    if (model_->module_state(m.layer, m.kind) == ModuleState::Absent)
+      throw InputError((dir / kStateFile).string() + ": frozen entry '" + model::bypass_entry(m.kind, m.layer) +
+                       "' names a module the checkpoint's model does not have");
   }
+  auto rng = torch::from_blob(const_cast<uint8_t*>(state.rng_state.data()),
+                              {static_cast<int64_t>(state.rng_state.size())}, torch::kUInt8)
+                 .clone();
+  try {
+    compat::set_cpu_rng_state(rng);
+  } catch (const c10::Error&) {
+    throw InputError((dir / kStateFile).string() + ": rng_state is not a CPU generator state (" +
+                     std::to_string(state.rng_state.size()) + " bytes)");
+  }
+  optimizer_ = std::make_unique<TrainingOptimizer>(model_, config_.train);
+  for (const FrozenModule& m : state.frozen) model_->set_module_state(m.layer, m.kind, ModuleState::Frozen);
+  auto moments = io::read_safetensors(dir / kOptimizerFile);
+  optimizer_->load_state(moments.tensors, state.optimizer);
+  step_ = state.step;
+  tokens_ = state.tokens;
+  elapsed_s_ = state.elapsed_s;
+  next_action_ = state.next_action;
+  lr_override_ = state.lr_override;
+  anomalies_.load(state.anomalies);
 }
 
 }  // namespace headlab::train

@@ -341,3 +341,94 @@ TEST(TrainerCheckpoint, CraftedStateIsRefusedWithTheFileNamed) {
   EXPECT_EQ(Trainer::resume(dir)->step_count(), 3);
   fs::remove_all(dir);
 }
+
+// Every field of trainer_state.json is typed and named when wrong; the JSON library's and
+// torch's own text never reaches the user, and nothing is half-applied.
+TEST(TrainerCheckpoint, MistypedStateFieldsAreNamed) {
+  const auto dir = tu::scratch_dir("mistyped");
+  {
+    Trainer t(tu::experiment(tu::tiny_experiment("sort", 20)), dir);
+    while (t.step_count() < 3) t.step();
+    t.save_checkpoint();
+  }
+  const auto state_file = dir / "checkpoints" / "step-3" / "trainer_state.json";
+  const auto original = read_json_file(state_file);
+  const std::string first_param = original["optimizer"]["steps"].begin().key();
+  const std::vector<std::tuple<std::string, nlohmann::json, std::string>> cases = {
+      {"/step", "four", "step must be an integer"},
+      {"/tokens", nullptr, "missing required field 'tokens'"},
+      {"/rng_state", "zz", "rng_state is not hex"},
+      {"/rng_state", "0000", "rng_state is not a CPU generator state"},
+      {"/frozen", {{"kha@x", "frozen"}}, "frozen entry 'kha@x'"},
+      {"/frozen", {{"talking_heads@0", "frozen"}}, "'talking_heads@0' names a module"},
+      {"/optimizer/steps/" + first_param, "x", "optimizer.steps." + first_param + " must be an integer"},
+      {"/anomalies/recent", "x", "anomalies.recent must be an array"},
+      {"/lr_override", -1.0, "lr_override must not be negative"},
+  };
+  for (const auto& [pointer, value, phrase] : cases) {
+    auto crafted = original;
+    crafted[nlohmann::json::json_pointer(pointer)] = value;
+    std::ofstream(state_file) << crafted.dump();
+    try {
+      Trainer::resume(dir);
+      FAIL() << "resumed with " << pointer << " = " << value.dump();
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("trainer_state.json: "), std::string::npos) << what;
+      EXPECT_NE(what.find(phrase), std::string::npos) << pointer << ": " << what;
+      EXPECT_EQ(what.find("json.exception"), std::string::npos) << what;
+    }
+  }
+  std::ofstream(state_file) << "[1, 2]";
+  EXPECT_THROW(Trainer::resume(dir), InputError);
+  std::ofstream(state_file) << original.dump();
+  EXPECT_EQ(Trainer::resume(dir)->step_count(), 3);
+  fs::remove_all(dir);
+}
+
+// An edited run config.json: training values apply from the resumed step and the resume event
+// says so; a model edit is refused, since the checkpoint's weights define the model.
+TEST(TrainerResume, EditedConfigIsSaidOrRefused) {
+  const auto dir = tu::scratch_dir("edited");
+  {
+    Trainer t(tu::experiment(tu::tiny_experiment("sort", 20)), dir);
+    while (t.step_count() < 3) t.step();
+    t.save_checkpoint();
+  }
+  const auto config_file = dir / "config.json";
+  const auto original = read_json_file(config_file);
+  {
+    auto resumed = Trainer::resume(dir);  // unedited: nothing to say
+    EXPECT_EQ(resumed->events().back().message, "resumed from checkpoint step-3");
+  }
+  auto edited = original;
+  edited["train"]["lr"] = 1e-3;
+  std::ofstream(config_file) << edited.dump();
+  {
+    auto resumed = Trainer::resume(dir);
+    EXPECT_NE(resumed->events().back().message.find("train.lr 0.003 -> 0.001"), std::string::npos)
+        << resumed->events().back().message;
+    EXPECT_DOUBLE_EQ(resumed->config().train.lr, 1e-3);
+  }
+  edited = original;
+  edited["model"]["d_ff"] = 128;
+  std::ofstream(config_file) << edited.dump();
+  try {
+    Trainer::resume(dir);
+    FAIL() << "a resumed run took an edited model section";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.d_ff 64 -> 128"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+// A warmup longer than the run is refused; the default warmup is cut to a short run.
+TEST(TrainerConfig, WarmupLongerThanTheRunIsRefused) {
+  auto j = tu::tiny_experiment("sort", 4);
+  j["train"]["warmup_steps"] = 10;
+  EXPECT_THROW(tu::experiment(j), InputError);
+  j["train"].erase("warmup_steps");
+  EXPECT_EQ(tu::experiment(j).train.warmup_steps, 4);
+  j["train"]["steps"] = 500;
+  EXPECT_EQ(tu::experiment(j).train.warmup_steps, 50);
+}
