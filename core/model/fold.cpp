@@ -35,17 +35,41 @@ FoldReport fold_modules(Transformer& model, const std::vector<ModuleKind>& kinds
   torch::NoGradGuard no_grad;
   FoldReport report;
   auto& cfg = model->mutable_config();
-  bool changed_heads = false;
+  auto selected = [&](int64_t l) {
+    return std::find(cfg.interaction.layers.begin(), cfg.interaction.layers.end(), l) != cfg.interaction.layers.end() &&
+           (layers.empty() || std::find(layers.begin(), layers.end(), l) != layers.end());
+  };
+  auto live = [&](int64_t l, ModuleKind k) {
+    auto s = model->blocks[l]->attn->state(k);
+    return s == ModuleState::Active || s == ModuleState::Frozen;
+  };
+  // Layer l's MEA mixing folds into wk and wv, which stores every kv head again.
+  auto mea_folds_fully = [&](int64_t l) {
+    const auto& a = *model->blocks[l]->attn;
+    return selected(l) && wanted(kinds, ModuleKind::Mea) && live(l, ModuleKind::Mea) && !a.gta &&
+           !(live(l, ModuleKind::Kha) && a.kha->v_up.defined());
+  };
+  // The config has one virtual head count for the whole model: either every layer with
+  // virtual heads loses them or none does. Checked before any weight changes, so a refused
+  // fold leaves the model as it was (a half-folded one would not load again).
+  bool folds_virtual = false;
+  std::vector<int64_t> keeps_virtual;
+  for (int64_t l = 0; l < cfg.n_layers; ++l) {
+    const auto& a = *model->blocks[l]->attn;
+    if (a.stored_kv_heads == a.kv_heads) continue;
+    if (mea_folds_fully(l)) folds_virtual = true;
+    else keeps_virtual.push_back(l);
+  }
+  if (folds_virtual && !keeps_virtual.empty())
+    throw InputError("fold: layer " + std::to_string(keeps_virtual.front()) +
+                     " would keep its virtual kv heads while other layers lose them; nothing was folded. "
+                     "Fold MEA in every layer at once");
   for (int64_t l : cfg.interaction.layers) {
-    if (!layers.empty() && std::find(layers.begin(), layers.end(), l) == layers.end()) continue;
+    if (!selected(l)) continue;
     auto& a = *model->blocks[l]->attn;
     const int64_t dh = a.head_dim;
-    auto live = [&](ModuleKind k) {
-      auto s = a.state(k);
-      return s == ModuleState::Active || s == ModuleState::Frozen;
-    };
-    const bool v_mlp_live = live(ModuleKind::Kha) && a.kha->v_up.defined();
-    if (wanted(kinds, ModuleKind::Kha) && live(ModuleKind::Kha)) {
+    const bool v_mlp_live = live(l, ModuleKind::Kha) && a.kha->v_up.defined();
+    if (wanted(kinds, ModuleKind::Kha) && live(l, ModuleKind::Kha)) {
       auto& kha = *a.kha;
       if (kha.t_q.defined()) {
         fold_feature_matrix(a.wq, kha.t_q, a.n_heads, dh);
@@ -66,7 +90,7 @@ FoldReport fold_modules(Transformer& model, const std::vector<ModuleKind>& kinds
       }
       if (kha.v_up.defined()) report.skipped.push_back(where("kha.v_mlp", l) + " (nonlinear)");
     }
-    if (wanted(kinds, ModuleKind::Mea) && live(ModuleKind::Mea)) {
+    if (wanted(kinds, ModuleKind::Mea) && live(l, ModuleKind::Mea)) {
       auto& mea = *a.mea;
       if (a.gta) {
         report.skipped.push_back(where("mea.mix_k", l) + " (gta: k and v share wkv)");
@@ -87,24 +111,17 @@ FoldReport fold_modules(Transformer& model, const std::vector<ModuleKind>& kinds
         a.wv->weight.set_data(mixed_weight(a.wv->weight, mea.mix_v));
         mea.mix_k.set_data(identity_like(a.kv_heads, mea.mix_k));
         mea.mix_v.set_data(identity_like(a.kv_heads, mea.mix_v));
-        changed_heads = changed_heads || a.stored_kv_heads != a.kv_heads;
         a.stored_kv_heads = a.kv_heads;
         report.folded.push_back(where("mea.mix_k", l));
         report.folded.push_back(where("mea.mix_v", l));
       }
     }
-    if (wanted(kinds, ModuleKind::Mea) && live(ModuleKind::Mea) && a.mea->has_group_norm())
+    if (wanted(kinds, ModuleKind::Mea) && live(l, ModuleKind::Mea) && a.mea->has_group_norm())
       report.skipped.push_back(where("mea.group_norm", l) + " (nonlinear)");
-    if (wanted(kinds, ModuleKind::TalkingHeads) && live(ModuleKind::TalkingHeads))
+    if (wanted(kinds, ModuleKind::TalkingHeads) && live(l, ModuleKind::TalkingHeads))
       report.skipped.push_back(where("talking_heads", l) + " (acts on attention scores)");
   }
-  if (changed_heads) {
-    for (int64_t l = 0; l < cfg.n_layers; ++l)
-      if (model->blocks[l]->attn->stored_kv_heads != cfg.kv_heads())
-        throw InputError("fold: layers " + std::to_string(l) +
-                         " keeps virtual heads while others lost them; fold every layer at once");
-    cfg.interaction.mea.virtual_kv_heads = 0;
-  }
+  if (folds_virtual) cfg.interaction.mea.virtual_kv_heads = 0;
   return report;
 }
 

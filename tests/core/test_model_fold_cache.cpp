@@ -88,6 +88,36 @@ TEST(ModelCompress, TruncationStoresFewerHeadsAndRoundTripsThroughConfig) {
   EXPECT_THROW(compress_kv_heads(m, 3), InputError);  // more than the 2 stored now
 }
 
+// Virtual heads are one count for the whole model: folding MEA in one layer of two would
+// leave a model whose layers store different head counts, which no config describes. The
+// fold is refused before any weight changes.
+TEST(ModelFold, PartialFoldOfVirtualHeadsIsRefusedAndChangesNothing) {
+  auto cfg = tu::tiny_config(AttentionLayout::Gqa, 4, 4);
+  cfg.interaction.layers = {0, 1};
+  auto m = tu::make_model(cfg);
+  compress_kv_heads(m, 2);
+  tu::randomize_modules(m);
+  auto tokens = tu::sample_tokens(1, 12, cfg.vocab_size);
+  auto before = logits_of(m, tokens);
+  const auto wk0 = m->blocks[0]->attn->wk->weight.clone();
+  try {
+    fold_modules(m, {ModuleKind::Mea}, {0});
+    FAIL() << "a fold of layer 0 only was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 1"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(torch::equal(m->blocks[0]->attn->wk->weight, wk0));
+  EXPECT_EQ(m->blocks[0]->attn->stored_kv_heads, 2);
+  EXPECT_EQ(m->config().stored_kv_heads(), 2);
+  EXPECT_TRUE(torch::equal(logits_of(m, tokens), before));
+  // Folding every layer stores all four heads again and keeps the function.
+  fold_modules(m, {ModuleKind::Mea});
+  EXPECT_EQ(m->config().stored_kv_heads(), 4);
+  EXPECT_LT(tu::max_rel_diff(logits_of(m, tokens), before), 1e-5);
+  auto rebuilt = Transformer(ModelConfig::from_json(m->config().to_json()));
+  EXPECT_EQ(rebuilt->blocks[1]->attn->wk->weight.size(0), 4 * cfg.head_dim);
+}
+
 TEST(ModelCompress, RejectsWhatItCannotCompressExactly) {
   auto cfg = tu::tiny_config();
   tu::enable_all_modules(cfg, KhaMode::Mlp);
