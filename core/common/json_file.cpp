@@ -26,17 +26,23 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& sourc
         ++column;
       }
     }
-    // Keep nlohmann's explanation, without its own "[json.exception...] parse error at ...:" prefix.
-    std::string what = e.what();
-    const auto syntax = what.find("syntax error");
     throw InputError(source_name + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                     ": invalid JSON: " + (syntax == std::string::npos ? what : what.substr(syntax)));
+                     ": invalid JSON: " + json_error_text(e));
   } catch (const nlohmann::json::exception& e) {
-    // e.g. out_of_range.406 for 1e999: keep the explanation, drop nlohmann's "[json.exception...]".
-    std::string what = e.what();
-    const auto bracket = what.find("] ");
-    throw InputError(source_name + ": invalid JSON: " + (bracket == std::string::npos ? what : what.substr(bracket + 2)));
+    throw InputError(source_name + ": invalid JSON: " + json_error_text(e));  // e.g. 1e999
   }
+}
+
+std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string what = e.what();
+  // "; last read: '...'" quotes the raw bytes around the error: garbage (or terminal control
+  // bytes) when the file is corrupt, and the position is said anyway.
+  const auto last_read = what.find("; last read:");
+  if (last_read != std::string::npos) what.erase(last_read, what.find("; expected", last_read) - last_read);
+  const auto syntax = what.find("syntax error");
+  if (syntax != std::string::npos) return what.substr(syntax);
+  const auto bracket = what.find("] ");
+  return bracket == std::string::npos ? what : what.substr(bracket + 2);
 }
 
 void require_regular_file(const std::filesystem::path& path) {

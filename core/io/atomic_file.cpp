@@ -13,13 +13,23 @@
 #include <system_error>
 #include <vector>
 
+#include "common/errors.h"
+
 namespace headlab::io {
 namespace fs = std::filesystem;
 
 namespace {
 
+// A full disk, a read-only or forbidden place is the user's to fix (exit 2, the path and the
+// system's reason); anything else is a fault of ours or of the machine (exit 1).
 [[noreturn]] void throw_errno(const std::string& what, const fs::path& path, int err) {
-  throw std::runtime_error(what + " '" + path.string() + "': " + std::strerror(err));
+  const std::string message = what + " '" + path.string() + "': " + std::strerror(err);
+  switch (err) {
+    case ENOSPC: case EDQUOT: case EROFS: case EACCES: case EPERM: case ENAMETOOLONG: case ENOTDIR: case ELOOP:
+      throw InputError(message);
+    default:
+      throw std::runtime_error(message);
+  }
 }
 
 // Durability of a rename needs the directory entry itself on disk. Best effort: some file
@@ -129,7 +139,7 @@ AtomicDirectory::AtomicDirectory(fs::path final_path) : final_path_(std::move(fi
   std::error_code ec;
   const fs::path parent = final_path_.parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
-  if (ec) throw std::runtime_error("cannot create directory '" + parent.string() + "': " + ec.message());
+  if (ec) throw_errno("cannot create directory", parent, ec.value());
   temp_path_ = sibling_temp_name(final_path_, "tmp");
   if (::mkdir(temp_path_.c_str(), 0777) != 0)
     throw_errno("cannot create a temporary directory to save", final_path_, errno);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 
 #include "common/errors.h"
 #include "common/json_file.h"
@@ -42,13 +44,20 @@ std::vector<json> read_lines(const fs::path& file) {
   return out;
 }
 
-// Rewrites a jsonl file keeping the lines whose "step" is <= keep_until.
-void truncate_jsonl(const fs::path& file, int64_t keep_until) {
-  if (!fs::exists(file)) return;
+// The lines of a jsonl log whose "step" is <= keep_until, as the file should then read.
+std::string kept_lines(const std::vector<json>& lines, int64_t keep_until) {
   std::string kept;
-  for (const auto& j : read_lines(file))
-    if (j.value("step", int64_t{0}) <= keep_until) kept += j.dump() + "\n";
-  write_file_atomic(file, kept);
+  for (const auto& j : lines) {
+    const auto step = j.find("step");
+    if (step == j.end() || !step->is_number() || step->get<double>() <= static_cast<double>(keep_until))
+      kept += j.dump() + "\n";
+  }
+  return kept;
+}
+
+std::string file_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace
@@ -130,8 +139,17 @@ RunDirectory RunDirectory::create(const fs::path& path, const json& resolved_con
 RunDirectory RunDirectory::reopen(const fs::path& path, int64_t keep_until_step) {
   if (!fs::exists(path / "config.json")) throw InputError(path.string() + ": not a run directory (no config.json)");
   auto lock = std::make_shared<RunLock>(path);
+  // Every log is read, and so checked, before any is rewritten: a malformed events.jsonl must
+  // not leave metrics.jsonl already cut. A log is rewritten only when lines after the
+  // checkpoint (or a torn last line) have to go.
+  std::vector<std::pair<fs::path, std::string>> rewrites;
+  for (const char* f : {kMetrics, kEvents, kProbes}) {
+    if (!fs::exists(path / f)) continue;
+    std::string kept = kept_lines(read_lines(path / f), keep_until_step);
+    if (kept != file_text(path / f)) rewrites.emplace_back(path / f, std::move(kept));
+  }
+  for (const auto& [file, kept] : rewrites) write_file_atomic(file, kept);
   if (fs::is_directory(path / "checkpoints")) remove_stale_temporaries(path / "checkpoints");
-  for (const char* f : {kMetrics, kEvents, kProbes}) truncate_jsonl(path / f, keep_until_step);
   return RunDirectory(path, std::move(lock));
 }
 

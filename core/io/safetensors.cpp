@@ -226,7 +226,7 @@ nlohmann::json parse_header_json(const std::string& source, const char* begin, c
   try {
     return nlohmann::json::parse(begin, end, guard);
   } catch (const nlohmann::json::exception& e) {
-    fail(source, std::string("header is not valid JSON (") + e.what() + ")");
+    fail(source, "header is not valid JSON (" + json_error_text(e) + ")");
   }
 }
 
@@ -322,7 +322,7 @@ std::string serialize_safetensors(const NamedTensors& tensors,
   try {
     json = header.dump();
   } catch (const nlohmann::json::exception& e) {  // e.g. a name that is not valid UTF-8
-    throw std::invalid_argument(std::string("cannot encode the safetensors header: ") + e.what());
+    throw std::invalid_argument("cannot encode the safetensors header: " + json_error_text(e));
   }
   json.append((8 - json.size() % 8) % 8, ' ');  // tensor data starts 8-byte aligned
 

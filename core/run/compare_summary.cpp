@@ -203,7 +203,7 @@ std::vector<VariantSummary> summary_from_json(const json& j) {
     }
     return rows;
   } catch (const json::exception& e) {
-    throw InputError(std::string("comparison summary: a field is missing or mistyped (") + e.what() + ")");
+    throw InputError("comparison summary: a field is missing or mistyped (" + json_error_text(e) + ")");
   }
 }
 

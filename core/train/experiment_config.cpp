@@ -1,6 +1,7 @@
 #include "train/experiment_config.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 #include "common/errors.h"
@@ -78,7 +79,6 @@ TrainSettings parse_train(const json& j) {
   if (t.spike_window < 4) r.fail("train.spike_window (" + std::to_string(t.spike_window) + ") must be at least 4");
   positive("max_bad_steps", t.max_bad_steps);
   if (t.warmup_steps < 0) r.fail("train.warmup_steps must be >= 0");
-  check_warmup_fits(t);
   if (t.min_lr_fraction < 0 || t.min_lr_fraction > 1) r.fail("train.min_lr_fraction must be in [0, 1]");
   if (t.weight_decay < 0) r.fail("train.weight_decay must be >= 0");
   if (t.beta1 < 0 || t.beta1 >= 1 || t.beta2 < 0 || t.beta2 >= 1) r.fail("train.beta1 and train.beta2 must be in [0, 1)");
@@ -104,10 +104,12 @@ ProbeSettings parse_probe(const json& j) {
 
 }  // namespace
 
-void check_warmup_fits(const TrainSettings& t) {
-  if (t.warmup_steps > t.steps)
-    throw InputError("train.warmup_steps (" + std::to_string(t.warmup_steps) + ") exceeds train.steps (" +
-                     std::to_string(t.steps) + "): the learning rate would never reach train.lr");
+std::string warmup_note(const TrainSettings& t) {
+  if (t.warmup_steps <= t.steps) return "";
+  char peak[32];
+  std::snprintf(peak, sizeof peak, "%.0f%%", 100.0 * static_cast<double>(t.steps) / static_cast<double>(t.warmup_steps));
+  return "train.warmup_steps (" + std::to_string(t.warmup_steps) + ") exceeds train.steps (" + std::to_string(t.steps) +
+         "): the learning rate peaks at " + peak + " of train.lr";
 }
 
 ScheduleAction parse_schedule_action(const json& j, const std::string& where) {

@@ -78,8 +78,10 @@ struct ExperimentConfig {
   std::string description;  // one line, shown by `headlab-cli presets`
 };
 
-// A warmup longer than the run never reaches the peak learning rate: refused, not silently run.
-void check_warmup_fits(const TrainSettings& t);
+// A warmup longer than the run never reaches the peak learning rate. Allowed (a preset cut
+// short with --steps is a normal thing to try) but said: the run records this note as an
+// event. "" when the warmup fits.
+std::string warmup_note(const TrainSettings& t);
 ScheduleAction parse_schedule_action(const nlohmann::json& json, const std::string& where);
 
 // Fills vocab_size, tokenizer and format of a training config's model from the data's

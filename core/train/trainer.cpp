@@ -68,7 +68,6 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
   }
   auto model_config = resolve_model_config(config_.model, data_->tokenizer());
   check_run_fits_in_memory(model_config, config_.train);
-  check_warmup_fits(config_.train);  // again: resume's total_steps may have shortened the run
   if (config_.train.seq_len > model_config.max_seq_len)
     throw InputError("train.seq_len (" + std::to_string(config_.train.seq_len) + ") exceeds model.max_seq_len (" +
                      std::to_string(model_config.max_seq_len) + ")");
@@ -96,6 +95,7 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
     run_ = std::make_unique<io::RunDirectory>(io::RunDirectory::create(run_dir, resolved, &restart_note));
     run_config_ = resolved;
     if (!restart_note.empty()) record_event(EventKind::Command, restart_note);
+    if (const auto note = warmup_note(config_.train); !note.empty()) record_event(EventKind::Lr, note);
   }
 }
 

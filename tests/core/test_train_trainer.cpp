@@ -422,11 +422,22 @@ TEST(TrainerResume, EditedConfigIsSaidOrRefused) {
   fs::remove_all(dir);
 }
 
-// A warmup longer than the run is refused; the default warmup is cut to a short run.
-TEST(TrainerConfig, WarmupLongerThanTheRunIsRefused) {
+// A warmup longer than the run is said in the run's events; the default warmup is cut to a
+// short run.
+TEST(TrainerConfig, WarmupLongerThanTheRunIsSaid) {
   auto j = tu::tiny_experiment("sort", 4);
   j["train"]["warmup_steps"] = 10;
-  EXPECT_THROW(tu::experiment(j), InputError);
+  const auto dir = tu::scratch_dir("warmup");
+  {
+    Trainer t(tu::experiment(j), dir);
+    ASSERT_FALSE(t.events().empty());
+    EXPECT_EQ(t.events().back().kind, EventKind::Lr);
+    EXPECT_EQ(t.events().back().message,
+              "train.warmup_steps (10) exceeds train.steps (4): the learning rate peaks at 40% of train.lr");
+  }
+  fs::remove_all(dir);
+  j["train"]["warmup_steps"] = 4;
+  EXPECT_EQ(warmup_note(tu::experiment(j).train), "");
   j["train"].erase("warmup_steps");
   EXPECT_EQ(tu::experiment(j).train.warmup_steps, 4);
   j["train"]["steps"] = 500;
