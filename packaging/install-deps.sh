@@ -6,7 +6,7 @@ set -euo pipefail
 
 core_pkgs=(
   build-essential cmake ninja-build pkg-config
-  libtorch-dev            # LibTorch 1.13 (CPU) with headers and CMake config
+  libtorch-dev            # LibTorch (CPU; 1.13 on Debian 12, 2.6 on 13) with headers and CMake config
   libopenblas0-openmp     # optimized BLAS: matmul 12-30x faster than the reference one
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libcli11-dev
@@ -15,11 +15,15 @@ core_pkgs=(
   python3-torch           # tests/reference/headlab_reference.py: interop test, headlab-bench's reference
 )
 gui_pkgs=(
-  qt6-base-dev libqt6opengl6-dev libqt6svg6-dev libqcustomplot-dev
+  qt6-base-dev qt6-svg-dev libqcustomplot-dev
   libimgui-dev libstb-dev libgl-dev libglx-mesa0 libgl1-mesa-dri   # the Head Atlas (ImGui on OpenGL)
   libgif-dev              # the timeline's replay export as an animated GIF
   xvfb xauth
 )
+
+# Debian 12 ships Qt's OpenGL widgets apart; from Debian 13 on they are part of qt6-base-dev.
+debian_version="$(. /etc/os-release && echo "${VERSION_ID:-}")"
+if [[ "$debian_version" == 12 ]]; then gui_pkgs+=(libqt6opengl6-dev); fi
 
 want=("${core_pkgs[@]}")
 if [[ "${1:-}" != "--no-gui" ]]; then want+=("${gui_pkgs[@]}"); fi

@@ -201,7 +201,7 @@ void HeadAtlasGlCanvas::drawFrame() {
       const int index = order[size_t(position)];
       const QRectF map = l.mapRect(position);
       const QRectF label = l.labelRect(position);
-      draw->AddImage(reinterpret_cast<ImTextureID>(intptr_t(textures_[size_t(index)])), topLeft(map), bottomRight(map));
+      draw->AddImage(ImTextureID(intptr_t(textures_[size_t(index)])), topLeft(map), bottomRight(map));
       const QByteArray caption = (model_->captionOf(index) + ' ' + model_->roleOf(index)).toUtf8();
       const ImVec4 clip(float(label.left()), float(label.top()), float(label.right()), float(label.bottom()));
       draw->AddText(ImGui::GetFont(), ImGui::GetFontSize(), ImVec2(float(label.left()), float(label.top()) + 1.0f), text,

@@ -1,8 +1,8 @@
 #pragma once
 // A small Qt <-> Dear ImGui bridge for one QOpenGLWidget: it owns an ImGui context, feeds it
 // the widget's Qt input events (mouse, wheel, keys, text) and size/device-pixel-ratio, and
-// renders with Debian's imgui_impl_opengl3 backend (ImGui 1.86: the legacy io.KeysDown /
-// io.MouseDown API). Each bridge has its own ImGui context, so several GL widgets can use
+// renders with Debian's imgui_impl_opengl3 backend (ImGui 1.86's io.KeysDown / io.MouseDown
+// arrays on Debian 12, 1.87+'s input events on Debian 13; the .cpp hides which). Each bridge has its own ImGui context, so several GL widgets can use
 // ImGui side by side; every call makes that context current first.
 #include <QElapsedTimer>
 #include <QSize>

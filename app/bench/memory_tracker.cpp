@@ -3,8 +3,11 @@
 #include <c10/core/CPUAllocator.h>
 
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <string>
+
+#include "common/torch_compat.h"
 
 namespace headlab::bench {
 namespace {
@@ -26,7 +29,7 @@ void delete_tracked(void* ctx) {
 class CountingAllocator final : public c10::Allocator {
  public:
   explicit CountingAllocator(c10::Allocator* inner) : inner_(inner) {}
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) HEADLAB_ALLOCATE_CONST override {
     c10::DataPtr original = inner_->allocate(n);
     void* data = original.get();
     const c10::Device device = original.device();
@@ -37,8 +40,8 @@ class CountingAllocator final : public c10::Allocator {
     }
     return {data, t, &delete_tracked, device};
   }
-  // Pure virtual in newer LibTorch (2.3+); a harmless extra member in older ones.
-  void copy_data(void* dest, const void* src, std::size_t count) const {
+  // Pure virtual from LibTorch 2.3 on; a harmless extra member in older ones.
+  void copy_data(void* dest, const void* src, std::size_t count) const HEADLAB_COPY_DATA_OVERRIDE {
     std::memcpy(dest, src, count);
   }
 

@@ -5,6 +5,7 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <sstream>
 #include <string>
 #include <type_traits>
 
@@ -12,6 +13,19 @@
 #define HEADLAB_TORCH2 1
 #else
 #define HEADLAB_TORCH2 0
+#endif
+
+// c10::Allocator (for allocators of our own, e.g. headlab-bench's counting one): LibTorch 2.3
+// made allocate() non-const and added a pure virtual copy_data(); 1.13 has the const
+// allocate() and no copy_data to override. Declare them as
+//   c10::DataPtr allocate(size_t n) HEADLAB_ALLOCATE_CONST override;
+//   void copy_data(void*, const void*, std::size_t) const HEADLAB_COPY_DATA_OVERRIDE;
+#if defined(TORCH_VERSION_MAJOR) && (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3))
+#define HEADLAB_ALLOCATE_CONST
+#define HEADLAB_COPY_DATA_OVERRIDE override
+#else
+#define HEADLAB_ALLOCATE_CONST const
+#define HEADLAB_COPY_DATA_OVERRIDE
 #endif
 
 namespace headlab::compat {
@@ -39,7 +53,10 @@ template <typename Optim = torch::optim::Optimizer>
 auto optimizer_state_key(const torch::Tensor& param) {
   using Key = typename std::decay_t<decltype(std::declval<Optim&>().state())>::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
-    return c10::guts::to_string(param.unsafeGetTensorImpl());
+    // What 1.13's own c10::guts::to_string did (gone in 2.x, where this branch is discarded).
+    std::ostringstream key;
+    key << param.unsafeGetTensorImpl();
+    return key.str();
   } else {
     return static_cast<Key>(param.unsafeGetTensorImpl());
   }

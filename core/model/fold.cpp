@@ -165,7 +165,8 @@ void compress_kv_heads(Transformer& model, int64_t target) {
       auto& w = (*proj)->weight;
       const int64_t stored = w.size(0) / dh;
       auto A = w.view({stored, dh * w.size(1)}).t();  // [dh*d, G_stored], column j = head j
-      auto [U, S, Vh] = torch::linalg::svd(A.to(torch::kFloat64), /*full_matrices=*/false, c10::nullopt);
+      // ATen's op, not torch::linalg::svd: Debian 13's LibTorch 2.6 ships no torch/linalg.h.
+      auto [U, S, Vh] = torch::linalg_svd(A.to(torch::kFloat64), /*full_matrices=*/false, c10::nullopt);
       auto Uk = U.narrow(1, 0, target);                                     // [dh*d, G']
       auto SV = S.narrow(0, 0, target).unsqueeze(1) * Vh.narrow(0, 0, target);  // [G', G_stored]
       w.set_data(Uk.t().reshape({target * dh, w.size(1)}).to(w.scalar_type()).contiguous());

@@ -18,7 +18,8 @@ double effective_rank(const PlainMatrix& m) {
   if (m.values.empty()) return 0;
   // Double precision: the small singular values decide the entropy's tail.
   auto a = torch::tensor(std::vector<double>(m.values.begin(), m.values.end()), torch::kDouble).view({m.rows, m.cols});
-  auto s = torch::linalg::svdvals(a, c10::nullopt);  // LibTorch 1.13 has no default driver
+  // The ATen op, not torch::linalg::svdvals: Debian 13's LibTorch 2.6 ships no torch/linalg.h.
+  auto s = torch::linalg_svdvals(a, c10::nullopt);
   const double total = s.sum().item<double>();
   if (!(total > 0)) return 0;
   auto p = s / total;
