@@ -130,6 +130,7 @@ void LossChart::buildControls() {
   smoothing_slider_ = new QSlider(Qt::Horizontal, this);
   smoothing_slider_->setRange(0, 99);
   smoothing_slider_->setValue(static_cast<int>(std::lround(weight_ * 100)));
+  smoothing_slider_->setMinimumWidth(kMinSliderWidth);  // a slider squeezed to a dot cannot be set
   smoothing_slider_->setToolTip(
       tr("Weight of the exponential moving average: higher values give a smoother trend line "
          "that reacts later. The raw loss stays visible underneath."));

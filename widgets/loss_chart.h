@@ -31,6 +31,9 @@ class LossChart : public QWidget {
 
   explicit LossChart(QWidget* parent = nullptr);
 
+  static constexpr int kMinSliderWidth = 90;
+  QSlider* smoothingSlider() const { return smoothing_slider_; }
+
   // Incremental: the GUI passes only the points it has not passed before.
   void appendMetrics(const std::vector<MetricPoint>& points);
   void appendEvents(const std::vector<EventRecord>& events);

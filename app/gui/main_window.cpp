@@ -13,6 +13,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -70,6 +71,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setCentralWidget(chart_);
   buildDocks();
   buildLabDocks();
+  placeDocksByDefault();
   exporter_ = new ExportController(this, {chart_, attention_, matrices_, heads_}, this);
   recent_ = new RecentFiles(this);
   buildMenus();
@@ -82,8 +84,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   experiment_->setCudaAvailable(cudaAvailable());
   const QString last = settings.value("experiment/lastPreset").toString();
   if (!last.isEmpty()) experiment_->selectPreset(last);
-  restoreGeometry(settings.value("window/geometry").toByteArray());
-  restoreState(settings.value("window/state").toByteArray());
+  const bool restored = restoreGeometry(settings.value("window/geometry").toByteArray()) &&
+                        restoreState(settings.value("window/state").toByteArray());
+  fitIntoScreen();  // a layout saved on a bigger screen must not open past this one
+  // First-run proportions once the window has its size (a saved layout keeps its own).
+  if (!restored) QTimer::singleShot(0, this, [this] { sizeDocksByDefault(); });
   showMessage(tr("Pick a preset and press Start (Ctrl+Enter), or open a model or run directory (File menu, "
                  "or drop it on the window)."), 0);
 }
@@ -94,7 +99,14 @@ QDockWidget* MainWindow::addDock(QWidget* widget, const QString& title, const QS
                                  Qt::DockWidgetArea area) {
   auto* dock = new QDockWidget(title, this);
   dock->setObjectName(name);  // saveState/restoreState find docks by name
-  dock->setWidget(widget);
+  // A panel taller or wider than its share of the window scrolls inside its dock instead of
+  // raising the window's minimum size past the screen (a long form on a 768-pixel screen).
+  auto* scroll = new QScrollArea(dock);
+  scroll->setObjectName(name + "Scroll");
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setWidget(widget);
+  dock->setWidget(scroll);
   addDockWidget(area, dock);
   return dock;
 }
@@ -112,19 +124,11 @@ void MainWindow::buildDocks() {
   attention_layout->addWidget(attention_, 1);
   matrices_ = new MatrixView(this);
 
-  QDockWidget* run = addDock(controls_, tr("Run"), "run", Qt::LeftDockWidgetArea);
-  QDockWidget* experiment = addDock(experiment_, tr("Experiment"), "experiment", Qt::LeftDockWidgetArea);
-  QDockWidget* attention = addDock(attention_box, tr("Attention map"), "attention", Qt::RightDockWidgetArea);
-  QDockWidget* matrices = addDock(matrices_, tr("Cross-head matrices"), "matrices", Qt::RightDockWidgetArea);
-  QDockWidget* modules = addDock(modules_, tr("Modules"), "modules", Qt::BottomDockWidgetArea);
-  // First-run proportions, once the window has its size (a saved layout replaces them):
-  // the maps get room to be read.
-  resize(1500, 950);
-  QTimer::singleShot(0, this, [=] {
-    if (QSettings().contains("window/state")) return;
-    resizeDocks({experiment, attention}, {330, 600}, Qt::Horizontal);
-    resizeDocks({run, experiment, attention, matrices, modules}, {110, 700, 520, 330, 130}, Qt::Vertical);
-  });
+  addDock(controls_, tr("Run"), "run", Qt::LeftDockWidgetArea);
+  addDock(experiment_, tr("Experiment"), "experiment", Qt::LeftDockWidgetArea);
+  addDock(attention_box, tr("Attention map"), "attention", Qt::RightDockWidgetArea);
+  addDock(matrices_, tr("Cross-head matrices"), "matrices", Qt::RightDockWidgetArea);
+  addDock(modules_, tr("Modules"), "modules", Qt::BottomDockWidgetArea);
 
   controls_->setStartAllowed(experiment_->isValid());
   connect(experiment_, &ExperimentPanel::validityChanged, controls_, &RunControls::setStartAllowed);
@@ -197,6 +201,9 @@ void MainWindow::buildMenus() {
   for (QDockWidget* dock : findChildren<QDockWidget*>()) view_menu_->addAction(dock->toggleViewAction());
   view_menu_->addSeparator();
   view_menu_->addAction(tr("Reset chart view"), chart_, &LossChart::resetView);
+  reset_layout_ = view_menu_->addAction(tr("Reset layout"), this, &MainWindow::resetLayout);
+  reset_layout_->setToolTip(tr("Put every panel back where it was at the first start: docked, in its tab group, "
+                               "with its default share of the window."));
   buildThemeMenu(view_menu_->addMenu(tr("Theme")));
   buildTimelineMenus();
 

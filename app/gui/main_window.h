@@ -7,6 +7,7 @@
 #include <QString>
 #include <QStringList>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "session/session.h"
@@ -103,6 +104,11 @@ class MainWindow : public QMainWindow {
   // new folder under runsFolder(). False, with the reason, when it cannot start.
   bool startComparison(const CompareChoices& choices, QString* error = nullptr);
 
+  // View > Reset layout (main_window_layout.cpp): every dock back in its default place, tab
+  // group and share of the window, whatever was moved, closed or floated.
+  void resetLayout();
+  QAction* resetLayoutAction() const { return reset_layout_; }
+
  protected:
   void closeEvent(QCloseEvent* event) override;
   void dragEnterEvent(QDragEnterEvent* event) override;
@@ -114,11 +120,19 @@ class MainWindow : public QMainWindow {
   void buildThemeMenu(QMenu* menu);
   void buildLabDocks();  // Heads, Compare, Sample, Learn (main_window_labs.cpp)
   QDockWidget* addDock(QWidget* widget, const QString& title, const QString& name, Qt::DockWidgetArea area);
+  // The default dock arrangement and a first size that fits the screen (main_window_layout.cpp).
+  void placeDocksByDefault();
+  void sizeDocksByDefault();
+  void fitIntoScreen();
   void connectFeed();
   void onCommand(const session::Command& command);
   void onStatus(const session::SessionStatus& status);
   void onSessionReset();
+  void fillFormFromOpenedModel();  // the form's model section becomes the opened model's config
+  bool formMatchesResumedRun() const;
   void loadRunCurves(const QString& run_dir);
+  void loadFormFromRun(const QString& run_dir);  // the Experiment form shows the run's config
+  void launchResume(const QString& path, std::optional<int64_t> total_steps, bool start);
   void showMessage(const QString& message, int timeout_ms = 8000);
   void askOpenModel();
   void askOpenRunDirectory();
@@ -165,7 +179,11 @@ class MainWindow : public QMainWindow {
   QString runs_folder_;
   QString run_dir_;
   QString inspected_model_;
+  QString resumed_run_;              // the run directory the live session resumed, if any
+  bool form_follows_model_ = false;  // the next model config reported fills the form's model
+  nlohmann::json resumed_form_;      // the form as the resumed run filled it, without train.steps
   QAction* train_from_model_ = nullptr;
+  QAction* reset_layout_ = nullptr;
   std::string model_config_json_;  // of the last status, to parse n_layers only on change
   int n_layers_ = 0;
   session::RunState last_state_ = session::RunState::Idle;

@@ -34,20 +34,11 @@ void MainWindow::buildLabDocks() {
   compare_ = new CompareController(this);
   sample_ = new SampleView(this);
   learn_ = new LearnPanel(this);
+  // Tabs behind the existing docks (placeDocksByDefault), so the first-run layout stays roomy.
   QDockWidget* heads = addDock(heads_, tr("Heads"), "heads", Qt::RightDockWidgetArea);
   QDockWidget* compare = addDock(compare_panel_, tr("Compare"), "compare", Qt::BottomDockWidgetArea);
-  QDockWidget* sample = addDock(sample_, tr("Sample"), "sample", Qt::BottomDockWidgetArea);
-  QDockWidget* learn = addDock(learn_, tr("Learn"), "learn", Qt::LeftDockWidgetArea);
-  // As tabs behind the existing docks, so the first-run layout stays as roomy as it was.
-  auto tabBehind = [this](const char* existing, std::initializer_list<QDockWidget*> docks) {
-    auto* first = findChild<QDockWidget*>(existing);
-    if (!first) return;
-    for (QDockWidget* d : docks) tabifyDockWidget(first, d);
-    first->raise();
-  };
-  tabBehind("matrices", {heads});
-  tabBehind("modules", {compare, sample});
-  tabBehind("experiment", {learn});
+  addDock(sample_, tr("Sample"), "sample", Qt::BottomDockWidgetArea);
+  addDock(learn_, tr("Learn"), "learn", Qt::LeftDockWidgetArea);
 
   // Heads: pulling the history copies it, so only a probe of a new step pulls it; a re-probe
   // at the same step (new probe text, a module toggled) just replaces the newest entry.

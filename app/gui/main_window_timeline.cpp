@@ -21,12 +21,10 @@ namespace headlab::gui {
 
 void MainWindow::buildAtlasAndTimeline() {
   atlas_ = new HeadAtlasView(this);
+  // Shares the space of the matrices (a tab, placeDocksByDefault): both are overviews of the
+  // whole model, while the attention map above stays visible to open the head clicked here.
   QDockWidget* atlas_dock = addDock(atlas_, tr("Head atlas"), "atlas", Qt::RightDockWidgetArea);
   atlas_dock->setToolTip(atlas_->toolTip());
-  // Shares the space of the matrices (a tab): both are overviews of the whole model, while
-  // the attention map above stays visible to open the head clicked in the atlas.
-  if (auto* matrices_dock = qobject_cast<QDockWidget*>(matrices_->parentWidget()))
-    tabifyDockWidget(matrices_dock, atlas_dock);
 
   timeline_ = new TimelineBar(this);
   auto* bar = new QToolBar(tr("Timeline"), this);
