@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "common/records.h"
+#include "event_groups.h"
 #include "smoothing.h"
 
 class QCustomPlot;
 class QCPGraph;
+class QCPItemLine;
 class QCPItemStraightLine;
 class QCPItemText;
 class QComboBox;
@@ -62,10 +64,18 @@ class LossChart : public QWidget {
   std::vector<double> plottedSmoothedValues() const;  // read back from the plot
   int plottedRawPointCount() const;
   int plottedValidationPointCount() const;
+  // One marker per group of nearby events (event_groups.h), in x order. Checkpoints are
+  // ticks on the x axis without a drawn label; the others a dashed line and a label that
+  // stays clear of the legend.
   int eventMarkerCount() const { return static_cast<int>(markers_.size()); }
   double eventMarkerX(int index) const;
-  QString eventMarkerLabel(int index) const;
+  QString eventMarkerLabel(int index) const;  // the group's whole label (drawn shortened)
   QColor eventMarkerColor(int index) const;
+  int eventMarkerEventCount(int index) const;
+  bool eventMarkerIsTick(int index) const;
+  // Pixel rectangle of the drawn label as last laid out; empty for ticks.
+  QRectF eventMarkerLabelRect(int index) const;
+  int eventCount() const { return static_cast<int>(events_.size()); }
   bool envelopeShown() const { return envelope_shown_; }
   const std::vector<EnvelopeColumn>& envelopeColumns() const { return envelope_; }
   int overlayCount() const { return static_cast<int>(overlays_.size()); }
@@ -79,9 +89,10 @@ class LossChart : public QWidget {
     QCPGraph* graph = nullptr;
   };
   struct Marker {
-    EventRecord event;
-    QCPItemStraightLine* line = nullptr;
+    EventGroup group;
+    QCPItemStraightLine* line = nullptr;  // events: a dashed line over the whole height
     QCPItemText* text = nullptr;
+    QCPItemLine* tick = nullptr;          // checkpoints: a short tick on the x axis
   };
 
   void buildControls();
@@ -89,7 +100,10 @@ class LossChart : public QWidget {
   double xOfStep(int64_t step) const;
   void rebuildSeries();    // after a change of x mode or smoothing
   void rebuildOverlay(Overlay& overlay);
+  void regroupEvents();      // when events, the x mode or the visible range change
+  void removeMarkers();
   void placeMarker(Marker& marker);
+  void placeLabelsClearOfLegend();  // after each layout: the legend's pixels are known then
   void updateAxisLabels();
   void updateDecimation();  // chooses raw line or min/max band for the current view
   int pixelColumns() const;
@@ -122,6 +136,7 @@ class LossChart : public QWidget {
   DebiasedEma ema_;
   std::vector<EnvelopeColumn> envelope_;
   std::vector<Overlay> overlays_;
+  std::vector<EventRecord> events_;
   std::vector<Marker> markers_;
 };
 
