@@ -256,9 +256,27 @@ void MainWindow::onSessionReset() {
   matrices_->setSnapshot(nullptr);
   resetTimeline();
   controls_->clearStatus();
+  experiment_->setRunActive(false);
   model_config_json_.clear();
   n_layers_ = 0;
   last_state_ = RunState::Idle;
+  resumed_run_.clear();
+  form_follows_model_ = false;
+}
+
+bool MainWindow::formMatchesResumedRun() const {
+  // Only Steps may differ: a form changed in anything else (another preset, another model)
+  // asks for a new run, not for more steps of the resumed one.
+  nlohmann::json form = experiment_->config();
+  if (form.contains("train") && form["train"].is_object()) form["train"].erase("steps");
+  return form == resumed_form_;
+}
+
+void MainWindow::fillFormFromOpenedModel() {
+  const auto config = nlohmann::json::parse(model_config_json_, nullptr, false);
+  if (!config.is_object()) return;
+  form_follows_model_ = false;
+  experiment_->setModelSettings(config);
 }
 
 void MainWindow::onStatus(const session::SessionStatus& status) {
@@ -267,8 +285,11 @@ void MainWindow::onStatus(const session::SessionStatus& status) {
     model_config_json_ = status.model_config_json;
     const auto config = nlohmann::json::parse(model_config_json_, nullptr, false);
     n_layers_ = config.is_object() ? config.value("n_layers", 0) : 0;
+    if (form_follows_model_) fillFormFromOpenedModel();
   }
   modules_->setModules(n_layers_, status.modules);
+  experiment_->setRunActive(status.training &&
+                            (status.state == RunState::Running || status.state == RunState::Paused));
   state_label_->setText(status.training ? QString::fromStdString(session::to_string(status.state))
                                         : tr("inspection"));
   if (status.state != last_state_ && (status.state == RunState::Error || status.state == RunState::Finished ||
@@ -282,7 +303,25 @@ void MainWindow::onStatus(const session::SessionStatus& status) {
 void MainWindow::onCommand(const Command& command) {
   if (command.is<session::cmd::Start>()) {
     const auto snap = feed_->snapshot();
-    if (feed_->hasSession() && snap && snap->status.training && snap->status.state == RunState::Idle) {
+    const bool training = feed_->hasSession() && snap && snap->status.training;
+    // A resumed run continues in its own directory; Steps raised in the form trains it further.
+    const bool resumed = training && !resumed_run_.isEmpty() && snap->status.run_dir == resumed_run_.toStdString() &&
+                         (snap->status.state == RunState::Idle || snap->status.state == RunState::Finished) &&
+                         formMatchesResumedRun();
+    if (resumed && experiment_->stepsBox()->value() != snap->status.total_steps) {
+      QString error;
+      if (!trainResumedRunFurther(&error)) {
+        showMessage(error);
+        QMessageBox::warning(this, tr("Cannot train further"), error);
+      }
+      return;
+    }
+    if (resumed && snap->status.state == RunState::Finished) {
+      showMessage(tr("%1 has trained all its %2 steps: raise Steps in the Experiment form to train it further.")
+                      .arg(resumed_run_).arg(snap->status.total_steps), 0);
+      return;
+    }
+    if (training && snap->status.state == RunState::Idle) {
       feed_->post(command);
       return;
     }

@@ -65,6 +65,10 @@ class MainWindow : public QMainWindow {
   // Continues a run directory from its newest checkpoint: its curves come back and the run
   // waits (Idle) for Start. Refused while another run is running or paused.
   bool resumeRun(const QString& path, QString* error = nullptr);
+  // Start on a resumed run whose Steps the form raised: the same run directory continues
+  // from its checkpoint to the new step count (optimizer state and all). False, with the
+  // reason, when there is no resumed run or Steps is not above its step.
+  bool trainResumedRunFurther(QString* error = nullptr);
   // Adds a finished run's loss curve to the chart for comparison.
   bool addOverlayRun(const QString& path, QString* error = nullptr);
   // A finished comparison folder (summary.json): its table and curves in the Compare dock.
