@@ -184,6 +184,9 @@ void MainWindow::buildMenus() {
     reportOpen(openPath(path, &error), path, error);
   });
 
+  QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+  edit->addAction(modules_->undoAction());
+
   QMenu* run = menuBar()->addMenu(tr("&Run"));
   run->addActions(controls_->runActions());
   run->addSeparator();
@@ -238,6 +241,7 @@ void MainWindow::connectFeed() {
   connect(feed_, &SessionFeed::metricsAppended, chart_, &LossChart::appendMetrics);
   connect(feed_, &SessionFeed::probeChanged, this, [this](std::shared_ptr<const ProbeSnapshot> probe) {
     modules_->setAblations(probe->ablations);
+    modules_->setModuleMatrices(probe->matrices);
     onLiveProbe(probe);  // the views follow it unless the timeline shows an earlier probe
   });
   connect(feed_, &SessionFeed::eventsAppended, this, [this](const std::vector<EventRecord>& events) {
