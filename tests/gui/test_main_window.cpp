@@ -140,7 +140,7 @@ TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
   EXPECT_EQ(w.modulePanel()->state(1, ModuleKind::Kha), ModuleState::Active);
   EXPECT_EQ(w.lossChart()->metrics().size(), size_t(saved_step));
   ASSERT_TRUE(w.attentionView()->snapshot());
-  EXPECT_EQ(w.attentionView()->snapshot()->step, 0);  // inspection probes carry no training step
+  EXPECT_EQ(w.attentionView()->snapshot()->step, saved_step);  // the checkpoint's step, not 0
   EXPECT_FALSE(w.runControls()->pauseAction()->isEnabled());
 }
 
