@@ -58,6 +58,9 @@ class MainWindow : public QMainWindow {
   // A run directory, a model directory, a checkpoint, a .safetensors file or an experiment
   // JSON (loaded into the form). Run directories come back with their curves and events.
   bool openPath(const QString& path, QString* error = nullptr);
+  // openPath for a path given on the command line: a failure, now or once the model has
+  // been read, is shown in a dialog too, not only returned.
+  bool openFromCommandLine(const QString& path, QString* error = nullptr);
   // Loads the model on the launcher's thread; `remember` is what File > Recent keeps (the model
   // itself when empty; its run directory when the run was opened).
   bool openModel(const QString& path, QString* error = nullptr, const QString& remember = {});

@@ -97,6 +97,14 @@ bool MainWindow::openPath(const QString& path, QString* error) {
   return openModel(info.fileName() == "config.json" ? info.absolutePath() : path, error);
 }
 
+bool MainWindow::openFromCommandLine(const QString& path, QString* error) {
+  QString why;
+  if (openPath(path, &why)) return true;  // a failure while loading shows its own dialog
+  reportLaunchFailure(tr("Cannot open %1").arg(path), why);
+  if (error) *error = why;
+  return false;
+}
+
 bool MainWindow::openModel(const QString& path, QString* error, const QString& remember) {
   if (launcher_->busy()) {
     if (error) *error = tr("another run or model is being opened");
