@@ -210,14 +210,7 @@ void MainWindow::buildMenus() {
   buildThemeMenu(view_menu_->addMenu(tr("Theme")));
   buildTimelineMenus();
 
-  QMenu* help = menuBar()->addMenu(tr("&Help"));
-  help->addAction(tr("About HeadLab"), this, [this] {
-    QMessageBox::about(this, tr("About HeadLab"),
-                       tr("<b>HeadLab %1</b><p>A lab for attention heads: train small transformers with "
-                          "cross-head interaction modules (KHA, MEA, talking heads) and watch what the heads "
-                          "learn.</p><p>Hover any view for an explanation.</p>")
-                           .arg(QApplication::applicationVersion()));
-  });
+  buildHelpMenu();
 }
 
 void MainWindow::buildThemeMenu(QMenu* menu) {

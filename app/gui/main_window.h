@@ -111,6 +111,12 @@ class MainWindow : public QMainWindow {
   // new folder under runsFolder(). False, with the reason, when it cannot start.
   bool startComparison(const CompareChoices& choices, QString* error = nullptr);
 
+  // Help > Keyboard shortcuts: "Menu > Action: key" for every menu action with a shortcut,
+  // read from the menus themselves (main_window_help.cpp).
+  QStringList shortcutList() const;
+  // The README the Help menu opens: the source tree's, else the installed one; empty if none.
+  static QString readmePath();
+
   // View > Reset layout (main_window_layout.cpp): every dock back in its default place, tab
   // group and share of the window, whatever was moved, closed or floated.
   void resetLayout();
@@ -125,6 +131,7 @@ class MainWindow : public QMainWindow {
   void buildDocks();
   void buildMenus();
   void buildThemeMenu(QMenu* menu);
+  void buildHelpMenu();  // main_window_help.cpp
   void buildLabDocks();  // Heads, Compare, Sample, Learn (main_window_labs.cpp)
   QDockWidget* addDock(QWidget* widget, const QString& title, const QString& name, Qt::DockWidgetArea area);
   // The default dock arrangement and a first size that fits the screen (main_window_layout.cpp).
