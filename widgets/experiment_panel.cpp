@@ -266,8 +266,15 @@ bool ExperimentPanel::selectPreset(const QString& name) {
     const QSignalBlocker block(preset_box_);
     preset_box_->setCurrentIndex(index);
   }
+  preset_as_loaded_ = config();
   emit presetChanged(name);
   return true;
+}
+
+QString ExperimentPanel::runName() const {
+  const QString preset = presetName();
+  if (preset.isEmpty()) return QStringLiteral("custom");
+  return config() == preset_as_loaded_ ? preset : preset + QStringLiteral("-modified");
 }
 
 void ExperimentPanel::setConfig(const json& experiment) {
@@ -410,11 +417,14 @@ void ExperimentPanel::setRunActive(bool active) {
 }
 
 void ExperimentPanel::setCudaAvailable(bool available) {
+  // The machine's device is not an edit of the preset.
+  const bool preset_untouched = !preset_as_loaded_.is_null() && config() == preset_as_loaded_;
   cuda_available_ = available;
   device_box_->setVisible(available);
   device_label_->setVisible(available);
   if (available) device_box_->setCurrentText("cuda");
   onFormEdited();
+  if (preset_untouched) preset_as_loaded_ = config();
 }
 
 void ExperimentPanel::onFormEdited() {

@@ -34,6 +34,9 @@ class ExperimentPanel : public QWidget {
   // Loads a preset into the form; false (and the form unchanged) for an unknown name.
   bool selectPreset(const QString& name);
   QString presetName() const;
+  // What a new run directory is named after: the preset while the form is the preset as
+  // loaded, "PRESET-modified" once a field differs from it, "custom" without a preset.
+  QString runName() const;
   // Loads any experiment JSON into the form (the preset picker shows "custom").
   void setConfig(const nlohmann::json& experiment);
   // The experiment JSON the form describes: the loaded config with the form's values.
@@ -107,6 +110,7 @@ class ExperimentPanel : public QWidget {
   void followDataWithVocabulary();  // a changed data source takes its own tokenizer
 
   nlohmann::json base_;  // the loaded preset or config; the form's values go on top
+  nlohmann::json preset_as_loaded_;  // config() right after selectPreset, to tell an edit
   bool filling_ = false;
   bool cuda_available_ = false;
   bool run_active_ = false;

@@ -342,7 +342,7 @@ bool MainWindow::startExperiment(const nlohmann::json& experiment, QString* erro
     if (error) *error = problem.isEmpty() ? tr("a run is being prepared already") : problem;
     return false;
   }
-  const QString name = experiment_->presetName().isEmpty() ? QStringLiteral("custom") : experiment_->presetName();
+  const QString name = experiment_->runName();
   const QString base = QDir(runs_folder_).filePath(name + '-' + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
   QString dir = base;
   for (int i = 2; QFileInfo::exists(dir); ++i) dir = base + QStringLiteral("-%1").arg(i);

@@ -134,7 +134,7 @@ bool MainWindow::startComparison(const CompareChoices& choices, QString* error) 
   }
   QString dir = choices.out_dir;
   if (dir.isEmpty()) {
-    const QString name = experiment_->presetName().isEmpty() ? QStringLiteral("custom") : experiment_->presetName();
+    const QString name = experiment_->runName();
     const QString stem =
         QDir(runs_folder_).filePath("compare-" + name + '-' + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
     dir = stem;

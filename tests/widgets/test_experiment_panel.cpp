@@ -309,3 +309,18 @@ TEST(ExperimentPanel, SaysTheSettingsAreForTheNextRunWhileARunTrains) {
   panel.setRunActive(false);
   EXPECT_EQ(panel.problemLabel()->text(), "Ready to start.");
 }
+
+// A run directory is named after the preset only while the form is that preset.
+TEST(ExperimentPanel, RunNameSaysWhenThePresetWasChanged) {
+  ExperimentPanel panel;
+  ASSERT_TRUE(panel.selectPreset("induction-kha"));
+  EXPECT_EQ(panel.runName(), "induction-kha");
+  panel.setCudaAvailable(true);  // the machine, not an edit
+  EXPECT_EQ(panel.runName(), "induction-kha");
+  panel.headsBox()->setValue(8);
+  EXPECT_EQ(panel.runName(), "induction-kha-modified");
+  panel.headsBox()->setValue(4);
+  EXPECT_EQ(panel.runName(), "induction-kha");
+  panel.setConfig(headlab::train::load_preset("recall-mea"));
+  EXPECT_EQ(panel.runName(), "custom");
+}
