@@ -104,6 +104,17 @@ LossChart::LossChart(QWidget* parent) : QWidget(parent), ema_(weight_) {
 
   setUpLineChart(plot_, font(), Qt::AlignTop | Qt::AlignRight);
 
+  cursor_ = new QCPItemStraightLine(plot_);
+  cursor_->setPen(QPen(QColor(90, 90, 90), 2));
+  cursor_->setSelectable(false);
+  cursor_->setVisible(false);
+  for (QCPItemPosition* pos : {cursor_->point1, cursor_->point2}) {
+    pos->setAxes(plot_->xAxis, plot_->yAxis);
+    pos->setAxisRect(plot_->axisRect());
+    pos->setTypeX(QCPItemPosition::ptPlotCoords);
+    pos->setTypeY(QCPItemPosition::ptAxisRectRatio);
+  }
+
   // Any manual navigation means the user wants to look somewhere: stop auto-fitting.
   connect(plot_, &QCustomPlot::mousePress, this, [this] { following_ = false; });
   connect(plot_, &QCustomPlot::mouseWheel, this, [this] { following_ = false; });
@@ -210,7 +221,10 @@ void LossChart::appendMetrics(const std::vector<MetricPoint>& points) {
   smooth_->addData(keys, smooth, true);
   if (!val_keys.isEmpty()) val_->addData(val_keys, val, true);
   fitIfFollowing();
-  if (mode_ != XAxisMode::Step) regroupEvents();  // events sit where the metrics put their step
+  if (mode_ != XAxisMode::Step) {
+    regroupEvents();  // events sit where the metrics put their step
+    placeCursor();
+  }
   updateDecimation();
   requestReplot();
 }
@@ -336,6 +350,8 @@ void LossChart::clear() {
   for (QCPGraph* g : {raw_, smooth_, val_, env_min_, env_max_}) g->data()->clear();
   events_.clear();
   removeMarkers();
+  cursor_step_.reset();
+  placeCursor();
   following_ = true;
   updateDecimation();
   requestReplot();
@@ -385,6 +401,7 @@ void LossChart::rebuildSeries() {
   for (Overlay& o : overlays_) rebuildOverlay(o);
   fitIfFollowing();
   regroupEvents();
+  placeCursor();
   updateDecimation();
   requestReplot();
 }
@@ -490,6 +507,25 @@ std::vector<double> LossChart::plottedSmoothedValues() const {
 
 int LossChart::plottedRawPointCount() const { return raw_->data()->size(); }
 int LossChart::plottedValidationPointCount() const { return val_->data()->size(); }
+
+void LossChart::setCursorStep(std::optional<int64_t> step) {
+  cursor_step_ = step;
+  placeCursor();
+  requestReplot();
+}
+
+void LossChart::placeCursor() {
+  const double x = cursor_step_ ? xOfStep(*cursor_step_) : std::numeric_limits<double>::quiet_NaN();
+  cursor_->setVisible(std::isfinite(x));
+  if (std::isfinite(x)) {
+    cursor_->point1->setCoords(x, 0.0);
+    cursor_->point2->setCoords(x, 1.0);
+  }
+}
+
+bool LossChart::cursorShown() const { return cursor_->visible(); }
+
+double LossChart::cursorX() const { return cursor_->point1->coords().x(); }
 
 double LossChart::eventMarkerX(int index) const { return markers_.at(size_t(index)).group.x_first; }
 

@@ -6,6 +6,7 @@
 #include <QColor>
 #include <QString>
 #include <QWidget>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,12 @@ class LossChart : public QWidget {
   bool logY() const { return log_y_; }
   // Fits all data and follows new points again (wheel/drag stop the following).
   void resetView();
+  // A solid line at the step the other views show while the timeline replays an earlier
+  // probe; nullopt removes it (live again).
+  void setCursorStep(std::optional<int64_t> step);
+  std::optional<int64_t> cursorStep() const { return cursor_step_; }
+  bool cursorShown() const;
+  double cursorX() const;
 
   QCustomPlot* plot() const { return plot_; }
   const std::vector<MetricPoint>& metrics() const { return points_; }
@@ -138,6 +145,9 @@ class LossChart : public QWidget {
   std::vector<Overlay> overlays_;
   std::vector<EventRecord> events_;
   std::vector<Marker> markers_;
+  QCPItemStraightLine* cursor_ = nullptr;
+  std::optional<int64_t> cursor_step_;
+  void placeCursor();
 };
 
 }  // namespace headlab

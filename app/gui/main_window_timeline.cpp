@@ -11,6 +11,7 @@
 #include "attention_map_view.h"
 #include "export_controller.h"
 #include "head_atlas_view.h"
+#include "loss_chart.h"
 #include "main_window.h"
 #include "matrix_view.h"
 #include "replay_export_controller.h"
@@ -37,9 +38,11 @@ void MainWindow::buildAtlasAndTimeline() {
   connect(attention_, &AttentionMapView::layerHeadChanged, atlas_, &HeadAtlasView::setSelectedHead);
   connect(timeline_, &TimelineBar::snapshotChosen, this, [this](std::shared_ptr<const ProbeSnapshot> probe) {
     showProbe(probe);
+    chart_->setCursorStep(probe->step);  // where on the curve the replayed maps come from
     showMessage(tr("Showing the probe of step %1 (timeline); tick Live to follow training again.").arg(probe->step));
   });
   connect(timeline_, &TimelineBar::liveChanged, this, [this](bool live) {
+    if (live) chart_->setCursorStep(std::nullopt);
     const auto snap = feed_->snapshot();
     if (live && snap && snap->probe) showProbe(snap->probe);
   });

@@ -216,3 +216,17 @@ TEST(LossChart, EventLabelsStayClearOfTheLegend) {
   }
   EXPECT_GE(under_legend, 1);  // the test does put a line under the legend
 }
+
+// While the timeline replays a probe, the chart marks its step (on any x axis).
+TEST(LossChart, ReplayCursorMarksTheReplayedStep) {
+  LossChart chart;
+  chart.appendMetrics(makePoints(0, 100));
+  EXPECT_FALSE(chart.cursorShown());
+  chart.setCursorStep(40);
+  EXPECT_TRUE(chart.cursorShown());
+  EXPECT_DOUBLE_EQ(chart.cursorX(), 40);
+  chart.setXAxisMode(LossChart::XAxisMode::Tokens);
+  EXPECT_DOUBLE_EQ(chart.cursorX(), 40.0 * 1024);
+  chart.setCursorStep(std::nullopt);
+  EXPECT_FALSE(chart.cursorShown());
+}
