@@ -442,3 +442,18 @@ TEST(AtlasGl, SurvivesItsDockFloatingIntoANewWindow) {
   EXPECT_EQ(pixel(frame, texelCentre(map, 3, 2) * frame.devicePixelRatio()),
             color::lut()[color::probabilityToByte(atlastest::weight(0, 1, 3, 2))]);
 }
+
+// A caption is shortened by abbreviating the role, never by cutting it ("previ…").
+TEST(AtlasModel, CaptionsFitTheirThumbnailWithoutCuttingTheRole) {
+  headlab::HeadAtlasModel m;
+  m.setSnapshot(atlastest::makeSnapshot());
+  const auto width = [](const QString& text) { return 7.0 * text.size(); };  // a fixed 7 px per character
+  EXPECT_EQ(m.captionFitting(0, width, 400), "L0 H0 previous-token");
+  EXPECT_EQ(m.captionFitting(0, width, 70), "L0 H0 prev");
+  EXPECT_EQ(m.captionFitting(0, width, 63), "L0H0 prev");
+  EXPECT_EQ(m.captionFitting(1, width, 63), "L0 H1 ind");
+  EXPECT_EQ(m.captionFitting(0, width, 40), "L0 H0");
+  EXPECT_EQ(m.captionFitting(0, width, 10), "L0H0");
+  for (int i = 0; i < m.headCount(); ++i)
+    for (double room : {10.0, 40.0, 63.0, 70.0, 400.0}) EXPECT_FALSE(m.captionFitting(i, width, room).contains(QChar(0x2026)));
+}
