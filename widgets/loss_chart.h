@@ -86,6 +86,8 @@ class LossChart : public QWidget {
   bool envelopeShown() const { return envelope_shown_; }
   const std::vector<EnvelopeColumn>& envelopeColumns() const { return envelope_; }
   int overlayCount() const { return static_cast<int>(overlays_.size()); }
+  QString overlayName(int index) const { return overlays_.at(size_t(index)).name; }
+  const std::vector<MetricPoint>& overlayMetrics(int index) const { return overlays_.at(size_t(index)).points; }
 
   static QColor colorForEventKind(EventKind kind);
 
