@@ -21,6 +21,7 @@
 #include <QVBoxLayout>
 
 #include "attention_map_view.h"
+#include "compare_controller.h"
 #include "common/runtime.h"
 #include "experiment_check.h"
 #include "experiment_panel.h"
@@ -340,6 +341,10 @@ bool MainWindow::startExperiment(const nlohmann::json& experiment, QString* erro
   const QString problem = QString::fromStdString(experimentStructureProblem(experiment));
   if (!problem.isEmpty() || launcher_->busy()) {
     if (error) *error = problem.isEmpty() ? tr("a run is being prepared already") : problem;
+    return false;
+  }
+  if (compare_->isRunning()) {
+    if (error) *error = tr("a comparison is training: wait for it or cancel it in the Compare dock first");
     return false;
   }
   const QString name = experiment_->runName();

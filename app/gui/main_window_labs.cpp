@@ -24,6 +24,8 @@
 #include "learn_panel.h"
 #include "main_window.h"
 #include "sample_view.h"
+#include "session_launcher.h"
+#include "variant_description.h"
 #include "session_feed.h"
 
 namespace headlab::gui {
@@ -57,6 +59,15 @@ void MainWindow::buildLabDocks() {
     const auto snap = feed_->snapshot();
     if (snap && snap->sample) sample_->setResult(*snap->sample);
   });
+
+  // Compare: what each variant really trains follows the form.
+  auto describe_variants = [this] {
+    const nlohmann::json base = experiment_->config();
+    for (const QString& name : ComparePanel::variantNames())
+      compare_panel_->setVariantDescription(name, describeVariant(name, base));
+  };
+  connect(experiment_, &ExperimentPanel::configChanged, this, describe_variants);
+  describe_variants();
 
   // Compare: its own chart and table in the dock; the live run's loss chart is left alone.
   curve_feed_ = new CompareCurveFeed(compare_, compare_panel_->comparisonChart(), this);
@@ -126,6 +137,14 @@ void MainWindow::buildLabDocks() {
 }
 
 bool MainWindow::startComparison(const CompareChoices& choices, QString* error) {
+  // One training at a time: a comparison next to a live run would slow both and make the
+  // comparison's timings meaningless.
+  const auto snap = feed_->snapshot();
+  if (launcher_->busy() || (snap && snap->status.training && (snap->status.state == session::RunState::Running ||
+                                                              snap->status.state == session::RunState::Paused))) {
+    if (error) *error = tr("a run is training: stop it (Shift+F5) before starting a comparison");
+    return false;
+  }
   const nlohmann::json base = experiment_->config();
   const QString problem = QString::fromStdString(experimentConfigProblem(base));
   if (!problem.isEmpty()) {
