@@ -86,9 +86,9 @@ void MainWindow::sizeDocksByDefault() {
 }
 
 void MainWindow::resetLayout() {
-  if (isMaximized() || isFullScreen()) showNormal();
+  // The docks only: the window keeps the size the user gave it (it fits the screen already,
+  // fitIntoScreen saw to that when it opened).
   placeDocksByDefault();
-  fitIntoScreen();
   sizeDocksByDefault();
   showMessage(tr("Layout reset to the default."));
 }
