@@ -10,6 +10,8 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTest>
+#include <QToolTip>
+#include <QHelpEvent>
 #include <cmath>
 
 #include "atlas_colormap.h"
@@ -456,4 +458,29 @@ TEST(AtlasModel, CaptionsFitTheirThumbnailWithoutCuttingTheRole) {
   EXPECT_EQ(m.captionFitting(0, width, 10), "L0H0");
   for (int i = 0; i < m.headCount(); ++i)
     for (double room : {10.0, 40.0, 63.0, 70.0, 400.0}) EXPECT_FALSE(m.captionFitting(i, width, room).contains(QChar(0x2026)));
+}
+
+// Over a head, ImGui draws the head's statistics; Qt must not put the view's explanation on
+// top of it (two overlapping boxes). Between heads, Qt's explanation is the one shown.
+TEST(AtlasGl, OneTooltipAtATime) {
+  QString why;
+  if (!headlab::HeadAtlasGlCanvas::probeOpenGl(&why)) GTEST_SKIP() << "no OpenGL here: " << why.toStdString();
+  QSettings().remove("atlas/softwareRendering");
+  HeadAtlasView view;
+  ASSERT_EQ(view.renderer(), HeadAtlasView::Renderer::OpenGL);
+  view.resize(420, 360);
+  view.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&view));
+  view.setSnapshot(atlastest::makeSnapshot());
+  auto* gl = view.glCanvas();
+  ASSERT_NE(gl, nullptr);
+  gl->grabFramebuffer();
+  const HeadAtlasModel& m = view.model();
+  const QPointF over_head = gl->layout().mapRect(m.positionOf(m.indexOf(0, 1))).center();
+  QMouseEvent move(QEvent::MouseMove, over_head, gl->mapToGlobal(over_head), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+  QApplication::sendEvent(gl, &move);
+  QHelpEvent help(QEvent::ToolTip, over_head.toPoint(), gl->mapToGlobal(over_head.toPoint()));
+  QApplication::sendEvent(gl, &help);
+  EXPECT_FALSE(QToolTip::isVisible());
+  QToolTip::hideText();
 }
