@@ -262,6 +262,8 @@ TEST(ExperimentPanel, ModelSettingsComeFromAnOpenedModel) {
 TEST(ExperimentPanel, AFieldOnceMarkedFollowsTheThemeAgain) {
   const QPalette light = QApplication::palette();
   ExperimentPanel panel;
+  panel.show();  // a window gets the application's palette changes (an unshown one does not)
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&panel));
   ASSERT_TRUE(panel.selectPreset("induction-kha"));
   panel.lrEdit()->setText("fast");
   EXPECT_TRUE(panel.lrEdit()->property("faulty").toBool());
