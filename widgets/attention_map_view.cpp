@@ -73,6 +73,30 @@ AttentionMapView::AttentionMapView(QWidget* parent) : QWidget(parent) {
     a->grid()->setVisible(false);
   }
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  plot_->setToolTip(plot_->toolTip() + tr(" Wheel zooms, drag pans, double click shows the whole map; the row and "
+                                          "column under the mouse are outlined."));
+
+  // Outlines of the hovered query row and key column: reading a weight off a 48 x 48 map
+  // without them means counting cells.
+  const QPen outline(QColor(255, 64, 64), 1.5);
+  for (QCPItemRect** rect : {&row_highlight_, &column_highlight_}) {
+    *rect = new QCPItemRect(plot_);
+    (*rect)->setPen(outline);
+    (*rect)->setBrush(Qt::NoBrush);
+    (*rect)->setSelectable(false);
+    (*rect)->setVisible(false);
+  }
+  plot_->installEventFilter(this);  // Leave: the outlines go
+
+  connect(plot_->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] {
+    keepRangeInMap(plot_->xAxis);
+    updateTicks();
+  });
+  connect(plot_->yAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] {
+    keepRangeInMap(plot_->yAxis);
+    updateTicks();
+  });
+  connect(plot_, &QCustomPlot::mouseDoubleClick, this, &AttentionMapView::resetZoom);
 
   auto on_spin = [this] { setLayerHead(layer_box_->value(), head_box_->value()); };
   connect(layer_box_, qOverload<int>(&QSpinBox::valueChanged), this, on_spin);
@@ -137,8 +161,10 @@ void AttentionMapView::setLayerHead(int layer, int head) {
 
 void AttentionMapView::redraw() {
   const int T = seqLen();
+  const int old_T = labels_.size();
   labels_.clear();
   if (T == 0) {
+    setHoveredCell(-1, -1);
     map_->data()->clear();
     title_->setText(tr("Attention map (no probe yet)"));
     updateTicks();
@@ -149,6 +175,8 @@ void AttentionMapView::redraw() {
   for (int i = 0; i < T; ++i)
     labels_ << (i < int(s.token_labels.size()) ? displayToken(s.token_labels[size_t(i)])
                                                : QString::number(i));
+  // A new probe length shows the whole map; the same length keeps the user's zoom.
+  if (T != old_T) resetZoom();
   updateTicks();
 
   const PlainMatrix m = s.attention_map(layer_, head_);
@@ -158,8 +186,7 @@ void AttentionMapView::redraw() {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (int q = 0; q < T; ++q)
     for (int k = 0; k < T; ++k) d->setCell(k, q, isMasked(q, k) ? nan : double(m.at(q, k)));
-  plot_->xAxis->setRange(-0.5, T - 0.5);
-  plot_->yAxis->setRange(-0.5, T - 0.5);
+  setHoveredCell(hover_query_, hover_key_);  // the same cell of the new map, if it has it
 
   QString title = tr("Layer %1, head %2  (step %3)").arg(layer_).arg(head_).arg(s.step);
   const size_t hi = size_t(layer_) * s.n_heads + head_;
@@ -171,29 +198,116 @@ void AttentionMapView::redraw() {
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-int AttentionMapView::tickEvery() const {
+int AttentionMapView::strideFor(int count, double label_px, int axis_px) {
+  if (count <= 0 || axis_px <= 0) return 1;
+  return std::max(1, int(std::ceil(count * label_px / axis_px)));
+}
+
+void AttentionMapView::resetZoom() {
+  const int T = std::max(1, int(labels_.size()));
+  plot_->xAxis->setRange(-0.5, T - 0.5);
+  plot_->yAxis->setRange(-0.5, T - 0.5);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void AttentionMapView::keepRangeInMap(QCPAxis* axis) {
+  const double lo = -0.5, hi = std::max(1, int(labels_.size())) - 0.5;
+  QCPRange r = axis->range();
+  if (r.size() > hi - lo) r = QCPRange(lo, hi);  // zoomed out past the map
+  if (r.lower < lo) r = QCPRange(lo, lo + r.size());
+  if (r.upper > hi) r = QCPRange(hi - r.size(), hi);
+  if (r.lower != axis->range().lower || r.upper != axis->range().upper) axis->setRange(r);
+}
+
+AttentionMapView::AxisPlan AttentionMapView::planAxis(QCPAxis* axis, bool rotated_labels) const {
   const int T = labels_.size();
-  // Long probes in a small view would print labels on top of each other: label every k-th
-  // token so that each label gets ~14 px. Before the first layout, assume room for 48.
-  const int height = plot_->axisRect()->height();
-  const int room = height > 50 ? std::max(4, height / 14) : 48;
-  return std::max(1, (T + room - 1) / room);
+  const QCPRange r = axis->range();
+  const int first = std::max(0, int(std::ceil(r.lower)));
+  const int last = std::min(T - 1, int(std::floor(r.upper)));
+  const int count = std::max(0, last - first + 1);
+  const int axis_px = axis->orientation() == Qt::Horizontal ? axis->axisRect()->width() : axis->axisRect()->height();
+  // A label needs its line height along a vertical axis; rotated by 60 degrees along the
+  // horizontal one it needs height / sin(60 degrees). Two pixels keep neighbours apart.
+  auto pitch = [&](double point_size) {
+    QFont f = font();
+    f.setPointSizeF(point_size);
+    const double h = QFontMetricsF(f).height();
+    return (rotated_labels ? h / std::sin(M_PI / 3) : h) + 2;
+  };
+  const double base = font().pointSizeF() > 0 ? font().pointSizeF() : 9.0;
+  AxisPlan plan;
+  // Before the first layout the axis has no length yet: label everything, the layout that
+  // follows (afterLayout) plans again with the real length.
+  if (axis_px < 50) {
+    plan.point_size = base;
+    return plan;
+  }
+  for (double size = base; size >= kMinLabelPointSize; size -= 0.5)
+    if (strideFor(count, pitch(size), axis_px) == 1) {
+      plan.point_size = size;
+      return plan;
+    }
+  plan.point_size = kMinLabelPointSize;
+  plan.stride = strideFor(count, pitch(kMinLabelPointSize), axis_px);
+  return plan;
+}
+
+void AttentionMapView::applyAxisPlan(QCPAxis* axis, const AxisPlan& plan, const QString& title) {
+  auto ticker = QSharedPointer<QCPAxisTickerText>::create();
+  const int T = labels_.size();
+  for (int i = 0; i < T; i += plan.stride)
+    ticker->addTick(i, plan.stride == 1 ? labels_[i] : QStringLiteral("%1 (%2)").arg(labels_[i]).arg(i));
+  axis->setTicker(ticker);
+  QFont f = font();
+  f.setPointSizeF(plan.point_size);
+  axis->setTickLabelFont(f);
+  axis->setLabel(plan.stride == 1 || T == 0
+                     ? title
+                     : tr("%1, 1 label per %2 tokens: (i) is the position").arg(title).arg(plan.stride));
 }
 
 void AttentionMapView::updateTicks() {
-  auto ticker = QSharedPointer<QCPAxisTickerText>::create();
-  const int every = tickEvery();
-  ticks_every_ = every;
-  for (int i = 0; i < labels_.size(); i += every) ticker->addTick(i, labels_[i]);
-  plot_->xAxis->setTicker(ticker);
-  plot_->yAxis->setTicker(ticker);
+  x_plan_ = planAxis(plot_->xAxis, /*rotated_labels=*/true);
+  y_plan_ = planAxis(plot_->yAxis, /*rotated_labels=*/false);
+  x_stride_ = x_plan_.stride;
+  y_stride_ = y_plan_.stride;
+  applyAxisPlan(plot_->xAxis, x_plan_, tr("key (token attended to)"));
+  applyAxisPlan(plot_->yAxis, y_plan_, tr("query (token attending)"));
 }
 
 void AttentionMapView::onAfterLayout() {
-  // The plot was laid out at a new size (window resize, export): re-space the labels.
-  if (labels_.isEmpty() || tickEvery() == ticks_every_) return;
+  // The plot was laid out at a new size (window resize, export): re-plan the labels.
+  if (labels_.isEmpty()) return;
+  if (planAxis(plot_->xAxis, true) == x_plan_ && planAxis(plot_->yAxis, false) == y_plan_) return;
   updateTicks();
   plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void AttentionMapView::setHoveredCell(int query, int key) {
+  const int T = seqLen();
+  const bool on = query >= 0 && key >= 0 && query < T && key < T;
+  hover_query_ = on ? query : -1;
+  hover_key_ = on ? key : -1;
+  const bool changed = row_highlight_->visible() != on || column_highlight_->visible() != on ||
+                       (on && row_highlight_->topLeft->coords().y() != query - 0.5) ||
+                       (on && column_highlight_->topLeft->coords().x() != key - 0.5);
+  row_highlight_->setVisible(on);
+  column_highlight_->setVisible(on);
+  if (on) {
+    row_highlight_->topLeft->setCoords(-0.5, query - 0.5);
+    row_highlight_->bottomRight->setCoords(T - 0.5, query + 0.5);
+    column_highlight_->topLeft->setCoords(key - 0.5, -0.5);
+    column_highlight_->bottomRight->setCoords(key + 0.5, T - 0.5);
+  }
+  if (changed) plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+bool AttentionMapView::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == plot_ && event->type() == QEvent::Leave) {
+    setHoveredCell(-1, -1);
+    hover_label_->clear();
+  }
+  return QWidget::eventFilter(watched, event);
 }
 
 double AttentionMapView::cellValue(int query, int key) const {
@@ -218,7 +332,9 @@ void AttentionMapView::onMouseMove(QMouseEvent* event) {
   const QPointF pos = event->position();
   const int key = int(std::lround(plot_->xAxis->pixelToCoord(pos.x())));
   const int query = int(std::lround(plot_->yAxis->pixelToCoord(pos.y())));
-  const QString text = plot_->axisRect()->rect().contains(pos.toPoint()) ? hoverText(query, key) : QString();
+  const bool inside = plot_->axisRect()->rect().contains(pos.toPoint());
+  const QString text = inside ? hoverText(query, key) : QString();
+  setHoveredCell(inside ? query : -1, inside ? key : -1);
   hover_label_->setText(text);
   if (text.isEmpty())
     QToolTip::hideText();

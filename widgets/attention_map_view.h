@@ -12,7 +12,9 @@
 
 class QCustomPlot;
 class QCPColorMap;
+class QCPAxis;
 class QCPColorScale;
+class QCPItemRect;
 class QCPTextElement;
 class QLabel;
 class QMouseEvent;
@@ -47,15 +49,38 @@ class AttentionMapView : public QWidget {
   // Escapes whitespace/control characters so a token is readable on an axis.
   static QString displayToken(const std::string& token);
 
+  // Axis labels: every token in view is labelled when the labels fit (down to a
+  // kMinLabelPointSize font); otherwise one in `stride` is, each with its position, e.g.
+  // "a (12)", and the axis title says so: a thinned axis must not read as a shorter sequence.
+  static constexpr double kMinLabelPointSize = 7.0;
+  int labelStride(Qt::Orientation axis) const { return axis == Qt::Horizontal ? x_stride_ : y_stride_; }
+  // Tokens needed by `count` labels of pitch `label_px` in `axis_px` pixels: 1 when they fit.
+  static int strideFor(int count, double label_px, int axis_px);
+
+  // The row (query) and column (key) outlined under the mouse; -1 when none.
+  void setHoveredCell(int query, int key);
+  int hoveredQuery() const { return hover_query_; }
+  int hoveredKey() const { return hover_key_; }
+  // Zoom (wheel) and pan (drag) stay within the map; a double click shows all of it again.
+  void resetZoom();
+
  signals:
   void layerHeadChanged(int layer, int head);
 
  private:
+  struct AxisPlan {
+    int stride = 1;
+    double point_size = 0;
+    bool operator==(const AxisPlan& o) const { return stride == o.stride && point_size == o.point_size; }
+  };
   void redraw();
   void onAfterLayout();
   void updateTicks();
-  int tickEvery() const;
+  AxisPlan planAxis(QCPAxis* axis, bool rotated_labels) const;
+  void applyAxisPlan(QCPAxis* axis, const AxisPlan& plan, const QString& title);
+  void keepRangeInMap(QCPAxis* axis);
   void onMouseMove(QMouseEvent* event);
+  bool eventFilter(QObject* watched, QEvent* event) override;
   int seqLen() const;
 
   QCustomPlot* plot_ = nullptr;
@@ -70,7 +95,11 @@ class AttentionMapView : public QWidget {
   int layer_ = 0;
   int head_ = 0;
   QStringList labels_;
-  int ticks_every_ = 0;  // label spacing of the last layout
+  AxisPlan x_plan_, y_plan_;  // of the last layout
+  int x_stride_ = 1, y_stride_ = 1;
+  QCPItemRect* row_highlight_ = nullptr;
+  QCPItemRect* column_highlight_ = nullptr;
+  int hover_query_ = -1, hover_key_ = -1;
 };
 
 }  // namespace headlab

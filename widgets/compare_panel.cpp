@@ -30,12 +30,12 @@ namespace headlab {
 namespace {
 
 QString variantToolTip(const QString& name) {
-  if (name == "baseline") return QObject::tr("Plain multi-head attention: the experiment without any interaction module.");
+  if (name == "baseline") return QObject::tr("The experiment without any interaction module (its attention layout kept).");
   if (name == "kha-linear") return QObject::tr("Knocking heads: a shared linear map on every head's q, k and v features.");
   if (name == "kha-mlp") return QObject::tr("Knocking heads with a gated MLP on v (linear on q and k).");
   if (name == "mea") return QObject::tr("Multi-head explicit attention: keys and values mixed across heads, with a group norm.");
   if (name == "talking-heads") return QObject::tr("Talking heads: attention scores and weights mixed across heads.");
-  return QObject::tr("The experiment form exactly as it is, modules included.");
+  return QObject::tr("The experiment form exactly as it is.");
 }
 
 const QString kErrorStyle = QStringLiteral("color: #b2182b");
@@ -77,6 +77,12 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
     variant_boxes_.push_back(box);
   }
   layout->addLayout(grid);
+  variants_label_ = new QLabel(this);
+  variants_label_->setObjectName("variantModules");
+  variants_label_->setWordWrap(true);
+  variants_label_->setToolTip(tr("What each ticked variant trains with the current experiment form: its attention layout "
+                                 "and interaction modules."));
+  layout->addWidget(variants_label_);
 
   auto* order = new QHBoxLayout;
   sequential_button_ = new QRadioButton(tr("one after another"), this);
@@ -182,7 +188,10 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
   connect(copy_button_, &QPushButton::clicked, this, [this] { QApplication::clipboard()->setText(tableText()); });
   connect(sweep_edit_, &QLineEdit::textChanged, this, &ComparePanel::updatePlan);
   connect(seeds_box_, qOverload<int>(&QSpinBox::valueChanged), this, &ComparePanel::updatePlan);
-  for (QCheckBox* box : variant_boxes_) connect(box, &QCheckBox::toggled, this, &ComparePanel::updatePlan);
+  for (QCheckBox* box : variant_boxes_) {
+    connect(box, &QCheckBox::toggled, this, &ComparePanel::updatePlan);
+    connect(box, &QCheckBox::toggled, this, &ComparePanel::updateVariantsLabel);
+  }
   updatePlan();
   setRunning(false);
 }
@@ -255,6 +264,21 @@ void ComparePanel::updatePlan() {
                                            count(variants * points * seeds(), tr("run"), tr("runs"))));
   }
   updateStartEnabled();
+}
+
+void ComparePanel::setVariantDescription(const QString& name, const QString& text) {
+  descriptions_[name] = text;
+  for (QCheckBox* box : variant_boxes_)
+    if (box->objectName() == name) box->setToolTip(variantToolTip(name) + '\n' + tr("With this form: %1").arg(text));
+  updateVariantsLabel();
+}
+
+void ComparePanel::updateVariantsLabel() {
+  QStringList lines;
+  for (const QString& name : checkedVariants())
+    if (descriptions_.contains(name)) lines << tr("%1: %2").arg(name, descriptions_.value(name));
+  variants_label_->setText(lines.join('\n'));
+  variants_label_->setVisible(!lines.isEmpty());
 }
 
 void ComparePanel::updateStartEnabled() { start_button_->setEnabled(!running_ && sweepValid()); }

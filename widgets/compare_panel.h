@@ -6,6 +6,7 @@
 // (intervals and verdicts). The panel only asks (startRequested / cancelRequested) and shows;
 // the training runs in the app's CompareController.
 #include <QElapsedTimer>
+#include <QMap>
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
@@ -67,6 +68,13 @@ class ComparePanel : public QWidget {
   // Asks for a start with the panel's choices (emits startRequested), or shows why not.
   void requestStart();
 
+  // What a variant trains with the current experiment form (its layout and real modules),
+  // computed by the app with the engine's variant table: on the variant's tooltip, and for the
+  // ticked variants under the plan line.
+  void setVariantDescription(const QString& name, const QString& text);
+  QString variantDescription(const QString& name) const { return descriptions_.value(name); }
+  QLabel* variantsLabel() const { return variants_label_; }
+
   // Fed by the app.
   void setRunning(bool running);
   bool isRunning() const { return running_; }
@@ -109,6 +117,9 @@ class ComparePanel : public QWidget {
   QSpinBox* seeds_box_ = nullptr;
   QLineEdit* sweep_edit_ = nullptr;
   QLabel* plan_label_ = nullptr;
+  QLabel* variants_label_ = nullptr;
+  QMap<QString, QString> descriptions_;
+  void updateVariantsLabel();
   QLineEdit* folder_edit_ = nullptr;
   QPushButton* start_button_ = nullptr;
   QPushButton* cancel_button_ = nullptr;

@@ -26,6 +26,7 @@ namespace {
 using nlohmann::json;
 
 const char* kCustom = "(custom)";
+constexpr int kDefaultMaxSeqLen = 256;  // the engine's default (model_config.cpp)
 const char* kTextTask = "text";
 const QStringList kTasks = {"induction", "associative_recall", "modular_addition", "sort", "grammar", kTextTask};
 
@@ -59,6 +60,29 @@ const json& child(const json& object, const char* key) {
   return it != object.end() && it->is_object() ? *it : empty;
 }
 
+// A form row's label explains what its field explains: hovering "d_model" is the natural
+// question, not hovering the number next to it.
+void shareToolTipsWithLabels(QFormLayout* form) {
+  for (int row = 0; row < form->rowCount(); ++row) {
+    QLayoutItem* label = form->itemAt(row, QFormLayout::LabelRole);
+    QLayoutItem* field = form->itemAt(row, QFormLayout::FieldRole);
+    if (!label || !label->widget() || !field) continue;
+    QString tip = field->widget() ? field->widget()->toolTip() : QString();
+    if (tip.isEmpty() && field->layout())
+      for (int i = 0; i < field->layout()->count() && tip.isEmpty(); ++i)
+        if (QWidget* w = field->layout()->itemAt(i)->widget()) tip = w->toolTip();
+    if (label->widget()->toolTip().isEmpty()) label->widget()->setToolTip(tip);
+  }
+}
+
+// "24 tokens (chars)" for a loaded config's vocabulary.
+QString vocabularyText(const json& model) {
+  const json& tokenizer = child(model, "tokenizer");
+  const QString type = stringOr(tokenizer, "type", QString());
+  const QString size = QString::number(intOr(model, "vocab_size", 0));
+  return type.isEmpty() ? QObject::tr("%1 tokens").arg(size) : QObject::tr("%1 tokens (%2)").arg(size, type);
+}
+
 }  // namespace
 
 ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
@@ -90,10 +114,10 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     if (name != kCustom) selectPreset(name);
   });
   connect(layout_box_, &QComboBox::currentTextChanged, this, &ExperimentPanel::onFormEdited);
-  for (QSpinBox* box : {layers_box_, d_model_box_, heads_box_, kv_heads_box_, head_dim_box_, steps_box_,
-                        batch_box_, seq_len_box_, seed_box_})
+  for (QSpinBox* box : {layers_box_, d_model_box_, heads_box_, kv_heads_box_, head_dim_box_, max_seq_len_box_,
+                        steps_box_, batch_box_, seq_len_box_, seed_box_})
     connect(box, qOverload<int>(&QSpinBox::valueChanged), this, &ExperimentPanel::onFormEdited);
-  for (QComboBox* box : {kha_q_box_, kha_k_box_, kha_v_box_, task_box_, device_box_})
+  for (QComboBox* box : {kha_q_box_, kha_k_box_, kha_v_box_, task_box_, device_box_, vocab_box_})
     connect(box, &QComboBox::currentTextChanged, this, &ExperimentPanel::onFormEdited);
   for (QCheckBox* box : {mea_box_, mea_norm_box_, talking_box_})
     connect(box, &QCheckBox::toggled, this, &ExperimentPanel::onFormEdited);
@@ -118,6 +142,11 @@ QWidget* ExperimentPanel::buildModelGroup() {
   heads_box_ = spin(group, 1, 128, tr("Query heads per layer."));
   kv_heads_box_ = spin(group, 1, 128, tr("Key/value heads per layer (gqa, gta); n_heads must be a multiple of it."));
   head_dim_box_ = spin(group, 2, 512, tr("Features per head."));
+  max_seq_len_box_ = spin(group, 1, 1 << 24, tr("The longest sequence the model accepts (its positions); Seq len "
+                                                "in Training may not exceed it."));
+  vocab_box_ = combo(group, {tr("from the data")},
+                     tr("The model's vocabulary: taken from the data's tokenizer, or kept as the loaded model or "
+                        "run had it. Changing the data always takes the data's."));
   const QString kha_tip = tr("Knocking heads: a learned matrix shared by all heads of a layer, applied to "
                              "each head's %1 features; starts at the identity.");
   kha_q_box_ = combo(group, {"none", "linear"}, kha_tip.arg("query"));
@@ -146,9 +175,12 @@ QWidget* ExperimentPanel::buildModelGroup() {
   form->addRow(tr("Heads"), heads_box_);
   form->addRow(tr("KV heads"), kv_heads_box_);
   form->addRow(tr("Head dim"), head_dim_box_);
+  form->addRow(tr("Max seq len"), max_seq_len_box_);
+  form->addRow(tr("Vocabulary"), vocab_box_);
   form->addRow(tr("KHA"), kha_row);
   form->addRow(tr("MEA"), mea_row);
   form->addRow(QString(), talking_box_);
+  shareToolTipsWithLabels(form);
   return group;
 }
 
@@ -163,8 +195,10 @@ QWidget* ExperimentPanel::buildDataGroup() {
   auto* path_row = new QHBoxLayout;
   path_row->addWidget(text_path_edit_, 1);
   path_row->addWidget(browse_button_);
+  browse_button_->setToolTip(tr("Pick the text file or folder to train on."));
   form->addRow(tr("Task"), task_box_);
   form->addRow(tr("Text"), path_row);
+  shareToolTipsWithLabels(form);
   return group;
 }
 
@@ -185,6 +219,7 @@ QWidget* ExperimentPanel::buildTrainGroup() {
   form->addRow(tr("Seq len"), seq_len_box_);
   form->addRow(tr("Seed"), seed_box_);
   form->addRow(device_label_, device_box_);
+  shareToolTipsWithLabels(form);
   return group;
 }
 
@@ -231,8 +266,15 @@ bool ExperimentPanel::selectPreset(const QString& name) {
     const QSignalBlocker block(preset_box_);
     preset_box_->setCurrentIndex(index);
   }
+  preset_as_loaded_ = config();
   emit presetChanged(name);
   return true;
+}
+
+QString ExperimentPanel::runName() const {
+  const QString preset = presetName();
+  if (preset.isEmpty()) return QStringLiteral("custom");
+  return config() == preset_as_loaded_ ? preset : preset + QStringLiteral("-modified");
 }
 
 void ExperimentPanel::setConfig(const json& experiment) {
@@ -260,6 +302,15 @@ void ExperimentPanel::fillForm(const json& j) {
   heads_box_->setValue(intOr(model, "n_heads", 8));
   kv_heads_box_->setValue(intOr(model, "n_kv_heads", 8));
   head_dim_box_->setValue(intOr(model, "head_dim", 16));
+  max_seq_len_box_->setValue(intOr(model, "max_seq_len", kDefaultMaxSeqLen));
+  // A config that names its vocabulary (a run's or a model's) keeps it until the data changes.
+  while (vocab_box_->count() > 1) vocab_box_->removeItem(1);
+  if (model.contains("vocab_size")) {
+    vocab_box_->addItem(tr("as loaded: %1").arg(vocabularyText(model)));
+    vocab_box_->setCurrentIndex(1);
+  } else {
+    vocab_box_->setCurrentIndex(0);
+  }
   kha_q_box_->setCurrentText(stringOr(kha, "q", "none"));
   kha_k_box_->setCurrentText(stringOr(kha, "k", "none"));
   kha_v_box_->setCurrentText(stringOr(kha, "v", "none"));
@@ -289,6 +340,14 @@ json ExperimentPanel::config() const {
   model["n_heads"] = heads_box_->value();
   model["n_kv_heads"] = kv_heads_box_->value();
   model["head_dim"] = head_dim_box_->value();
+  // Written when the config had it or the user changed it: a preset without it stays as it was.
+  if (model.contains("max_seq_len") || max_seq_len_box_->value() != kDefaultMaxSeqLen)
+    model["max_seq_len"] = max_seq_len_box_->value();
+  if (vocabularyFromData()) {
+    // Left out, the engine takes both from the data's tokenizer (resolve_model_config).
+    model.erase("vocab_size");
+    model.erase("tokenizer");
+  }
 
   json inter = model.value("interaction", json::object());
   const std::string q = kha_q_box_->currentText().toStdString(), k = kha_k_box_->currentText().toStdString(),
@@ -327,12 +386,45 @@ json ExperimentPanel::config() const {
   return j;
 }
 
+bool ExperimentPanel::vocabularyFromData() const { return vocab_box_->currentIndex() <= 0; }
+
+void ExperimentPanel::setModelSettings(const json& model) {
+  json experiment = config();
+  json m = model.is_object() ? model : json::object();
+  m.erase("format");
+  experiment["model"] = m;
+  // The model section now says what to build; a leftover init_from would say it twice.
+  experiment.erase("init_from");
+  experiment.erase("initialized_from");
+  setConfig(experiment);
+}
+
+void ExperimentPanel::followDataWithVocabulary() {
+  if (vocabularyFromData()) return;
+  const json& loaded = child(base_, "data");
+  const QString task = kTasks.value(task_box_->currentIndex());
+  const bool same_task = task == stringOr(loaded, "task", "induction");
+  const bool same_path = task != kTextTask || text_path_edit_->text().trimmed() == stringOr(loaded, "path", QString());
+  if (same_task && same_path) return;
+  const QSignalBlocker block(vocab_box_);
+  vocab_box_->setCurrentIndex(0);  // another corpus brings its own tokenizer
+}
+
+void ExperimentPanel::setRunActive(bool active) {
+  if (active == run_active_) return;
+  run_active_ = active;
+  showProblem(problem_);
+}
+
 void ExperimentPanel::setCudaAvailable(bool available) {
+  // The machine's device is not an edit of the preset.
+  const bool preset_untouched = !preset_as_loaded_.is_null() && config() == preset_as_loaded_;
   cuda_available_ = available;
   device_box_->setVisible(available);
   device_label_->setVisible(available);
   if (available) device_box_->setCurrentText("cuda");
   onFormEdited();
+  if (preset_untouched) preset_as_loaded_ = config();
 }
 
 void ExperimentPanel::onFormEdited() {
@@ -348,6 +440,7 @@ void ExperimentPanel::onFormEdited() {
   const bool text = kTasks.value(task_box_->currentIndex()) == kTextTask;
   text_path_edit_->setEnabled(text);
   browse_button_->setEnabled(text);
+  followDataWithVocabulary();
   validate();
   emit configChanged();
 }
@@ -389,16 +482,23 @@ void ExperimentPanel::startDataCheck() {
 
 void ExperimentPanel::showProblem(const QString& problem) {
   problem_ = problem;
+  // Text colours as a palette of the label's own (see markFaultyField): no style sheet.
+  const bool dark = QApplication::palette().color(QPalette::Window).lightness() < 128;
+  QColor colour;
   if (!problem_.isEmpty()) {
-    problem_label_->setStyleSheet("color: #b3261e;");
+    colour = dark ? QColor(255, 130, 120) : QColor(179, 38, 30);
     problem_label_->setText(tr("Cannot start: %1").arg(problem_));
   } else if (checking_data_) {
-    problem_label_->setStyleSheet("color: #6b6b6b;");
     problem_label_->setText(tr("Checking the text file..."));
+  } else if (run_active_) {
+    problem_label_->setText(tr("A run is training. These settings are for the next run; the live run keeps its own."));
   } else {
-    problem_label_->setStyleSheet("color: #1e7b34;");
+    colour = dark ? QColor(120, 210, 140) : QColor(30, 123, 52);
     problem_label_->setText(tr("Ready to start."));
   }
+  QPalette p;
+  if (colour.isValid()) p.setColor(QPalette::WindowText, colour);
+  problem_label_->setPalette(p);
   markFaultyField();
 }
 
@@ -406,19 +506,35 @@ void ExperimentPanel::markFaultyField() {
   // The first field the engine's message names (most specific names first).
   const std::pair<const char*, QWidget*> fields[] = {
       {"n_kv_heads", kv_heads_box_}, {"n_heads", heads_box_},       {"n_layers", layers_box_},
-      {"d_model", d_model_box_},     {"head_dim", head_dim_box_},   {"seq_len", seq_len_box_},
+      {"d_model", d_model_box_},     {"head_dim", head_dim_box_},   {"max_seq_len", max_seq_len_box_},
+      {"vocab_size", vocab_box_},    {"tokenizer", vocab_box_},     {"seq_len", seq_len_box_},
       {"train.lr", lr_edit_},        {"batch_size", batch_box_},    {"train.steps", steps_box_},
       {"data.path", text_path_edit_}, {"data.", task_box_},         {"interaction.kha", kha_v_box_},
       {"mea", mea_box_},             {"talking_heads", talking_box_}, {"attention", layout_box_}};
   QWidget* faulty = nullptr;
   for (const auto& [key, widget] : fields)
     if (!faulty && problem_.contains(key)) faulty = widget;
+  // "train.seq_len (100) exceeds model.max_seq_len (64)": either field fixes it.
+  const bool both_lengths = problem_.contains("train.seq_len") && problem_.contains("max_seq_len");
   for (const auto& [key, widget] : fields) {
-    const bool mark = widget == faulty;
+    const bool mark = widget == faulty || (both_lengths && (widget == seq_len_box_ || widget == max_seq_len_box_));
     if (widget->property("faulty").toBool() == mark) continue;
     widget->setProperty("faulty", mark);
-    widget->setStyleSheet(mark ? "background-color: #fde2e1;" : QString());
+    // A palette of the field's own Base only, and none once it is fine again: a style sheet
+    // here froze the field in the palette of its time, white in the dark theme.
+    if (mark) {
+      QPalette p = widget->palette();
+      p.setColor(QPalette::Base, faultyFieldColor(QApplication::palette()));
+      widget->setPalette(p);
+    } else {
+      widget->setPalette(QPalette());
+    }
   }
+}
+
+QColor ExperimentPanel::faultyFieldColor(const QPalette& palette) {
+  // Light pink on a light theme, dark red on a dark one: the field's text stays readable.
+  return palette.color(QPalette::Base).lightness() < 128 ? QColor(110, 36, 36) : QColor(253, 226, 225);
 }
 
 void ExperimentPanel::browseTextFile() {

@@ -4,6 +4,8 @@
 // JSON, so settings the form does not show (warmup, eval cadence, probe...) keep the
 // preset's values. Every change is checked with the engine's rules (experiment_check.h) and
 // the engine's message is shown under the form, so a bad combination is flagged before Start.
+#include <QColor>
+#include <QPalette>
 #include <QString>
 #include <QStringList>
 #include <QWidget>
@@ -32,10 +34,24 @@ class ExperimentPanel : public QWidget {
   // Loads a preset into the form; false (and the form unchanged) for an unknown name.
   bool selectPreset(const QString& name);
   QString presetName() const;
+  // What a new run directory is named after: the preset while the form is the preset as
+  // loaded, "PRESET-modified" once a field differs from it, "custom" without a preset.
+  QString runName() const;
   // Loads any experiment JSON into the form (the preset picker shows "custom").
   void setConfig(const nlohmann::json& experiment);
   // The experiment JSON the form describes: the loaded config with the form's values.
   nlohmann::json config() const;
+  // The form's model section becomes `model` (MODEL.md §5, e.g. an opened model's config);
+  // data and training keep the form's values.
+  void setModelSettings(const nlohmann::json& model);
+
+  // While a run trains, the form edits the next run: its status line says so instead of
+  // "Ready to start." (problems are still shown).
+  void setRunActive(bool active);
+  bool runActive() const { return run_active_; }
+  // Whether the model's vocabulary (vocab_size, tokenizer) comes from the data's tokenizer
+  // (the default, and what any change of the data picks) or stays as a loaded config had it.
+  bool vocabularyFromData() const;
 
   // The device row is shown only when CUDA can be used; otherwise training runs on the CPU.
   void setCudaAvailable(bool available);
@@ -57,6 +73,8 @@ class ExperimentPanel : public QWidget {
   QSpinBox* headsBox() const { return heads_box_; }
   QSpinBox* kvHeadsBox() const { return kv_heads_box_; }
   QSpinBox* headDimBox() const { return head_dim_box_; }
+  QSpinBox* maxSeqLenBox() const { return max_seq_len_box_; }
+  QComboBox* vocabularyBox() const { return vocab_box_; }
   QComboBox* khaBox(char which) const;  // 'q', 'k' or 'v'
   QCheckBox* meaBox() const { return mea_box_; }
   QCheckBox* meaGroupNormBox() const { return mea_norm_box_; }
@@ -70,6 +88,8 @@ class ExperimentPanel : public QWidget {
   QSpinBox* seedBox() const { return seed_box_; }
   QComboBox* deviceBox() const { return device_box_; }
   QLabel* problemLabel() const { return problem_label_; }
+  // The background of a field the engine's message names, for this palette.
+  static QColor faultyFieldColor(const QPalette& palette);
 
  signals:
   void configChanged();
@@ -87,10 +107,13 @@ class ExperimentPanel : public QWidget {
   void showProblem(const QString& problem);
   void markFaultyField();
   void browseTextFile();
+  void followDataWithVocabulary();  // a changed data source takes its own tokenizer
 
   nlohmann::json base_;  // the loaded preset or config; the form's values go on top
+  nlohmann::json preset_as_loaded_;  // config() right after selectPreset, to tell an edit
   bool filling_ = false;
   bool cuda_available_ = false;
+  bool run_active_ = false;
   QString problem_;
   bool checking_data_ = false;
   QTimer* data_check_timer_ = nullptr;
@@ -105,6 +128,8 @@ class ExperimentPanel : public QWidget {
   QSpinBox* heads_box_ = nullptr;
   QSpinBox* kv_heads_box_ = nullptr;
   QSpinBox* head_dim_box_ = nullptr;
+  QSpinBox* max_seq_len_box_ = nullptr;
+  QComboBox* vocab_box_ = nullptr;
   QComboBox* kha_q_box_ = nullptr;
   QComboBox* kha_k_box_ = nullptr;
   QComboBox* kha_v_box_ = nullptr;

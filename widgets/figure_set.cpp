@@ -34,71 +34,95 @@ QList<FigureFormat> parseFigureFormats(const QString& list, QString* error) {
   return formats;
 }
 
-QStringList exportAllFigures(const FigureViews& views, const QString& dir, const QList<FigureFormat>& formats,
-                             const ExportOptions& options, QString* error) {
-  QStringList written;
-  if (!QDir().mkpath(dir)) {
-    if (error) *error = QObject::tr("cannot create folder %1").arg(dir);
-    return written;
-  }
-  const QDir out(dir);
-  // Writes one figure in every format; false on the first failure.
-  auto write = [&](QCustomPlot* plot, const QString& stem, const QString& title) {
-    ExportOptions o = options;
-    o.title = title;
-    for (FigureFormat format : formats) {
-      const QString path = out.filePath(stem + '.' + figureFormatSuffix(format));
-      if (!exportFigure(plot, path, format, o, error)) return false;
-      written << path;
-    }
-    return true;
-  };
-
+FigureSetPlan::FigureSetPlan(const FigureViews& views, const QString& dir, const QList<FigureFormat>& formats,
+                             const ExportOptions& options)
+    : views_(views), dir_(dir), formats_(formats), options_(options) {
+  std::vector<std::function<void()>> restores;
   if (views.loss && !views.loss->metrics().empty())
-    if (!write(views.loss->plot(), QStringLiteral("loss"), QObject::tr("Loss")))
-      return written;
+    steps_.push_back({QStringLiteral("loss"), QObject::tr("Loss"), [l = views.loss] { return l->plot(); }});
 
   if (AttentionMapView* att = views.attention; att && att->snapshot() && att->snapshot()->seq_len > 0) {
     const auto snap = att->snapshot();
-    const int layer = att->layer(), head = att->head();
-    bool ok = true;
-    for (int l = 0; ok && l < snap->n_layers; ++l) {
-      for (int h = 0; ok && h < snap->n_heads; ++h) {
-        att->setLayerHead(l, h);
-        ok = write(att->plot(), QStringLiteral("attention_layer%1_head%2").arg(l).arg(h),
-                   QObject::tr("Attention, layer %1, head %2").arg(l).arg(h));
-      }
-    }
-    att->setLayerHead(layer, head);
-    if (!ok) return written;
+    for (int l = 0; l < snap->n_layers; ++l)
+      for (int h = 0; h < snap->n_heads; ++h)
+        steps_.push_back({QStringLiteral("attention_layer%1_head%2").arg(l).arg(h),
+                          QObject::tr("Attention, layer %1, head %2").arg(l).arg(h), [att, l, h] {
+                            att->setLayerHead(l, h);
+                            return att->plot();
+                          }});
+    restores.push_back([att, layer = att->layer(), head = att->head()] { att->setLayerHead(layer, head); });
   }
 
   if (MatrixView* mat = views.matrices; mat && mat->snapshot() && !mat->matrixKeys().isEmpty()) {
     const auto arrangement = mat->arrangement();
     const int layer = mat->layer();
+    // Which layers have modules is known only by showing them: ask once, up front.
     mat->setArrangement(MatrixView::Arrangement::ByLayer);
-    bool ok = true;
-    const int layers = mat->snapshot()->n_layers;
-    for (int l = 0; ok && l < layers; ++l) {
+    for (int l = 0; l < mat->snapshot()->n_layers; ++l) {
       mat->setLayer(l);
       if (mat->panelCount() == 0) continue;  // a layer without modules
-      ok = write(mat->plot(), QStringLiteral("matrices_layer%1").arg(l),
-                 QObject::tr("Cross-head matrices, layer %1").arg(l));
+      steps_.push_back({QStringLiteral("matrices_layer%1").arg(l), QObject::tr("Cross-head matrices, layer %1").arg(l),
+                        [mat, l] {
+                          mat->setArrangement(MatrixView::Arrangement::ByLayer);
+                          mat->setLayer(l);
+                          return mat->plot();
+                        }});
     }
     mat->setLayer(layer);
     mat->setArrangement(arrangement);
-    if (!ok) return written;
+    restores.push_back([mat, layer, arrangement] {
+      mat->setLayer(layer);
+      mat->setArrangement(arrangement);
+    });
   }
   if (HeadsView* heads = views.heads; heads && heads->seriesCount() > 0) {
     // The statistic and layer the user picked: the view says which in its title.
     const QString stat = QString::fromStdString(statisticName(heads->statistic()));
-    if (!write(heads->chart(), QStringLiteral("heads_%1").arg(stat), QObject::tr("Head %1 over training").arg(stat)))
-      return written;
-    if (!write(heads->similarityPlot(), QStringLiteral("head_similarity_layer%1").arg(heads->layer()),
-               QObject::tr("Head similarity, layer %1").arg(heads->layer())))
-      return written;
+    steps_.push_back({QStringLiteral("heads_%1").arg(stat), QObject::tr("Head %1 over training").arg(stat),
+                      [heads] { return heads->chart(); }});
+    steps_.push_back({QStringLiteral("head_similarity_layer%1").arg(heads->layer()),
+                      QObject::tr("Head similarity, layer %1").arg(heads->layer()),
+                      [heads] { return heads->similarityPlot(); }});
   }
-  return written;
+  restore_ = [restores] {
+    for (const auto& r : restores) r();
+  };
+}
+
+bool FigureSetPlan::run(int step, QString* error) {
+  if (!QDir().mkpath(dir_)) {
+    if (error) *error = QObject::tr("cannot create folder %1").arg(dir_);
+    return false;
+  }
+  const Step& s = steps_.at(size_t(step));
+  QCustomPlot* plot = s.select();
+  ExportOptions o = options_;
+  o.title = s.title;
+  for (FigureFormat format : formats_) {
+    const QString path = QDir(dir_).filePath(s.stem + '.' + figureFormatSuffix(format));
+    if (!exportFigure(plot, path, format, o, error)) return false;
+    written_ << path;
+  }
+  return true;
+}
+
+void FigureSetPlan::finish() {
+  if (!restore_) return;
+  restore_();
+  restore_ = nullptr;
+}
+
+QStringList exportAllFigures(const FigureViews& views, const QString& dir, const QList<FigureFormat>& formats,
+                             const ExportOptions& options, QString* error) {
+  FigureSetPlan plan(views, dir, formats, options);
+  if (!QDir().mkpath(dir)) {
+    if (error) *error = QObject::tr("cannot create folder %1").arg(dir);
+    return {};
+  }
+  for (int i = 0; i < plan.count(); ++i)
+    if (!plan.run(i, error)) break;
+  plan.finish();
+  return plan.written();
 }
 
 }  // namespace headlab

@@ -8,6 +8,7 @@
 #include <QOpenGLContext>
 #include <QSurfaceFormat>
 #include <QTimer>
+#include <QToolTip>
 #include <QWheelEvent>
 #include <QWindow>
 #include <cstdint>
@@ -202,7 +203,10 @@ void HeadAtlasGlCanvas::drawFrame() {
       const QRectF map = l.mapRect(position);
       const QRectF label = l.labelRect(position);
       draw->AddImage(ImTextureID(intptr_t(textures_[size_t(index)])), topLeft(map), bottomRight(map));
-      const QByteArray caption = (model_->captionOf(index) + ' ' + model_->roleOf(index)).toUtf8();
+      const QByteArray caption =
+          model_->captionFitting(index, [](const QString& t) { return double(ImGui::CalcTextSize(t.toUtf8().constData()).x); },
+                                 label.width())
+              .toUtf8();
       const ImVec4 clip(float(label.left()), float(label.top()), float(label.right()), float(label.bottom()));
       draw->AddText(ImGui::GetFont(), ImGui::GetFontSize(), ImVec2(float(label.left()), float(label.top()) + 1.0f), text,
                     caption.constData(), nullptr, 0.0f, &clip);
@@ -288,6 +292,15 @@ bool HeadAtlasGlCanvas::event(QEvent* event) {
     case QEvent::KeyPress:
     case QEvent::KeyRelease:
       update();
+      break;
+    case QEvent::ToolTip:
+      // Over a head, ImGui draws the head's statistics itself: a Qt tooltip with the view's
+      // explanation on top of it made two overlapping boxes. Between heads, Qt's explains.
+      if (hovered_ >= 0) {
+        QToolTip::hideText();
+        event->accept();
+        return true;
+      }
       break;
     default:
       break;

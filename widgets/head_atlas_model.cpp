@@ -1,5 +1,7 @@
 #include "head_atlas_model.h"
 
+#include <QStringList>
+
 #include <QCoreApplication>
 #include <algorithm>
 #include <cmath>
@@ -154,6 +156,24 @@ int HeadAtlasModel::neighbour(int index, int dx, int dy) const {
 }
 
 QString HeadAtlasModel::captionOf(int index) const { return tr("L%1 H%2").arg(layerOf(index)).arg(headOf(index)); }
+
+QString HeadAtlasModel::captionFitting(int index, const std::function<double(const QString&)>& width,
+                                       double room) const {
+  static const std::pair<const char*, const char*> kShortRoles[] = {
+      {"previous-token", "prev"}, {"induction", "ind"}, {"diffuse", "diff"}, {"local", "local"}, {"sink", "sink"}};
+  const QString role = roleOf(index);
+  QString short_role = role;
+  for (const auto& [full, abbreviation] : kShortRoles)
+    if (role == full) short_role = abbreviation;
+  const QString spaced = captionOf(index);
+  const QString tight = tr("L%1H%2").arg(layerOf(index)).arg(headOf(index));
+  QStringList candidates;
+  if (!role.isEmpty()) candidates << spaced + ' ' + role << spaced + ' ' + short_role << tight + ' ' + short_role;
+  candidates << spaced << tight;
+  for (const QString& c : candidates)
+    if (width(c) <= room) return c;
+  return candidates.back();
+}
 
 QString HeadAtlasModel::hoverText(int index) const {
   if (index < 0 || index >= head_count_) return {};

@@ -5,6 +5,7 @@
 // hover text. The OpenGL/ImGui renderer uploads textureOf() as textures, the QPainter renderer
 // wraps the same bytes in QImages, so both show exactly the same thing.
 #include <QString>
+#include <functional>
 #include <QStringList>
 #include <cstdint>
 #include <memory>
@@ -74,6 +75,10 @@ class HeadAtlasModel {
 
   // "Layer 1, head 3: induction" and one line per statistic.
   QString captionOf(int index) const;  // "L1 H3"
+  // The longest caption of the head that fits `room` pixels as measured by `width`: "L1 H3
+  // previous-token", "L1 H3 prev", "L1H3 prev", "L1 H3", "L1H3"; the shortest when none fits.
+  // A role cut to "previ…" reads as a different role; an abbreviation does not.
+  QString captionFitting(int index, const std::function<double(const QString&)>& width, double room) const;
   QString hoverText(int index) const;
 
   static float statValue(const HeadStats& s, AtlasSortKey key);

@@ -55,10 +55,10 @@ void HeadAtlasPainterCanvas::paintAtlas(QPainter& painter, const HeadAtlasModel&
     const int index = order[size_t(position)];
     const QRectF map = layout.mapRect(position);
     painter.setPen(palette.color(QPalette::WindowText));
+    const QFontMetricsF metrics(painter.font());
     painter.drawText(layout.labelRect(position), Qt::AlignLeft | Qt::AlignVCenter,
-                     QFontMetrics(painter.font())
-                         .elidedText(model.captionOf(index) + ' ' + model.roleOf(index), Qt::ElideRight,
-                                     int(layout.side())));
+                     model.captionFitting(index, [&](const QString& t) { return metrics.horizontalAdvance(t); },
+                                          layout.side()));
     const QImage image(model.textureOf(index), T, T, T * HeadAtlasModel::kBytesPerTexel, QImage::Format_RGBA8888);
     painter.drawImage(map, image);
     if (index == model.selected() || index == hovered) {
@@ -118,7 +118,7 @@ void HeadAtlasPainterCanvas::wheelEvent(QWheelEvent* event) {
 bool HeadAtlasPainterCanvas::event(QEvent* event) {
   if (event->type() == QEvent::ToolTip) {
     // A head's statistics over a thumbnail, the general explanation elsewhere.
-    auto* help = static_cast<QHelpEvent*>(event);
+    auto* help = static_cast<QHelpEvent*>(event);  // one tooltip at a time: this one
     const int index = indexAt(help->pos());
     QToolTip::showText(help->globalPos(), index >= 0 ? model_->hoverText(index) : toolTip(), this);
     return true;

@@ -177,6 +177,13 @@ HeadsView::HeadsView(QWidget* parent) : QWidget(parent) {
   split->addWidget(bottom);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
+  // A chart squeezed to a strip shows no trend: below these sizes the dock scrolls instead.
+  split->setChildrenCollapsible(false);
+  bottom->setChildrenCollapsible(false);
+  chart_->setMinimumHeight(kMinChartHeight);
+  similarity_->setMinimumSize(kMinChartHeight, kMinChartHeight);
+  table_->setMinimumHeight(kMinChartHeight);
+  caption_->setWordWrap(true);
   layout->addWidget(split, 1);
 
   QSettings settings;

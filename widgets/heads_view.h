@@ -31,6 +31,9 @@ class HeadsView : public QWidget {
 
   explicit HeadsView(QWidget* parent = nullptr);
 
+  // The least height the statistic chart and the similarity matrix get (the dock scrolls).
+  static constexpr int kMinChartHeight = 180;
+
   // The whole probe history, oldest first; the newest entry feeds the matrix and the table.
   void setHistory(ProbeHistory history);
   // A probe that arrived without a history pull: it replaces the newest entry when it has the

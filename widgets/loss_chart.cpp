@@ -104,15 +104,29 @@ LossChart::LossChart(QWidget* parent) : QWidget(parent), ema_(weight_) {
 
   setUpLineChart(plot_, font(), Qt::AlignTop | Qt::AlignRight);
 
+  cursor_ = new QCPItemStraightLine(plot_);
+  cursor_->setPen(QPen(QColor(90, 90, 90), 2));
+  cursor_->setSelectable(false);
+  cursor_->setVisible(false);
+  for (QCPItemPosition* pos : {cursor_->point1, cursor_->point2}) {
+    pos->setAxes(plot_->xAxis, plot_->yAxis);
+    pos->setAxisRect(plot_->axisRect());
+    pos->setTypeX(QCPItemPosition::ptPlotCoords);
+    pos->setTypeY(QCPItemPosition::ptAxisRectRatio);
+  }
+
   // Any manual navigation means the user wants to look somewhere: stop auto-fitting.
   connect(plot_, &QCustomPlot::mousePress, this, [this] { following_ = false; });
   connect(plot_, &QCustomPlot::mouseWheel, this, [this] { following_ = false; });
-  connect(plot_->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this,
-          [this] { updateDecimation(); });
+  connect(plot_->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] {
+    updateDecimation();
+    regroupEvents();  // "nearby" is a share of the visible range
+  });
   // A resize changes the number of pixel columns, hence the band/line choice. afterLayout
   // comes before drawing in the same replot, so the new data is drawn right away.
   connect(plot_, &QCustomPlot::afterLayout, this, [this] {
     if (pixelColumns() != columns_) updateDecimation();
+    placeLabelsClearOfLegend();
   });
   updateAxisLabels();
 }
@@ -130,6 +144,7 @@ void LossChart::buildControls() {
   smoothing_slider_ = new QSlider(Qt::Horizontal, this);
   smoothing_slider_->setRange(0, 99);
   smoothing_slider_->setValue(static_cast<int>(std::lround(weight_ * 100)));
+  smoothing_slider_->setMinimumWidth(kMinSliderWidth);  // a slider squeezed to a dot cannot be set
   smoothing_slider_->setToolTip(
       tr("Weight of the exponential moving average: higher values give a smoother trend line "
          "that reacts later. The raw loss stays visible underneath."));
@@ -205,31 +220,77 @@ void LossChart::appendMetrics(const std::vector<MetricPoint>& points) {
   raw_->addData(keys, raw, true);
   smooth_->addData(keys, smooth, true);
   if (!val_keys.isEmpty()) val_->addData(val_keys, val, true);
-  if (mode_ != XAxisMode::Step)
-    for (Marker& m : markers_) placeMarker(m);
   fitIfFollowing();
+  if (mode_ != XAxisMode::Step) {
+    regroupEvents();  // events sit where the metrics put their step
+    placeCursor();
+  }
   updateDecimation();
   requestReplot();
 }
 
 void LossChart::appendEvents(const std::vector<EventRecord>& events) {
-  for (const EventRecord& e : events) {
+  if (events.empty()) return;
+  events_.insert(events_.end(), events.begin(), events.end());
+  regroupEvents();
+  requestReplot();
+}
+
+void LossChart::removeMarkers() {
+  for (Marker& m : markers_)
+    for (QCPAbstractItem* item : {static_cast<QCPAbstractItem*>(m.line), static_cast<QCPAbstractItem*>(m.text),
+                                  static_cast<QCPAbstractItem*>(m.tick)})
+      if (item) plot_->removeItem(item);
+  markers_.clear();
+}
+
+void LossChart::regroupEvents() {
+  std::vector<double> xs;
+  xs.reserve(events_.size());
+  for (const EventRecord& e : events_) xs.push_back(xOfStep(e.step));
+  const double gap = plot_->xAxis->range().size() * kEventGroupFraction;
+  std::vector<EventGroup> groups = groupEvents(events_, xs, gap);
+  // Following a live run moves the range every poll; rebuild the items only when the
+  // grouping itself changed, else just move them.
+  bool same = groups.size() == markers_.size();
+  for (size_t i = 0; same && i < groups.size(); ++i)
+    same = groups[i].events.size() == markers_[i].group.events.size() &&
+           groups[i].events.front().step == markers_[i].group.events.front().step &&
+           groups[i].events.front().kind == markers_[i].group.events.front().kind;
+  if (same) {
+    for (size_t i = 0; i < groups.size(); ++i) {
+      markers_[i].group = std::move(groups[i]);
+      placeMarker(markers_[i]);
+    }
+    return;
+  }
+  removeMarkers();
+  for (EventGroup& g : groups) {
     Marker m;
-    m.event = e;
-    m.line = new QCPItemStraightLine(plot_);
-    m.text = new QCPItemText(plot_);
-    const QColor c = colorForEventKind(e.kind);
-    m.line->setPen(QPen(c, 1, Qt::DashLine));
-    m.text->setColor(c);
-    QString label = QString::fromUtf8(to_string(e.kind));
-    if (!e.message.empty()) label += ": " + QString::fromStdString(e.message);
-    if (label.size() > 48) label = label.left(47) + QChar(0x2026);
-    m.text->setText(label);
-    // Rotated and anchored at the top: the label runs down along the left of its line,
-    // so many events stay readable without overlapping horizontally.
-    m.text->setRotation(-90);
-    m.text->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
-    for (QCPItemPosition* pos : {m.line->point1, m.line->point2, m.text->position}) {
+    m.group = std::move(g);
+    const QColor c = colorForEventKind(m.group.leadKind());
+    std::vector<QCPItemPosition*> positions;
+    if (m.group.isCheckpoints()) {
+      // Saved every few hundred steps, they are context, not news: a tick on the axis.
+      m.tick = new QCPItemLine(plot_);
+      m.tick->setPen(QPen(c, 2));
+      m.tick->setSelectable(false);
+      positions = {m.tick->start, m.tick->end};
+    } else {
+      m.line = new QCPItemStraightLine(plot_);
+      m.text = new QCPItemText(plot_);
+      m.line->setPen(QPen(c, m.group.events.size() > 1 ? 1.5 : 1, Qt::DashLine));
+      m.text->setColor(c);
+      QString label = m.group.label();
+      if (label.size() > 60) label = label.left(59) + QChar(0x2026);
+      m.text->setText(label);
+      // Rotated and anchored at the top: the label runs down along the left of its line,
+      // so many events stay readable without overlapping horizontally.
+      m.text->setRotation(-90);
+      m.text->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+      positions = {m.line->point1, m.line->point2, m.text->position};
+    }
+    for (QCPItemPosition* pos : positions) {
       pos->setAxes(plot_->xAxis, plot_->yAxis);
       pos->setAxisRect(plot_->axisRect());
       pos->setTypeX(QCPItemPosition::ptPlotCoords);
@@ -238,17 +299,45 @@ void LossChart::appendEvents(const std::vector<EventRecord>& events) {
     placeMarker(m);
     markers_.push_back(m);
   }
-  if (!events.empty()) requestReplot();
+  placeLabelsClearOfLegend();
 }
 
 void LossChart::placeMarker(Marker& m) {
-  const double x = xOfStep(m.event.step);
+  const double x = m.group.x_first;
   const bool ok = std::isfinite(x);
+  if (m.tick) {
+    m.tick->setVisible(ok);
+    m.tick->start->setCoords(x, 1.0);
+    m.tick->end->setCoords(x, 0.965);
+    return;
+  }
   m.line->setVisible(ok);
   m.text->setVisible(ok);
   m.line->point1->setCoords(x, 0.0);
   m.line->point2->setCoords(x, 1.0);
   m.text->position->setCoords(x, 0.02);
+}
+
+void LossChart::placeLabelsClearOfLegend() {
+  // The legend sits in the top corner where the labels start: a label whose line passes
+  // under it starts below it instead of running beneath its entries.
+  const QRect area = plot_->axisRect()->rect();
+  if (area.height() < 10) return;
+  const bool legend = plot_->legend && plot_->legend->visible() && plot_->legend->itemCount() > 0;
+  const QRect box = legend ? plot_->legend->outerRect() : QRect();
+  bool moved = false;
+  for (Marker& m : markers_) {
+    if (!m.text || !m.text->visible()) continue;
+    const double px = plot_->xAxis->coordToPixel(m.group.x_first);
+    const int label_h = QFontMetrics(m.text->font()).height() + 4;  // it runs left of its line
+    const bool under = legend && px >= box.left() && px - label_h <= box.right();
+    const double y = under ? double(box.bottom() + 4 - area.top()) / area.height() : 0.02;
+    if (std::abs(m.text->position->coords().y() - y) > 1e-9) {
+      m.text->position->setCoords(m.group.x_first, y);
+      moved = true;
+    }
+  }
+  if (moved) requestReplot();
 }
 
 void LossChart::clear() {
@@ -259,11 +348,10 @@ void LossChart::clear() {
   envelope_.clear();
   ema_.reset();
   for (QCPGraph* g : {raw_, smooth_, val_, env_min_, env_max_}) g->data()->clear();
-  for (Marker& m : markers_) {
-    plot_->removeItem(m.line);
-    plot_->removeItem(m.text);
-  }
-  markers_.clear();
+  events_.clear();
+  removeMarkers();
+  cursor_step_.reset();
+  placeCursor();
   following_ = true;
   updateDecimation();
   requestReplot();
@@ -311,8 +399,9 @@ void LossChart::rebuildSeries() {
   appendMetrics(points);
   following_ = following;
   for (Overlay& o : overlays_) rebuildOverlay(o);
-  for (Marker& m : markers_) placeMarker(m);
   fitIfFollowing();
+  regroupEvents();
+  placeCursor();
   updateDecimation();
   requestReplot();
 }
@@ -419,16 +508,47 @@ std::vector<double> LossChart::plottedSmoothedValues() const {
 int LossChart::plottedRawPointCount() const { return raw_->data()->size(); }
 int LossChart::plottedValidationPointCount() const { return val_->data()->size(); }
 
-double LossChart::eventMarkerX(int index) const {
-  return markers_.at(size_t(index)).line->point1->coords().x();
+void LossChart::setCursorStep(std::optional<int64_t> step) {
+  cursor_step_ = step;
+  placeCursor();
+  requestReplot();
 }
 
-QString LossChart::eventMarkerLabel(int index) const {
-  return markers_.at(size_t(index)).text->text();
+void LossChart::placeCursor() {
+  const double x = cursor_step_ ? xOfStep(*cursor_step_) : std::numeric_limits<double>::quiet_NaN();
+  cursor_->setVisible(std::isfinite(x));
+  if (std::isfinite(x)) {
+    cursor_->point1->setCoords(x, 0.0);
+    cursor_->point2->setCoords(x, 1.0);
+  }
 }
+
+bool LossChart::cursorShown() const { return cursor_->visible(); }
+
+double LossChart::cursorX() const { return cursor_->point1->coords().x(); }
+
+double LossChart::eventMarkerX(int index) const { return markers_.at(size_t(index)).group.x_first; }
+
+QString LossChart::eventMarkerLabel(int index) const { return markers_.at(size_t(index)).group.label(); }
 
 QColor LossChart::eventMarkerColor(int index) const {
-  return markers_.at(size_t(index)).line->pen().color();
+  const Marker& m = markers_.at(size_t(index));
+  return m.tick ? m.tick->pen().color() : m.line->pen().color();
+}
+
+int LossChart::eventMarkerEventCount(int index) const {
+  return static_cast<int>(markers_.at(size_t(index)).group.events.size());
+}
+
+bool LossChart::eventMarkerIsTick(int index) const { return markers_.at(size_t(index)).tick != nullptr; }
+
+QRectF LossChart::eventMarkerLabelRect(int index) const {
+  const Marker& m = markers_.at(size_t(index));
+  if (!m.text || !m.text->visible()) return {};
+  QPolygonF corners;
+  for (QCPItemAnchor* a : {m.text->topLeft, m.text->topRight, m.text->bottomRight, m.text->bottomLeft})
+    corners << a->pixelPosition();
+  return corners.boundingRect();
 }
 
 }  // namespace headlab

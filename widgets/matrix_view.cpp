@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "heatmap_style.h"
 #include "plot_theme.h"
@@ -54,6 +55,7 @@ MatrixView::MatrixView(QWidget* parent) : QWidget(parent) {
   connect(layer_box_, qOverload<int>(&QSpinBox::valueChanged), this, &MatrixView::setLayer);
   connect(key_box_, &QComboBox::currentTextChanged, this, &MatrixView::setMatrixKey);
   connect(identity_box_, &QCheckBox::toggled, this, &MatrixView::setMinusIdentity);
+  connect(plot_, &QCustomPlot::afterLayout, this, &MatrixView::keepCellsSquare);
   rebuild();
 }
 
@@ -236,6 +238,51 @@ void MatrixView::rebuild() {
     y->setRange(-0.5, pm.rows - 0.5);
   }
   plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MatrixView::keepCellsSquare() {
+  // A head-by-head matrix read as a rectangle suggests structure that is not there: the axis
+  // with room to spare shows more range than the matrix, so every cell stays square.
+  bool changed = false;
+  const int label_px = QFontMetrics(font()).height() * 3 / 2;  // one tick label plus a gap
+  for (const Panel& p : panels_) {
+    QCPAxis* x = p.map->keyAxis();
+    QCPAxis* y = p.map->valueAxis();
+    const QRect r = x->axisRect()->rect();
+    if (r.width() < 4 || r.height() < 4) continue;
+    const int cols = p.source->matrix.cols, rows = p.source->matrix.rows;
+    const double per_px = std::max(cols / double(r.width()), rows / double(r.height()));
+    const QCPRange want_x((cols - 1) / 2.0 - r.width() * per_px / 2, (cols - 1) / 2.0 + r.width() * per_px / 2);
+    const QCPRange want_y((rows - 1) / 2.0 - r.height() * per_px / 2, (rows - 1) / 2.0 + r.height() * per_px / 2);
+    auto differs = [](const QCPRange& a, const QCPRange& b) {
+      return std::abs(a.lower - b.lower) > 1e-6 || std::abs(a.upper - b.upper) > 1e-6;
+    };
+    if (differs(x->range(), want_x) || differs(y->range(), want_y)) {
+      x->setRange(want_x);
+      y->setRange(want_y);
+      changed = true;
+    }
+    // As many integer ticks as fit without touching: 16 heads in 150 px get every 4th.
+    for (auto [axis, n, px] : {std::tuple{x, cols, r.width()}, std::tuple{y, rows, r.height()}}) {
+      auto ticker = axis->ticker().dynamicCast<QCPAxisTickerFixed>();
+      const int fit = std::clamp(px / std::max(1, label_px), 2, std::max(2, n));
+      if (ticker && ticker->tickCount() != fit) {
+        ticker->setTickCount(fit);
+        changed = true;
+      }
+    }
+  }
+  // The ticks of this frame were laid out with the old ranges: draw once more.
+  if (changed) plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+double MatrixView::panelCellAspect(int panel) const {
+  const Panel& p = panels_.at(size_t(panel));
+  const QCPAxis* x = p.map->keyAxis();
+  const QCPAxis* y = p.map->valueAxis();
+  const double w = std::abs(x->coordToPixel(1.0) - x->coordToPixel(0.0));
+  const double h = std::abs(y->coordToPixel(1.0) - y->coordToPixel(0.0));
+  return h > 0 ? w / h : 0.0;
 }
 
 QString MatrixView::panelTitle(int panel) const { return panels_.at(size_t(panel)).title; }

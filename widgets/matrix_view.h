@@ -49,6 +49,9 @@ class MatrixView : public QWidget {
   double displayedValue(int panel, int row, int col) const;
   // Lower/upper of the panel's colour range (symmetric: lower == -upper).
   double panelRangeUpper(int panel) const;
+  // Width over height of one drawn cell in pixels: 1 once the panel is laid out (cells are
+  // square whatever the dock's shape; the spare room is left blank).
+  double panelCellAspect(int panel) const;
 
   static QString keyOf(const ModuleMatrix& m);
 
@@ -64,6 +67,7 @@ class MatrixView : public QWidget {
   };
 
   void rebuild();
+  void keepCellsSquare();  // after each layout: ranges that give square cells, readable ticks
   void syncControls();
   std::vector<const ModuleMatrix*> selectedMatrices() const;
 

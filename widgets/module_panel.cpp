@@ -3,10 +3,13 @@
 #include <QAction>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QKeySequence>
 #include <QLabel>
+#include <QStringList>
 #include <QTableWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <iterator>
 #include <set>
 
@@ -72,7 +75,19 @@ ModulePanel::ModulePanel(QWidget* parent) : QWidget(parent) {
     bar->addWidget(button);
   }
   actions_[ModuleAction::Insert]->setToolTip(actions_[ModuleAction::Insert]->toolTip() + ' ' +
-                                             tr("MEA: its group norm is not an identity."));
+                                             tr("MEA: its group norm is not an identity. A module the model does not "
+                                                "have yet goes into every interaction layer, bypassed where not asked "
+                                                "for."));
+  actions_[ModuleAction::Fold]->setToolTip(actions_[ModuleAction::Fold]->toolTip() + ' ' +
+                                           tr("Cannot be undone: the module's old weights are merged away."));
+  undo_action_ = new QAction(tr("Undo"), this);
+  undo_action_->setShortcut(QKeySequence::Undo);
+  undo_action_->setToolTip(tr("Put the cells of the last activate, bypass, freeze or insert back in their earlier "
+                              "state (Ctrl+Z). Fold cannot be undone."));
+  connect(undo_action_, &QAction::triggered, this, &ModulePanel::undo);
+  auto* undo_button = new QToolButton(this);
+  undo_button->setDefaultAction(undo_action_);
+  bar->addWidget(undo_button);
   bar->addStretch(1);
   layout->addLayout(bar);
 
@@ -105,7 +120,32 @@ void ModulePanel::setModules(int n_layers, const std::vector<session::ModuleCell
   if (n_layers == n_layers_ && states == states_) return;
   n_layers_ = std::max(0, n_layers);
   states_ = std::move(states);
+  reportInsertSideEffects();
   refresh();
+}
+
+void ModulePanel::reportInsertSideEffects() {
+  if (!pending_insert_) return;
+  const PendingInsert& p = *pending_insert_;
+  // Not yet applied: the asked-for layers still have no module.
+  for (int64_t l : p.layers)
+    if (state(int(l), p.module) == ModuleState::Absent) return;
+  QStringList extra;
+  for (const auto& [layer, before] : p.before) {
+    const bool asked = std::find(p.layers.begin(), p.layers.end(), layer) != p.layers.end();
+    if (!asked && before == ModuleState::Absent && state(layer, p.module) != ModuleState::Absent)
+      extra << QString::number(layer);
+  }
+  const QString name = moduleTitle(p.module);
+  pending_insert_.reset();
+  if (extra.isEmpty()) return;
+  const QString message =
+      tr("Inserting %1 also put it, bypassed, in layer%2 %3: a model carries a module kind in all its interaction "
+         "layers. Bypassed, it changes nothing there; Activate it to use it.")
+          .arg(name, extra.size() > 1 ? "s" : "", extra.join(", "));
+  warning_->setText(warning_->isHidden() || warning_->text().isEmpty() ? message : warning_->text() + "\n" + message);
+  warning_->show();
+  emit notice(message);
 }
 
 void ModulePanel::setAblations(const std::vector<ModuleAblation>& ablations) {
@@ -114,10 +154,37 @@ void ModulePanel::setAblations(const std::vector<ModuleAblation>& ablations) {
   refresh();
 }
 
+void ModulePanel::setModuleMatrices(const std::vector<ModuleMatrix>& matrices) {
+  // Identity within float rounding of a fold's reset (the matrices are stored as floats).
+  constexpr float kTolerance = 1e-5f;
+  std::map<std::pair<int, ModuleKind>, bool> all_identity;
+  for (const ModuleMatrix& m : matrices) {
+    ModuleKind kind;
+    try {
+      kind = model::module_kind_from_string(m.module);
+    } catch (const std::exception&) {
+      continue;  // a matrix of a module this table has no column for
+    }
+    auto [it, fresh] = all_identity.try_emplace({m.layer, kind}, true);
+    it->second = it->second && m.distance_from_identity <= kTolerance;
+  }
+  std::set<std::pair<int, ModuleKind>> at_identity;
+  for (const auto& [cell, identity] : all_identity)
+    if (identity) at_identity.insert(cell);
+  if (at_identity == at_identity_) return;
+  at_identity_ = std::move(at_identity);
+  refresh();
+}
+
+bool ModulePanel::atIdentity(int layer, ModuleKind module) const { return at_identity_.count({layer, module}) > 0; }
+
 void ModulePanel::clear() {
   n_layers_ = 0;
   states_.clear();
   ablations_.clear();
+  at_identity_.clear();
+  undo_.clear();
+  pending_insert_.reset();
   warning_->hide();
   refresh();
 }
@@ -129,6 +196,7 @@ ModuleState ModulePanel::state(int layer, ModuleKind module) const {
 
 QString ModulePanel::cellText(int layer, ModuleKind module) const {
   QString text = name(state(layer, module));
+  if (state(layer, module) != ModuleState::Absent && atIdentity(layer, module)) text += tr(" · at identity");
   const auto it = ablations_.find({layer, module});
   if (it != ablations_.end() && state(layer, module) != ModuleState::Absent) {
     const auto& a = it->second;
@@ -143,6 +211,8 @@ QString ModulePanel::cellText(int layer, ModuleKind module) const {
 
 QString ModulePanel::cellToolTip(int layer, ModuleKind module) const {
   QString tip = tr("%1 in layer %2: %3").arg(moduleTitle(module)).arg(layer).arg(name(state(layer, module)));
+  if (state(layer, module) != ModuleState::Absent && atIdentity(layer, module))
+    tip += tr("\nits matrices are the identity (just folded, or not trained yet): it changes nothing now");
   const auto it = ablations_.find({layer, module});
   if (it != ablations_.end()) {
     const auto& a = it->second;
@@ -212,8 +282,34 @@ void ModulePanel::trigger(ModuleAction action) {
       warning_->show();
       emit notice(meaInsertWarning());
     }
+    remember(action, c);
     emit commandRequested(c);
   }
+}
+
+void ModulePanel::remember(ModuleAction action, const Command& command) {
+  const auto& request = command.get<session::cmd::ModuleAction>()->request;
+  if (action == ModuleAction::Insert) {
+    PendingInsert pending{request.module, request.layers, {}};
+    for (int l = 0; l < n_layers_; ++l) pending.before[l] = state(l, request.module);
+    pending_insert_ = pending;
+  }
+  // Fold keeps the states and merges the weights away: nothing the table could put back.
+  if (action == ModuleAction::Fold) return;
+  ModuleUndoStack::Entry entry{QString::fromStdString(request.describe()), {}};
+  for (int64_t l : request.layers) entry.cells.push_back({int(l), request.module, state(int(l), request.module)});
+  undo_.push(std::move(entry));
+  updateActions();
+}
+
+void ModulePanel::undo() {
+  if (!undo_.canUndo()) return;
+  const QString what = undo_.nextDescription();
+  QString note;
+  const auto commands = undo_.undo([this](int l, ModuleKind m) { return state(l, m); }, &note);
+  updateActions();
+  emit notice(note.isEmpty() ? tr("Undo: %1").arg(what) : note);
+  for (const Command& c : commands) emit commandRequested(c);
 }
 
 QAction* ModulePanel::action(ModuleAction kind) const {
@@ -225,6 +321,8 @@ QString ModulePanel::warningText() const { return warning_->isHidden() ? QString
 
 void ModulePanel::updateActions() {
   for (const auto& [kind, a] : actions_) a->setEnabled(!commandsFor(kind).empty());
+  undo_action_->setEnabled(undo_.canUndo());
+  undo_action_->setStatusTip(undo_.canUndo() ? tr("Undo %1").arg(undo_.nextDescription()) : QString());
 }
 
 }  // namespace headlab

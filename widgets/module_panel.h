@@ -8,8 +8,11 @@
 #include <QString>
 #include <QWidget>
 #include <map>
+#include <optional>
+#include <set>
 #include <vector>
 
+#include "module_undo.h"
 #include "probe/snapshot.h"
 #include "session/session.h"
 
@@ -35,7 +38,16 @@ class ModulePanel : public QWidget {
   void setModules(int n_layers, const std::vector<session::ModuleCell>& cells);
   // The probe's ablations: loss with one module bypassed against the live loss.
   void setAblations(const std::vector<ModuleAblation>& ablations);
+  // The probe's module matrices: a module whose matrices are all the identity (just folded,
+  // or not trained yet) changes nothing, and its cell says so ("frozen · at identity").
+  void setModuleMatrices(const std::vector<ModuleMatrix>& matrices);
+  bool atIdentity(int layer, ModuleKind module) const;
   void clear();
+
+  // Ctrl+Z: puts the cells of the last state change back (module_undo.h).
+  QAction* undoAction() const { return undo_action_; }
+  bool canUndo() const { return undo_.canUndo(); }
+  void undo();
 
   int layerCount() const { return n_layers_; }
   ModuleState state(int layer, ModuleKind module) const;
@@ -61,6 +73,8 @@ class ModulePanel : public QWidget {
  private:
   void refresh();
   void updateActions();
+  void remember(ModuleAction action, const session::Command& command);
+  void reportInsertSideEffects();  // after the states of an insert arrived
 
   QTableWidget* table_ = nullptr;
   QLabel* warning_ = nullptr;
@@ -68,6 +82,17 @@ class ModulePanel : public QWidget {
   int n_layers_ = 0;
   std::map<std::pair<int, ModuleKind>, ModuleState> states_;
   std::map<std::pair<int, ModuleKind>, ModuleAblation> ablations_;
+  std::set<std::pair<int, ModuleKind>> at_identity_;
+  ModuleUndoStack undo_;
+  QAction* undo_action_ = nullptr;
+  // An insert in flight: the module and the layers asked for, to name the other layers the
+  // engine gives the module too (bypassed) once the new states arrive.
+  struct PendingInsert {
+    ModuleKind module = ModuleKind::Kha;
+    std::vector<int64_t> layers;
+    std::map<int, ModuleState> before;
+  };
+  std::optional<PendingInsert> pending_insert_;
 };
 
 }  // namespace headlab

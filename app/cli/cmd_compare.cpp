@@ -101,7 +101,9 @@ void add_compare_commands(CLI::App& app) {
        out = std::make_shared<std::string>();
   auto steps = std::make_shared<int64_t>(0), seeds = std::make_shared<int64_t>(1);
   auto sets = std::make_shared<std::vector<std::string>>(), sweeps = std::make_shared<std::vector<std::string>>();
-  auto interleave = std::make_shared<bool>(false);
+  auto interleave = std::make_shared<bool>(false), quiet = std::make_shared<bool>(false);
+  auto device = std::make_shared<std::string>();
+  auto seed = std::make_shared<int64_t>(-1);
   cmd->add_option("--config", *config, "Base training config JSON");
   cmd->add_option("--preset", *preset, "Base preset");
   cmd->add_option("--variants", *variants, "Comma-separated variant names; the first is the baseline");
@@ -111,11 +113,17 @@ void add_compare_commands(CLI::App& app) {
   cmd->add_option("--set", *sets, "Override a base config value (repeatable)");
   cmd->add_option("--out", *out, "Output folder: run directories + summary.json, summary.csv, runs.csv")->required();
   cmd->add_flag("--interleave", *interleave, "Alternate steps between runs instead of one after the other");
+  // The options every training command shares with `train`.
+  cmd->add_option("--device", *device, "cpu, cuda or auto");
+  cmd->add_option("--seed", *seed, "The first seed (train.seed); --seeds counts on from it");
+  cmd->add_flag("--quiet", *quiet, "No progress output");
   cmd->callback([=] {
     if (config->empty() == preset->empty()) throw InputError("give exactly one of --config and --preset");
     auto base = preset->empty() ? read_json_file(*config) : train::load_preset(*preset);
     for (const auto& s : *sets) apply_override(base, s);
     if (*steps > 0) base["train"]["steps"] = *steps;
+    if (!device->empty()) base["train"]["device"] = *device;
+    if (*seed >= 0) base["train"]["seed"] = *seed;
     std::vector<run::Variant> list;
     std::stringstream ss(*variants);
     for (std::string name; std::getline(ss, name, ',');)
@@ -124,7 +132,7 @@ void add_compare_commands(CLI::App& app) {
     options.interleave = *interleave;
     options.seeds = *seeds;
     for (const auto& s : *sweeps) options.sweeps.push_back(run::parse_sweep(s));
-    options.on_progress = [](const run::CompareProgress& p) {
+    if (!*quiet) options.on_progress = [](const run::CompareProgress& p) {
       if (p.step == p.steps || p.step % std::max<int64_t>(1, p.steps / 5) == 0)
         std::printf("[%3.0f%%] %-24s seed %-6lu step %ld/%ld\n", 100.0 * double(p.done_steps) / double(p.total_steps),
                     p.name.c_str(), static_cast<unsigned long>(p.seed), static_cast<long>(p.step), static_cast<long>(p.steps));

@@ -1,6 +1,7 @@
 // eval and sample.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -76,12 +77,38 @@ void eval_text(model::Transformer& m, const EvalArgs& a) {
               nats / tokens / std::log(2.0), nats / tokens / std::log(2.0) / bytes_per_token);
 }
 
+// The config.json of the run a model was trained in (RUN/model, RUN/checkpoints/step-N);
+// null when the model lies elsewhere.
+nlohmann::json run_config_of(const std::string& model_path) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::absolute(model_path);
+  if (!fs::is_directory(dir)) dir = dir.parent_path();
+  for (const fs::path& run : {dir.parent_path(), dir.parent_path().parent_path()})
+    if (fs::is_regular_file(run / "config.json") && fs::is_regular_file(run / "metrics.jsonl")) {
+      try {
+        return read_json_file(run / "config.json");
+      } catch (const std::exception&) {
+        return nullptr;
+      }
+    }
+  return nullptr;
+}
+
 void eval_task(model::Transformer& m, const EvalArgs& a) {
   nlohmann::json cfg = !a.data.empty() ? read_json_file(a.data) : nlohmann::json{{"task", a.task}};
+  // A task's options (n_symbols, ...) decide its tokenizer. --task alone means the task as
+  // the model was trained on it, when the model's run says how that was.
+  if (a.data.empty()) {
+    const auto run = run_config_of(a.model);
+    if (run.is_object() && run.contains("data") && run["data"].is_object() && run["data"].value("task", "") == a.task)
+      cfg = run["data"];
+  }
   auto source = data::make_data_source(cfg, a.seed);
   if (source->tokenizer().to_json() != m->config().tokenizer)
-    throw InputError("the data's tokenizer " + source->tokenizer().to_json().dump() +
-                     " differs from the model's " + m->config().tokenizer.dump());
+    throw InputError("the data's tokenizer " + source->tokenizer().to_json().dump() + " differs from the model's " +
+                     m->config().tokenizer.dump() +
+                     "; give the task options the model was trained with: --data FILE with the 'data' block of its "
+                     "training config (e.g. {\"task\": \"" + cfg.value("task", a.task) + "\", \"n_symbols\": ...})");
   const int64_t T = a.seq_len > 0 ? a.seq_len : std::min<int64_t>(64, m->config().max_seq_len);
   torch::NoGradGuard g;
   double nats = 0, scored = 0;

@@ -10,11 +10,14 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QMenu>
+#include <QProgressDialog>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSaveFile>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStandardPaths>
+#include <QTimer>
 
 #include "attention_map_view.h"
 #include "csv_export.h"
@@ -66,21 +69,26 @@ ExportController::ExportController(QWidget* window, const FigureViews& views, QO
                   tr("Head similarity"));
   });
   menu_->addSeparator();
-  add(tr("Export all figures..."), tr("Every view of this run (every layer and head) in the chosen formats"), [this] {
-    const QString dir = askFolder(tr("Export all figures into"));
-    if (dir.isEmpty()) return;
-    QString error;
-    const QStringList files = exportAll(dir, &error);
-    report(error.isEmpty(), tr("%1 figure files written to %2").arg(files.size()).arg(dir), error);
-  });
-  add(tr("Curves as CSV..."), tr("step, tokens, time, loss, lr and validation loss of every logged step"), [this] {
-    const QString path = QFileDialog::getSaveFileName(window_, tr("Curves as CSV"), QDir(last_dir_).filePath("metrics.csv"),
-                                                      tr("CSV (*.csv)"));
-    if (path.isEmpty()) return;
-    rememberDir(path);
-    QString error;
-    report(exportCurvesCsv(path, &error), tr("Curves written to %1").arg(path), error);
-  });
+  export_all_action_ =
+      add(tr("Export all figures..."), tr("Every view of this run (every layer and head) in the chosen formats"), [this] {
+        const QString dir = askFolder(tr("Export all figures into"));
+        if (!dir.isEmpty()) startExportAll(dir);
+      });
+  add(tr("Curves as CSV..."),
+      tr("step, tokens, time, loss, lr and validation loss of every logged step; one more file per run drawn for "
+         "comparison"),
+      [this] {
+        const QString path = QFileDialog::getSaveFileName(window_, tr("Curves as CSV"),
+                                                          QDir(last_dir_).filePath("metrics.csv"), tr("CSV (*.csv)"));
+        if (path.isEmpty()) return;
+        rememberDir(path);
+        QString error;
+        QStringList files;
+        const bool ok = exportCurvesCsv(path, &error, &files);
+        report(ok, files.size() > 1 ? tr("Curves written to %1 and %2 more files beside it").arg(path).arg(files.size() - 1)
+                                    : tr("Curves written to %1").arg(path),
+               error);
+      });
   add(tr("Maps and matrices as .npy..."), tr("attention.npy [layers, heads, T, T] and each module matrix, for numpy.load"),
       [this] {
         const QString dir = askFolder(tr("Write .npy files into"));
@@ -120,8 +128,74 @@ QStringList ExportController::exportAll(const QString& dir, QString* error) {
   return exportAllFigures(views_, dir, formats_, options_, error);
 }
 
-bool ExportController::exportCurvesCsv(const QString& path, QString* error) {
-  return exportMetricsCsv(views_.loss->metrics(), path, error);
+bool ExportController::exportCurvesCsv(const QString& path, QString* error, QStringList* written) {
+  if (!exportMetricsCsv(views_.loss->metrics(), path, error)) return false;
+  if (written) *written << path;
+  const QFileInfo info(path);
+  for (int i = 0; i < views_.loss->overlayCount(); ++i) {
+    // The run's folder name, kept to characters every file system takes.
+    QString name = views_.loss->overlayName(i);
+    name.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._-]")), QStringLiteral("_"));
+    const QString overlay = info.dir().filePath(info.completeBaseName() + '.' + name + ".csv");
+    if (!exportMetricsCsv(views_.loss->overlayMetrics(i), overlay, error)) return false;
+    if (written) *written << overlay;
+  }
+  return true;
+}
+
+bool ExportController::startExportAll(const QString& dir) {
+  if (plan_) return false;
+  plan_ = std::make_unique<FigureSetPlan>(views_, dir, formats_, options_);
+  next_figure_ = 0;
+  export_dir_ = dir;
+  export_all_action_->setEnabled(false);
+  progress_ = new QProgressDialog(tr("Exporting figures..."), tr("Cancel"), 0, plan_->count(), window_);
+  progress_->setObjectName("exportProgress");
+  progress_->setWindowTitle(tr("Export all figures"));
+  // Window-modal: the window keeps drawing, but its views cannot be changed under the job.
+  progress_->setWindowModality(Qt::WindowModal);
+  progress_->setMinimumDuration(0);
+  progress_->setAutoClose(false);
+  progress_->setAutoReset(false);
+  connect(progress_, &QProgressDialog::canceled, this, &ExportController::cancelExportAll);
+  progress_->show();
+  QTimer::singleShot(0, this, &ExportController::exportNextFigure);
+  return true;
+}
+
+void ExportController::exportNextFigure() {
+  if (!plan_) return;  // cancelled between two figures
+  if (next_figure_ >= plan_->count()) return finishExportAll(false, {});
+  progress_->setLabelText(
+      tr("Writing %1 (%2 of %3)").arg(plan_->stem(next_figure_)).arg(next_figure_ + 1).arg(plan_->count()));
+  QString error;
+  if (!plan_->run(next_figure_, &error)) return finishExportAll(false, error);
+  ++next_figure_;
+  progress_->setValue(next_figure_);
+  // Back to the event loop before the next figure: repaints, input and Cancel get through.
+  QTimer::singleShot(0, this, &ExportController::exportNextFigure);
+}
+
+void ExportController::cancelExportAll() {
+  if (plan_) finishExportAll(true, {});
+}
+
+void ExportController::finishExportAll(bool cancelled, const QString& error) {
+  plan_->finish();
+  const QStringList files = plan_->written();
+  plan_.reset();
+  export_all_action_->setEnabled(true);
+  if (progress_) {
+    progress_->disconnect(this);
+    progress_->close();
+    progress_->deleteLater();
+    progress_ = nullptr;
+  }
+  if (cancelled)
+    emit exported(tr("Export cancelled: %1 figure files written to %2").arg(files.size()).arg(export_dir_));
+  else
+    report(error.isEmpty(), tr("%1 figure files written to %2").arg(files.size()).arg(export_dir_), error);
+  emit exportAllDone(files, cancelled, error);
 }
 
 QStringList ExportController::exportProbeNpy(const QString& dir, QString* error) {

@@ -11,7 +11,9 @@
 #include "figure_set.h"
 #include "probe/snapshot.h"
 
+class QAction;
 class QMenu;
+class QProgressDialog;
 class QWidget;
 class QCustomPlot;
 
@@ -32,7 +34,17 @@ class ExportController : public QObject {
   // The non-interactive halves of the menu's actions (return false / set *error on failure).
   bool exportView(QCustomPlot* plot, const QString& path, const QString& title, QString* error = nullptr);
   QStringList exportAll(const QString& dir, QString* error = nullptr);
-  bool exportCurvesCsv(const QString& path, QString* error = nullptr);
+  // The live run's curves to `path`; each run drawn next to it (File > Compare with run) to
+  // PATH-STEM.RUN-NAME.csv beside it, same columns. `written` gets every file.
+  bool exportCurvesCsv(const QString& path, QString* error = nullptr, QStringList* written = nullptr);
+
+  // Export all as a job: one figure per event-loop turn, so the window keeps drawing, with a
+  // progress dialog (object name "exportProgress") whose Cancel stops between two figures.
+  // The figures are painted by the GUI thread: the views are widgets. Ends with
+  // exportAllDone; false when a job is running already.
+  bool startExportAll(const QString& dir);
+  bool exportAllRunning() const { return plan_ != nullptr; }
+  void cancelExportAll();
   // attention.npy [layers, heads, T, T] and one layerL_module_name.npy per module matrix,
   // plus tokens.txt (one label per line) so the axes can be labelled in Python.
   QStringList exportProbeNpy(const QString& dir, QString* error = nullptr);
@@ -40,6 +52,7 @@ class ExportController : public QObject {
  signals:
   void exported(const QString& message);  // for the status bar
   void failed(const QString& message);
+  void exportAllDone(const QStringList& files, bool cancelled, const QString& error);
 
  private:
   void askViewExport(QCustomPlot* plot, const QString& stem, const QString& title);
@@ -47,6 +60,8 @@ class ExportController : public QObject {
   QString askFolder(const QString& caption);
   void report(bool ok, const QString& done, const QString& error);
   void rememberDir(const QString& path);
+  void exportNextFigure();
+  void finishExportAll(bool cancelled, const QString& error);
 
   QWidget* window_;
   FigureViews views_;
@@ -54,6 +69,11 @@ class ExportController : public QObject {
   ExportOptions options_;
   QList<FigureFormat> formats_{FigureFormat::Png, FigureFormat::Svg, FigureFormat::Pdf};
   QString last_dir_;
+  std::unique_ptr<FigureSetPlan> plan_;  // the Export all job in progress
+  int next_figure_ = 0;
+  QString export_dir_;
+  QProgressDialog* progress_ = nullptr;
+  QAction* export_all_action_ = nullptr;
 };
 
 }  // namespace headlab::gui

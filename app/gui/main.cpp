@@ -3,7 +3,8 @@
 //   headlab --demo [--steps N]                      the window, training the default preset at once
 //   headlab --export-figures RUN_DIR --out DIR [--format png,svg,pdf] [--dpi D] [--size WxH]
 //                                                   every figure of a saved run, no window
-//   headlab --screenshot FILE --steps N             (hidden) trains N steps, saves the window as FILE
+//   headlab --screenshot FILE --steps N [--screenshot-size WxH]
+//                                                   (hidden) trains N steps, saves the window as FILE
 //   --runs DIR                                      where new runs go (remembered)
 #include <QApplication>
 #include <QCommandLineParser>
@@ -33,6 +34,55 @@ bool argvHas(int argc, char** argv, const char* flag) {
   for (int i = 1; i < argc; ++i)
     if (std::strcmp(argv[i], flag) == 0) return true;
   return false;
+}
+
+// --help and --version print and quit: they need no window system, so they must work where
+// none can be had (a QApplication aborts there before it has parsed anything).
+bool onlyPrints(int argc, char** argv) {
+  for (const char* flag : {"--help", "-h", "-?", "--help-all", "--version", "-v"})
+    if (argvHas(argc, argv, flag)) return true;
+  return false;
+}
+
+// Whether a window can be shown: a platform chosen by the user, or an X11/Wayland display.
+bool displayAvailable() {
+#ifdef Q_OS_LINUX
+  return qEnvironmentVariableIsSet("QT_QPA_PLATFORM") || !qEnvironmentVariableIsEmpty("DISPLAY") ||
+         !qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY");
+#else
+  return true;
+#endif
+}
+
+void setUpApplication() {
+  QCoreApplication::setOrganizationName("HeadLab");
+  QCoreApplication::setApplicationName("HeadLab");
+  QCoreApplication::setApplicationVersion(HEADLAB_VERSION);
+}
+
+void addOptions(QCommandLineParser& args) {
+  args.setApplicationDescription("HeadLab: train small transformers and watch their attention heads.");
+  args.addHelpOption();
+  args.addVersionOption();
+  args.addPositionalArgument("path", "A model, checkpoint, run directory or experiment JSON to open.", "[path]");
+  args.addOptions({
+      {"demo", "Open the window and start the default preset (induction-kha)."},
+      {"steps", "Training steps for --demo / --screenshot.", "N", "0"},
+      {"export-figures", "Render every figure of a saved run without a window.", "RUN_DIR"},
+      {"out", "Folder for --export-figures.", "DIR"},
+      {"format", "Figure formats for --export-figures.", "png,svg,pdf", "png"},
+      {"dpi", "DPI of exported figures.", "D", "150"},
+      {"size", "Pixel size of exported figures.", "WxH", "1500x1000"},
+      {"probe-text", "Probe input for --export-figures (default: the run's own).", "TEXT"},
+      {"runs", "Folder for new run directories (remembered; default ~/headlab-runs).", "DIR"},
+      {"theme", "system, light or dark for this start (default: the View menu's choice).", "MODE"},
+  });
+  QCommandLineOption screenshot("screenshot", "Train --steps steps, save the window to FILE, quit.", "FILE");
+  screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
+  args.addOption(screenshot);
+  QCommandLineOption screenshot_size("screenshot-size", "Window size for --screenshot.", "WxH");
+  screenshot_size.setFlags(QCommandLineOption::HiddenFromHelp);
+  args.addOption(screenshot_size);
 }
 
 int exportFigures(const QCommandLineParser& args) {
@@ -100,35 +150,30 @@ void scheduleScreenshot(MainWindow& window, const QString& file, int steps) {
 int main(int argc, char** argv) {
   // The training worker shares the machine with the GUI thread and whatever else runs.
   headlab::prefer_passive_openmp_waiting(argv);
+  if (onlyPrints(argc, argv)) {
+    QCoreApplication app(argc, argv);
+    setUpApplication();
+    QCommandLineParser args;
+    addOptions(args);
+    args.process(app);  // prints the help or the version and exits
+    return 0;
+  }
   // Exporting figures never shows a window: work without a display unless told otherwise.
   if (argvHas(argc, argv, "--export-figures") && !qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
     qputenv("QT_QPA_PLATFORM", "offscreen");
+  else if (!displayAvailable()) {
+    std::cerr << "headlab: no display (DISPLAY and WAYLAND_DISPLAY are not set), so no window can open.\n"
+                 "  headlab --export-figures RUN_DIR --out DIR   renders a run's figures without one;\n"
+                 "  headlab-cli trains, probes and compares on the command line;\n"
+                 "  xvfb-run headlab ...                         runs the window on a virtual display.\n";
+    return 1;
+  }
   QApplication app(argc, argv);
-  QApplication::setOrganizationName("HeadLab");
-  QApplication::setApplicationName("HeadLab");
-  QApplication::setApplicationVersion(HEADLAB_VERSION);
+  setUpApplication();
   QApplication::setWindowIcon(QIcon(":/headlab.svg"));
 
   QCommandLineParser args;
-  args.setApplicationDescription("HeadLab: train small transformers and watch their attention heads.");
-  args.addHelpOption();
-  args.addVersionOption();
-  args.addPositionalArgument("path", "A model, checkpoint, run directory or experiment JSON to open.", "[path]");
-  args.addOptions({
-      {"demo", "Open the window and start the default preset (induction-kha)."},
-      {"steps", "Training steps for --demo / --screenshot.", "N", "0"},
-      {"export-figures", "Render every figure of a saved run without a window.", "RUN_DIR"},
-      {"out", "Folder for --export-figures.", "DIR"},
-      {"format", "Figure formats for --export-figures.", "png,svg,pdf", "png"},
-      {"dpi", "DPI of exported figures.", "D", "150"},
-      {"size", "Pixel size of exported figures.", "WxH", "1500x1000"},
-      {"probe-text", "Probe input for --export-figures (default: the run's own).", "TEXT"},
-      {"runs", "Folder for new run directories (remembered; default ~/headlab-runs).", "DIR"},
-      {"theme", "system, light or dark for this start (default: the View menu's choice).", "MODE"},
-  });
-  QCommandLineOption screenshot("screenshot", "Train --steps steps, save the window to FILE, quit.", "FILE");
-  screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
-  args.addOption(screenshot);
+  addOptions(args);
   args.process(app);
   headlab::configure_threads();
 
@@ -146,7 +191,13 @@ int main(int argc, char** argv) {
   }
   MainWindow window;
   if (args.isSet("runs")) window.setRunsFolder(QDir(args.value("runs")).absolutePath());
+  if (args.isSet("screenshot-size")) {
+    const QStringList wh = args.value("screenshot-size").split('x');
+    if (wh.size() == 2) window.resize(wh[0].toInt(), wh[1].toInt());
+  }
   window.show();
+  // Screenshots show the default layout at the size asked for, whatever was saved.
+  if (args.isSet("screenshot")) QTimer::singleShot(0, &window, [&window] { window.resetLayout(); });
   const int steps = args.value("steps").toInt();
   if (args.isSet("screenshot")) {
     scheduleScreenshot(window, args.value("screenshot"), steps > 0 ? steps : 100);
@@ -154,10 +205,12 @@ int main(int argc, char** argv) {
     QString error;
     if (!window.startDemo(steps, &error)) std::cerr << "headlab: " << error.toStdString() << "\n";
   } else if (!args.positionalArguments().isEmpty()) {
+    // A failure is shown in a dialog (the user started a window, not a terminal session) and
+    // also printed, for scripts.
     QString error;
     const QString path = args.positionalArguments().front();
-    if (!window.openPath(path, &error)) std::cerr << "headlab: cannot open " << path.toStdString() << ": "
-                                                  << error.toStdString() << "\n";
+    if (!window.openFromCommandLine(path, &error))
+      std::cerr << "headlab: cannot open " << path.toStdString() << ": " << error.toStdString() << "\n";
   }
   return QApplication::exec();
 }

@@ -13,6 +13,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -20,6 +21,7 @@
 #include <QVBoxLayout>
 
 #include "attention_map_view.h"
+#include "compare_controller.h"
 #include "common/runtime.h"
 #include "experiment_check.h"
 #include "experiment_panel.h"
@@ -70,6 +72,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setCentralWidget(chart_);
   buildDocks();
   buildLabDocks();
+  placeDocksByDefault();
   exporter_ = new ExportController(this, {chart_, attention_, matrices_, heads_}, this);
   recent_ = new RecentFiles(this);
   buildMenus();
@@ -82,8 +85,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   experiment_->setCudaAvailable(cudaAvailable());
   const QString last = settings.value("experiment/lastPreset").toString();
   if (!last.isEmpty()) experiment_->selectPreset(last);
-  restoreGeometry(settings.value("window/geometry").toByteArray());
-  restoreState(settings.value("window/state").toByteArray());
+  const bool restored = restoreGeometry(settings.value("window/geometry").toByteArray()) &&
+                        restoreState(settings.value("window/state").toByteArray());
+  fitIntoScreen();  // a layout saved on a bigger screen must not open past this one
+  // First-run proportions once the window has its size (a saved layout keeps its own).
+  if (!restored) QTimer::singleShot(0, this, [this] { sizeDocksByDefault(); });
   showMessage(tr("Pick a preset and press Start (Ctrl+Enter), or open a model or run directory (File menu, "
                  "or drop it on the window)."), 0);
 }
@@ -94,7 +100,14 @@ QDockWidget* MainWindow::addDock(QWidget* widget, const QString& title, const QS
                                  Qt::DockWidgetArea area) {
   auto* dock = new QDockWidget(title, this);
   dock->setObjectName(name);  // saveState/restoreState find docks by name
-  dock->setWidget(widget);
+  // A panel taller or wider than its share of the window scrolls inside its dock instead of
+  // raising the window's minimum size past the screen (a long form on a 768-pixel screen).
+  auto* scroll = new QScrollArea(dock);
+  scroll->setObjectName(name + "Scroll");
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setWidget(widget);
+  dock->setWidget(scroll);
   addDockWidget(area, dock);
   return dock;
 }
@@ -112,19 +125,11 @@ void MainWindow::buildDocks() {
   attention_layout->addWidget(attention_, 1);
   matrices_ = new MatrixView(this);
 
-  QDockWidget* run = addDock(controls_, tr("Run"), "run", Qt::LeftDockWidgetArea);
-  QDockWidget* experiment = addDock(experiment_, tr("Experiment"), "experiment", Qt::LeftDockWidgetArea);
-  QDockWidget* attention = addDock(attention_box, tr("Attention map"), "attention", Qt::RightDockWidgetArea);
-  QDockWidget* matrices = addDock(matrices_, tr("Cross-head matrices"), "matrices", Qt::RightDockWidgetArea);
-  QDockWidget* modules = addDock(modules_, tr("Modules"), "modules", Qt::BottomDockWidgetArea);
-  // First-run proportions, once the window has its size (a saved layout replaces them):
-  // the maps get room to be read.
-  resize(1500, 950);
-  QTimer::singleShot(0, this, [=] {
-    if (QSettings().contains("window/state")) return;
-    resizeDocks({experiment, attention}, {330, 600}, Qt::Horizontal);
-    resizeDocks({run, experiment, attention, matrices, modules}, {110, 700, 520, 330, 130}, Qt::Vertical);
-  });
+  addDock(controls_, tr("Run"), "run", Qt::LeftDockWidgetArea);
+  addDock(experiment_, tr("Experiment"), "experiment", Qt::LeftDockWidgetArea);
+  addDock(attention_box, tr("Attention map"), "attention", Qt::RightDockWidgetArea);
+  addDock(matrices_, tr("Cross-head matrices"), "matrices", Qt::RightDockWidgetArea);
+  addDock(modules_, tr("Modules"), "modules", Qt::BottomDockWidgetArea);
 
   controls_->setStartAllowed(experiment_->isValid());
   connect(experiment_, &ExperimentPanel::validityChanged, controls_, &RunControls::setStartAllowed);
@@ -180,6 +185,9 @@ void MainWindow::buildMenus() {
     reportOpen(openPath(path, &error), path, error);
   });
 
+  QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+  edit->addAction(modules_->undoAction());
+
   QMenu* run = menuBar()->addMenu(tr("&Run"));
   run->addActions(controls_->runActions());
   run->addSeparator();
@@ -197,17 +205,13 @@ void MainWindow::buildMenus() {
   for (QDockWidget* dock : findChildren<QDockWidget*>()) view_menu_->addAction(dock->toggleViewAction());
   view_menu_->addSeparator();
   view_menu_->addAction(tr("Reset chart view"), chart_, &LossChart::resetView);
+  reset_layout_ = view_menu_->addAction(tr("Reset layout"), this, &MainWindow::resetLayout);
+  reset_layout_->setToolTip(tr("Put every panel back where it was at the first start: docked, in its tab group, "
+                               "with its default share of the window."));
   buildThemeMenu(view_menu_->addMenu(tr("Theme")));
   buildTimelineMenus();
 
-  QMenu* help = menuBar()->addMenu(tr("&Help"));
-  help->addAction(tr("About HeadLab"), this, [this] {
-    QMessageBox::about(this, tr("About HeadLab"),
-                       tr("<b>HeadLab %1</b><p>A lab for attention heads: train small transformers with "
-                          "cross-head interaction modules (KHA, MEA, talking heads) and watch what the heads "
-                          "learn.</p><p>Hover any view for an explanation.</p>")
-                           .arg(QApplication::applicationVersion()));
-  });
+  buildHelpMenu();
 }
 
 void MainWindow::buildThemeMenu(QMenu* menu) {
@@ -231,6 +235,7 @@ void MainWindow::connectFeed() {
   connect(feed_, &SessionFeed::metricsAppended, chart_, &LossChart::appendMetrics);
   connect(feed_, &SessionFeed::probeChanged, this, [this](std::shared_ptr<const ProbeSnapshot> probe) {
     modules_->setAblations(probe->ablations);
+    modules_->setModuleMatrices(probe->matrices);
     onLiveProbe(probe);  // the views follow it unless the timeline shows an earlier probe
   });
   connect(feed_, &SessionFeed::eventsAppended, this, [this](const std::vector<EventRecord>& events) {
@@ -249,9 +254,27 @@ void MainWindow::onSessionReset() {
   matrices_->setSnapshot(nullptr);
   resetTimeline();
   controls_->clearStatus();
+  experiment_->setRunActive(false);
   model_config_json_.clear();
   n_layers_ = 0;
   last_state_ = RunState::Idle;
+  resumed_run_.clear();
+  form_follows_model_ = false;
+}
+
+bool MainWindow::formMatchesResumedRun() const {
+  // Only Steps may differ: a form changed in anything else (another preset, another model)
+  // asks for a new run, not for more steps of the resumed one.
+  nlohmann::json form = experiment_->config();
+  if (form.contains("train") && form["train"].is_object()) form["train"].erase("steps");
+  return form == resumed_form_;
+}
+
+void MainWindow::fillFormFromOpenedModel() {
+  const auto config = nlohmann::json::parse(model_config_json_, nullptr, false);
+  if (!config.is_object()) return;
+  form_follows_model_ = false;
+  experiment_->setModelSettings(config);
 }
 
 void MainWindow::onStatus(const session::SessionStatus& status) {
@@ -260,8 +283,11 @@ void MainWindow::onStatus(const session::SessionStatus& status) {
     model_config_json_ = status.model_config_json;
     const auto config = nlohmann::json::parse(model_config_json_, nullptr, false);
     n_layers_ = config.is_object() ? config.value("n_layers", 0) : 0;
+    if (form_follows_model_) fillFormFromOpenedModel();
   }
   modules_->setModules(n_layers_, status.modules);
+  experiment_->setRunActive(status.training &&
+                            (status.state == RunState::Running || status.state == RunState::Paused));
   state_label_->setText(status.training ? QString::fromStdString(session::to_string(status.state))
                                         : tr("inspection"));
   if (status.state != last_state_ && (status.state == RunState::Error || status.state == RunState::Finished ||
@@ -275,7 +301,25 @@ void MainWindow::onStatus(const session::SessionStatus& status) {
 void MainWindow::onCommand(const Command& command) {
   if (command.is<session::cmd::Start>()) {
     const auto snap = feed_->snapshot();
-    if (feed_->hasSession() && snap && snap->status.training && snap->status.state == RunState::Idle) {
+    const bool training = feed_->hasSession() && snap && snap->status.training;
+    // A resumed run continues in its own directory; Steps raised in the form trains it further.
+    const bool resumed = training && !resumed_run_.isEmpty() && snap->status.run_dir == resumed_run_.toStdString() &&
+                         (snap->status.state == RunState::Idle || snap->status.state == RunState::Finished) &&
+                         formMatchesResumedRun();
+    if (resumed && experiment_->stepsBox()->value() != snap->status.total_steps) {
+      QString error;
+      if (!trainResumedRunFurther(&error)) {
+        showMessage(error);
+        QMessageBox::warning(this, tr("Cannot train further"), error);
+      }
+      return;
+    }
+    if (resumed && snap->status.state == RunState::Finished) {
+      showMessage(tr("%1 has trained all its %2 steps: raise Steps in the Experiment form to train it further.")
+                      .arg(resumed_run_).arg(snap->status.total_steps), 0);
+      return;
+    }
+    if (training && snap->status.state == RunState::Idle) {
       feed_->post(command);
       return;
     }
@@ -299,7 +343,11 @@ bool MainWindow::startExperiment(const nlohmann::json& experiment, QString* erro
     if (error) *error = problem.isEmpty() ? tr("a run is being prepared already") : problem;
     return false;
   }
-  const QString name = experiment_->presetName().isEmpty() ? QStringLiteral("custom") : experiment_->presetName();
+  if (compare_->isRunning()) {
+    if (error) *error = tr("a comparison is training: wait for it or cancel it in the Compare dock first");
+    return false;
+  }
+  const QString name = experiment_->runName();
   const QString base = QDir(runs_folder_).filePath(name + '-' + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
   QString dir = base;
   for (int i = 2; QFileInfo::exists(dir); ++i) dir = base + QStringLiteral("-%1").arg(i);

@@ -7,6 +7,7 @@
 #include <QString>
 #include <QStringList>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "session/session.h"
@@ -57,6 +58,9 @@ class MainWindow : public QMainWindow {
   // A run directory, a model directory, a checkpoint, a .safetensors file or an experiment
   // JSON (loaded into the form). Run directories come back with their curves and events.
   bool openPath(const QString& path, QString* error = nullptr);
+  // openPath for a path given on the command line: a failure, now or once the model has
+  // been read, is shown in a dialog too, not only returned.
+  bool openFromCommandLine(const QString& path, QString* error = nullptr);
   // Loads the model on the launcher's thread; `remember` is what File > Recent keeps (the model
   // itself when empty; its run directory when the run was opened).
   bool openModel(const QString& path, QString* error = nullptr, const QString& remember = {});
@@ -64,6 +68,10 @@ class MainWindow : public QMainWindow {
   // Continues a run directory from its newest checkpoint: its curves come back and the run
   // waits (Idle) for Start. Refused while another run is running or paused.
   bool resumeRun(const QString& path, QString* error = nullptr);
+  // Start on a resumed run whose Steps the form raised: the same run directory continues
+  // from its checkpoint to the new step count (optimizer state and all). False, with the
+  // reason, when there is no resumed run or Steps is not above its step.
+  bool trainResumedRunFurther(QString* error = nullptr);
   // Adds a finished run's loss curve to the chart for comparison.
   bool addOverlayRun(const QString& path, QString* error = nullptr);
   // A finished comparison folder (summary.json): its table and curves in the Compare dock.
@@ -103,6 +111,17 @@ class MainWindow : public QMainWindow {
   // new folder under runsFolder(). False, with the reason, when it cannot start.
   bool startComparison(const CompareChoices& choices, QString* error = nullptr);
 
+  // Help > Keyboard shortcuts: "Menu > Action: key" for every menu action with a shortcut,
+  // read from the menus themselves (main_window_help.cpp).
+  QStringList shortcutList() const;
+  // The README the Help menu opens: the source tree's, else the installed one; empty if none.
+  static QString readmePath();
+
+  // View > Reset layout (main_window_layout.cpp): every dock back in its default place, tab
+  // group and share of the window, whatever was moved, closed or floated.
+  void resetLayout();
+  QAction* resetLayoutAction() const { return reset_layout_; }
+
  protected:
   void closeEvent(QCloseEvent* event) override;
   void dragEnterEvent(QDragEnterEvent* event) override;
@@ -112,13 +131,22 @@ class MainWindow : public QMainWindow {
   void buildDocks();
   void buildMenus();
   void buildThemeMenu(QMenu* menu);
+  void buildHelpMenu();  // main_window_help.cpp
   void buildLabDocks();  // Heads, Compare, Sample, Learn (main_window_labs.cpp)
   QDockWidget* addDock(QWidget* widget, const QString& title, const QString& name, Qt::DockWidgetArea area);
+  // The default dock arrangement and a first size that fits the screen (main_window_layout.cpp).
+  void placeDocksByDefault();
+  void sizeDocksByDefault();
+  void fitIntoScreen();
   void connectFeed();
   void onCommand(const session::Command& command);
   void onStatus(const session::SessionStatus& status);
   void onSessionReset();
+  void fillFormFromOpenedModel();  // the form's model section becomes the opened model's config
+  bool formMatchesResumedRun() const;
   void loadRunCurves(const QString& run_dir);
+  void loadFormFromRun(const QString& run_dir);  // the Experiment form shows the run's config
+  void launchResume(const QString& path, std::optional<int64_t> total_steps, bool start);
   void showMessage(const QString& message, int timeout_ms = 8000);
   void askOpenModel();
   void askOpenRunDirectory();
@@ -165,7 +193,11 @@ class MainWindow : public QMainWindow {
   QString runs_folder_;
   QString run_dir_;
   QString inspected_model_;
+  QString resumed_run_;              // the run directory the live session resumed, if any
+  bool form_follows_model_ = false;  // the next model config reported fills the form's model
+  nlohmann::json resumed_form_;      // the form as the resumed run filled it, without train.steps
   QAction* train_from_model_ = nullptr;
+  QAction* reset_layout_ = nullptr;
   std::string model_config_json_;  // of the last status, to parse n_layers only on change
   int n_layers_ = 0;
   session::RunState last_state_ = session::RunState::Idle;

@@ -10,7 +10,9 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QSaveFile>
+#include <QSpinBox>
 #include <QStatusBar>
+#include <algorithm>
 #include <filesystem>
 
 #include "common/json_file.h"
@@ -45,6 +47,30 @@ QString runOfModel(const QString& model_path) {
   return {};
 }
 
+// How far a model was trained, from where it lies: RUN/checkpoints/step-N is step N; a run's
+// final model/ is its newest checkpoint or logged step; 0 when nothing says (a bare model).
+int64_t trainedStepOf(const QString& model_path) {
+  const QFileInfo info(model_path);
+  const QDir dir(info.isDir() ? info.absoluteFilePath() : info.absolutePath());
+  bool ok = false;
+  if (dir.dirName().startsWith("step-")) {
+    const qint64 step = dir.dirName().mid(5).toLongLong(&ok);
+    if (ok) return step;
+  }
+  const QString run = runOfModel(model_path);
+  if (run.isEmpty()) return 0;
+  int64_t step = 0;
+  try {
+    const auto checkpoints = io::RunDirectory::checkpoint_steps(run.toStdString());
+    if (!checkpoints.empty()) step = checkpoints.back();
+    const auto metrics = io::RunDirectory::read_metrics(run.toStdString());
+    if (!metrics.empty()) step = std::max<int64_t>(step, metrics.back().step);
+  } catch (const std::exception&) {
+    // Unreadable logs leave the step unknown; the model itself still opens.
+  }
+  return step;
+}
+
 }  // namespace
 
 bool MainWindow::openPath(const QString& path, QString* error) {
@@ -71,6 +97,14 @@ bool MainWindow::openPath(const QString& path, QString* error) {
   return openModel(info.fileName() == "config.json" ? info.absolutePath() : path, error);
 }
 
+bool MainWindow::openFromCommandLine(const QString& path, QString* error) {
+  QString why;
+  if (openPath(path, &why)) return true;  // a failure while loading shows its own dialog
+  reportLaunchFailure(tr("Cannot open %1").arg(path), why);
+  if (error) *error = why;
+  return false;
+}
+
 bool MainWindow::openModel(const QString& path, QString* error, const QString& remember) {
   if (launcher_->busy()) {
     if (error) *error = tr("another run or model is being opened");
@@ -81,7 +115,7 @@ bool MainWindow::openModel(const QString& path, QString* error, const QString& r
   const std::string model_path = path.toStdString();
   launcher_->launch(
       tr("Opening %1 (weights, first probe)...").arg(path),
-      [model_path] { return session::Session::create_inspection(model_path); },
+      [model_path, path] { return session::Session::create_inspection(model_path, trainedStepOf(path)); },
       [this, path, remember](std::unique_ptr<session::Session> session, const QString& failure) {
         if (!session) return reportLaunchFailure(tr("Cannot open %1").arg(path), failure);
         feed_->setSession(std::move(session));
@@ -89,10 +123,24 @@ bool MainWindow::openModel(const QString& path, QString* error, const QString& r
         train_from_model_->setEnabled(true);
         run_dir_ = runOfModel(path);
         if (!run_dir_.isEmpty()) loadRunCurves(run_dir_);
+        // The form shows what is loaded: the run's settings when the model has a run, and in
+        // any case the model's own config (onStatus, once the session reports it).
+        if (!run_dir_.isEmpty()) loadFormFromRun(run_dir_);
+        form_follows_model_ = true;
+        if (!model_config_json_.empty()) fillFormFromOpenedModel();  // the first status came already
         recent_->add(remember.isEmpty() ? path : remember);
         showMessage(tr("Inspecting %1").arg(path));
       });
   return true;
+}
+
+void MainWindow::loadFormFromRun(const QString& run_dir) {
+  try {
+    experiment_->setConfig(read_json_file((run_dir + "/config.json").toStdString()));
+  } catch (const std::exception& e) {
+    // The form is only a reminder of the settings; the model itself was read from its files.
+    showMessage(tr("The settings of %1 cannot be read: %2").arg(run_dir, QString::fromStdString(e.what())));
+  }
 }
 
 bool MainWindow::openRunDirectory(const QString& path, QString* error) {
@@ -132,33 +180,67 @@ bool MainWindow::resumeRun(const QString& path, QString* error) {
     if (error) *error = tr("another run or model is being opened");
     return false;
   }
+  launchResume(path, std::nullopt, /*start=*/false);
+  return true;
+}
+
+void MainWindow::launchResume(const QString& path, std::optional<int64_t> total_steps, bool start) {
   // This window's own idle session of that run (finished or stopped) still holds the run's
   // lock: let it go first. Its worker waits for commands, so the join is immediate.
+  const auto snap = feed_->snapshot();
   if (snap && snap->status.run_dir == path.toStdString()) feed_->closeSessionNow();
   // A truncated or foreign checkpoint is found by the launcher, before the old session goes.
   const std::string run_path = path.toStdString();
   launcher_->launch(
-      tr("Resuming %1 (checkpoint, first probe)...").arg(path),
-      [run_path] { return session::Session::create_resume(run_path); },
-      [this, path](std::unique_ptr<session::Session> session, const QString& failure) {
+      total_steps ? tr("Continuing %1 to step %2 (checkpoint, first probe)...").arg(path).arg(*total_steps)
+                  : tr("Resuming %1 (checkpoint, first probe)...").arg(path),
+      [run_path, total_steps] { return session::Session::create_resume(run_path, total_steps); },
+      [this, path, start](std::unique_ptr<session::Session> session, const QString& failure) {
         if (!session) return reportLaunchFailure(tr("Cannot resume %1").arg(path), failure);
         feed_->setSession(std::move(session));  // its series start with the run's earlier curves
+        feed_->poll();
         run_dir_ = path;
-        try {
-          experiment_->setConfig(read_json_file((path + "/config.json").toStdString()));
-        } catch (const std::exception&) {
-          // The form is only a reminder of the settings; the run itself was read from its checkpoint.
-        }
+        resumed_run_ = path;
+        loadFormFromRun(path);
         recent_->add(path);
         const auto resumed = feed_->snapshot();
         const qint64 step = resumed ? resumed->status.step : 0;
         const qint64 total = resumed ? resumed->status.total_steps : 0;
+        // The form shows the run as it now is: its step count may be the one asked for here.
+        if (total > 0) experiment_->stepsBox()->setValue(int(total));
+        resumed_form_ = experiment_->config();
+        if (resumed_form_.contains("train") && resumed_form_["train"].is_object()) resumed_form_["train"].erase("steps");
+        if (start && step < total) {
+          feed_->post(Command::start());
+          showMessage(tr("Training %1 further, from step %2 to %3.").arg(path).arg(step).arg(total), 0);
+          return;
+        }
         showMessage(step < total ? tr("Resumed %1 at step %2 of %3: press Start (Ctrl+Enter) to continue.")
                                        .arg(path).arg(step).arg(total)
-                                 : tr("%1 has finished all its %2 steps; it can be inspected, or its config trained "
-                                      "further with more steps.").arg(path).arg(total),
+                                 : tr("%1 has trained all its %2 steps: raise Steps in the Experiment form and press "
+                                      "Start to train it further.").arg(path).arg(total),
                     0);
       });
+}
+
+bool MainWindow::trainResumedRunFurther(QString* error) {
+  const auto snap = feed_->snapshot();
+  if (resumed_run_.isEmpty() || !snap || snap->status.run_dir != resumed_run_.toStdString()) {
+    if (error) *error = tr("no resumed run");
+    return false;
+  }
+  const int64_t wanted = experiment_->stepsBox()->value();
+  if (wanted <= snap->status.step) {
+    if (error)
+      *error = tr("%1 has trained %2 steps already: set Steps in the Experiment form above that to train it further.")
+                   .arg(resumed_run_).arg(snap->status.step);
+    return false;
+  }
+  if (launcher_->busy()) {
+    if (error) *error = tr("another run or model is being opened");
+    return false;
+  }
+  launchResume(resumed_run_, wanted, /*start=*/true);
   return true;
 }
 

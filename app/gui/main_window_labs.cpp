@@ -24,6 +24,8 @@
 #include "learn_panel.h"
 #include "main_window.h"
 #include "sample_view.h"
+#include "session_launcher.h"
+#include "variant_description.h"
 #include "session_feed.h"
 
 namespace headlab::gui {
@@ -34,20 +36,11 @@ void MainWindow::buildLabDocks() {
   compare_ = new CompareController(this);
   sample_ = new SampleView(this);
   learn_ = new LearnPanel(this);
+  // Tabs behind the existing docks (placeDocksByDefault), so the first-run layout stays roomy.
   QDockWidget* heads = addDock(heads_, tr("Heads"), "heads", Qt::RightDockWidgetArea);
   QDockWidget* compare = addDock(compare_panel_, tr("Compare"), "compare", Qt::BottomDockWidgetArea);
-  QDockWidget* sample = addDock(sample_, tr("Sample"), "sample", Qt::BottomDockWidgetArea);
-  QDockWidget* learn = addDock(learn_, tr("Learn"), "learn", Qt::LeftDockWidgetArea);
-  // As tabs behind the existing docks, so the first-run layout stays as roomy as it was.
-  auto tabBehind = [this](const char* existing, std::initializer_list<QDockWidget*> docks) {
-    auto* first = findChild<QDockWidget*>(existing);
-    if (!first) return;
-    for (QDockWidget* d : docks) tabifyDockWidget(first, d);
-    first->raise();
-  };
-  tabBehind("matrices", {heads});
-  tabBehind("modules", {compare, sample});
-  tabBehind("experiment", {learn});
+  addDock(sample_, tr("Sample"), "sample", Qt::BottomDockWidgetArea);
+  addDock(learn_, tr("Learn"), "learn", Qt::LeftDockWidgetArea);
 
   // Heads: pulling the history copies it, so only a probe of a new step pulls it; a re-probe
   // at the same step (new probe text, a module toggled) just replaces the newest entry.
@@ -66,6 +59,15 @@ void MainWindow::buildLabDocks() {
     const auto snap = feed_->snapshot();
     if (snap && snap->sample) sample_->setResult(*snap->sample);
   });
+
+  // Compare: what each variant really trains follows the form.
+  auto describe_variants = [this] {
+    const nlohmann::json base = experiment_->config();
+    for (const QString& name : ComparePanel::variantNames())
+      compare_panel_->setVariantDescription(name, describeVariant(name, base));
+  };
+  connect(experiment_, &ExperimentPanel::configChanged, this, describe_variants);
+  describe_variants();
 
   // Compare: its own chart and table in the dock; the live run's loss chart is left alone.
   curve_feed_ = new CompareCurveFeed(compare_, compare_panel_->comparisonChart(), this);
@@ -135,6 +137,14 @@ void MainWindow::buildLabDocks() {
 }
 
 bool MainWindow::startComparison(const CompareChoices& choices, QString* error) {
+  // One training at a time: a comparison next to a live run would slow both and make the
+  // comparison's timings meaningless.
+  const auto snap = feed_->snapshot();
+  if (launcher_->busy() || (snap && snap->status.training && (snap->status.state == session::RunState::Running ||
+                                                              snap->status.state == session::RunState::Paused))) {
+    if (error) *error = tr("a run is training: stop it (Shift+F5) before starting a comparison");
+    return false;
+  }
   const nlohmann::json base = experiment_->config();
   const QString problem = QString::fromStdString(experimentConfigProblem(base));
   if (!problem.isEmpty()) {
@@ -143,7 +153,7 @@ bool MainWindow::startComparison(const CompareChoices& choices, QString* error) 
   }
   QString dir = choices.out_dir;
   if (dir.isEmpty()) {
-    const QString name = experiment_->presetName().isEmpty() ? QStringLiteral("custom") : experiment_->presetName();
+    const QString name = experiment_->runName();
     const QString stem =
         QDir(runs_folder_).filePath("compare-" + name + '-' + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
     dir = stem;

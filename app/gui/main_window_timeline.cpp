@@ -11,6 +11,7 @@
 #include "attention_map_view.h"
 #include "export_controller.h"
 #include "head_atlas_view.h"
+#include "loss_chart.h"
 #include "main_window.h"
 #include "matrix_view.h"
 #include "replay_export_controller.h"
@@ -21,12 +22,10 @@ namespace headlab::gui {
 
 void MainWindow::buildAtlasAndTimeline() {
   atlas_ = new HeadAtlasView(this);
+  // Shares the space of the matrices (a tab, placeDocksByDefault): both are overviews of the
+  // whole model, while the attention map above stays visible to open the head clicked here.
   QDockWidget* atlas_dock = addDock(atlas_, tr("Head atlas"), "atlas", Qt::RightDockWidgetArea);
   atlas_dock->setToolTip(atlas_->toolTip());
-  // Shares the space of the matrices (a tab): both are overviews of the whole model, while
-  // the attention map above stays visible to open the head clicked in the atlas.
-  if (auto* matrices_dock = qobject_cast<QDockWidget*>(matrices_->parentWidget()))
-    tabifyDockWidget(matrices_dock, atlas_dock);
 
   timeline_ = new TimelineBar(this);
   auto* bar = new QToolBar(tr("Timeline"), this);
@@ -39,9 +38,11 @@ void MainWindow::buildAtlasAndTimeline() {
   connect(attention_, &AttentionMapView::layerHeadChanged, atlas_, &HeadAtlasView::setSelectedHead);
   connect(timeline_, &TimelineBar::snapshotChosen, this, [this](std::shared_ptr<const ProbeSnapshot> probe) {
     showProbe(probe);
+    chart_->setCursorStep(probe->step);  // where on the curve the replayed maps come from
     showMessage(tr("Showing the probe of step %1 (timeline); tick Live to follow training again.").arg(probe->step));
   });
   connect(timeline_, &TimelineBar::liveChanged, this, [this](bool live) {
+    if (live) chart_->setCursorStep(std::nullopt);
     const auto snap = feed_->snapshot();
     if (live && snap && snap->probe) showProbe(snap->probe);
   });

@@ -77,17 +77,18 @@ std::unique_ptr<Session> Session::create_training(const nlohmann::json& experime
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
-std::unique_ptr<Session> Session::create_resume(const std::string& run_dir) {
+std::unique_ptr<Session> Session::create_resume(const std::string& run_dir, std::optional<int64_t> total_steps) {
   auto impl = std::make_unique<Impl>();
-  impl->driver = run::RunDriver::resume(run_dir, {}, run::DriverOptions{run::ProbeCadence::Adaptive});
+  impl->driver = run::RunDriver::resume(run_dir, total_steps, run::DriverOptions{run::ProbeCadence::Adaptive});
   impl->run_dir = run_dir;
   attach(*impl);
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
-std::unique_ptr<Session> Session::create_inspection(const std::string& model_path) {
+std::unique_ptr<Session> Session::create_inspection(const std::string& model_path, int64_t trained_step) {
   auto impl = std::make_unique<Impl>();
   impl->model = io::load_model(model_path);
+  impl->inspection_step = trained_step;
   impl->inspection_probe = probe::resolve_probe_input(impl->model->config(), nullptr, 0, "");
   impl->device = "cpu";
   return std::unique_ptr<Session>(new Session(std::move(impl)));

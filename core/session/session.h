@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -140,9 +141,12 @@ class Session {
   // run_dir trains without writing a run directory (checkpoints need an explicit path then).
   static std::unique_ptr<Session> create_training(const nlohmann::json& experiment_config, const std::string& run_dir);
   // Continues a run directory from its newest checkpoint (Idle until Start).
-  static std::unique_ptr<Session> create_resume(const std::string& run_dir);
-  // Inspection mode: a model directory or a training checkpoint, probes only.
-  static std::unique_ptr<Session> create_inspection(const std::string& model_path);
+  // `total_steps`, when given, replaces the run's step count: a finished run trains further.
+  static std::unique_ptr<Session> create_resume(const std::string& run_dir, std::optional<int64_t> total_steps = {});
+  // Inspection mode: a model directory or a training checkpoint, probes only. `trained_step`
+  // is how far the model was trained, when the caller knows it (a checkpoint's step-N): the
+  // status and the probes carry it, so a view never calls a step-600 model "step 0".
+  static std::unique_ptr<Session> create_inspection(const std::string& model_path, int64_t trained_step = 0);
   ~Session();  // stops and joins the worker
   // Tells the worker to stop after the step it is in, without waiting for it (a front end
   // that must not block destroys the session on another thread afterwards).

@@ -18,6 +18,7 @@ struct Session::Impl {
   std::unique_ptr<run::RunDriver> driver;  // training sessions: the run, as every front end drives it
   model::Transformer model{nullptr};       // inspection sessions (the driver's model otherwise)
   probe::ProbeInput inspection_probe;        // inspection sessions' probe input
+  int64_t inspection_step = 0;               // how far an inspected model was trained, when known
   std::string device;
   std::string run_dir;
   // The live model's config.json, serialized again only after something changed it.

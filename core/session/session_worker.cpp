@@ -92,7 +92,7 @@ void Session::Impl::probe() {
     return;
   }
   keep_probe(std::make_shared<const ProbeSnapshot>(
-      probe::run_probe(model, inspection_probe.tokens, inspection_probe.labels, 0)));
+      probe::run_probe(model, inspection_probe.tokens, inspection_probe.labels, inspection_step)));
 }
 
 void Session::Impl::set_probe_text(const std::string& text) {
@@ -135,6 +135,8 @@ void Session::Impl::publish(const std::string& message, bool throttled) {
     s.lr = t.current_lr();
     s.probe_interval = driver->probe_budget().interval();
     s.probe_time_fraction = driver->probe_budget().spent_fraction();
+  } else {
+    s.step = inspection_step;
   }
   {
     std::lock_guard<std::mutex> lock(publish_mutex);

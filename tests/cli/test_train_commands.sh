@@ -75,6 +75,22 @@ s2=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 -
 s3=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 --seed 10)
 [[ "$s1" == "$s2" && "$s1" != "$s3" && ${#s1} -gt 30 ]] && pass "sampling is reproducible with a seed" || fail "sample: '$s1' '$s2' '$s3'"
 
+# eval --task on a model trained with task options (induction-kha: 24 symbols): the task as
+# the model's run had it, as the README shows; a model outside its run is told how to match.
+"$CLI" train --preset induction-kha --steps 2 --out "$WORK/ind" --quiet >/dev/null
+ev=$("$CLI" eval --model "$WORK/ind/model" --task induction --batches 1 2>&1) \
+  && [[ "$ev" == *"bits_per_token"* ]] && pass "eval --task uses the task options of the model's run" || fail "eval induction: $ev"
+cp -r "$WORK/ind/model" "$WORK/bare-model"
+expect_exit 2 "give the task options the model was trained with: --data" -- "$CLI" eval --model "$WORK/bare-model" --task induction
+
+# compare takes the options train takes (--device, --seed, --quiet).
+expect_exit 2 "train.device must be cpu, cuda or auto" -- "$CLI" compare --config "$WORK/exp.json" --variants baseline --device tpu --out "$WORK/cmp-dev"
+expect_exit 2 "train.device must be cpu, cuda or auto" -- "$CLI" train --config "$WORK/exp.json" --device tpu --out "$WORK/train-dev"
+out=$("$CLI" compare --config "$WORK/exp.json" --steps 2 --set "schedule=[]" --variants baseline --seed 11 --device cpu --quiet --out "$WORK/cmp-quiet")
+[[ "$out" != *"[100%]"* && -f "$WORK/cmp-quiet/summary.json" ]] \
+  && $PY -c "import json,sys; assert json.load(open(sys.argv[1]))['train']['seed'] == 11" "$WORK/cmp-quiet/baseline/config.json" \
+  && pass "compare --device --seed --quiet" || fail "compare common options: $out"
+
 # Compare: one run directory per variant and a summary.
 "$CLI" compare --config "$WORK/exp.json" --steps 4 --set "schedule=[]" --variants baseline,kha-mlp --out "$WORK/cmp" >/dev/null
 [[ -f "$WORK/cmp/baseline/metrics.jsonl" && -f "$WORK/cmp/kha-mlp/model/model.safetensors" && $(wc -l < "$WORK/cmp/summary.csv") -eq 3 ]] \

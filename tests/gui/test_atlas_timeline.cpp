@@ -18,6 +18,7 @@
 #include "experiment_panel.h"
 #include "export_controller.h"
 #include "head_atlas_view.h"
+#include "loss_chart.h"
 #include "main_window.h"
 #include "matrix_view.h"
 #include "replay_export_controller.h"
@@ -86,6 +87,9 @@ TEST(AtlasTimeline, ScrubsTheRealHistoryInEveryViewAndExportsItsReplay) {
   EXPECT_EQ(w.matrixView()->snapshot(), early);
   EXPECT_EQ(w.headAtlas()->model().snapshot(), early);
   EXPECT_EQ(w.timeline()->current(), w.feed()->session()->probe_at(early->step));
+  // The loss chart marks the replayed step.
+  EXPECT_TRUE(w.lossChart()->cursorShown());
+  EXPECT_DOUBLE_EQ(w.lossChart()->cursorX(), double(early->step));
 
   // A new probe while scrubbing lengthens the history but leaves the views where they are.
   const auto before = w.feed()->snapshot()->probe;
@@ -95,8 +99,9 @@ TEST(AtlasTimeline, ScrubsTheRealHistoryInEveryViewAndExportsItsReplay) {
   EXPECT_EQ(w.headAtlas()->model().snapshot(), early);
   EXPECT_EQ(w.timeline()->history().back(), w.feed()->snapshot()->probe);
 
-  // Live again: back to the newest probe.
+  // Live again: back to the newest probe, and no replay cursor.
   w.timeline()->setLive(true);
+  EXPECT_FALSE(w.lossChart()->cursorShown());
   EXPECT_EQ(w.attentionView()->snapshot(), w.feed()->snapshot()->probe);
   EXPECT_EQ(w.matrixView()->snapshot(), w.feed()->snapshot()->probe);
   EXPECT_EQ(w.headAtlas()->model().snapshot(), w.feed()->snapshot()->probe);

@@ -225,9 +225,16 @@ TEST(Theme, DarkThemeRecoloursThePlotsAndExportsStayLight) {
   for (QAction* a : dark->menu()->actions())
     if (a->text() == "Dark") dark_item = a;
   ASSERT_NE(dark_item, nullptr);
+  // A field marked faulty once, then fixed (the learning rate stayed white in the dark theme).
+  w.experimentPanel()->lrEdit()->setText("fast");
+  ASSERT_TRUE(w.experimentPanel()->lrEdit()->property("faulty").toBool());
+  w.experimentPanel()->lrEdit()->setText("3e-3");
   dark_item->trigger();
   QApplication::processEvents();
   EXPECT_EQ(headlab::gui::currentThemeMode(), headlab::gui::ThemeMode::Dark);
+  EXPECT_LT(w.experimentPanel()->lrEdit()->palette().color(QPalette::Base).lightness(), 80);
+  EXPECT_EQ(w.experimentPanel()->lrEdit()->palette().color(QPalette::Base),
+            w.experimentPanel()->headsBox()->palette().color(QPalette::Base));
   EXPECT_TRUE(headlab::isDarkPalette(plot->palette()));
   const auto colors = headlab::plotColorsOf(plot);
   EXPECT_LT(colors.background.lightness(), 80);

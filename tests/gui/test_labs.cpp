@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include <QCheckBox>
 #include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
@@ -263,4 +264,53 @@ TEST(MainWindowLabs, TheInductionTourStartsItsPresetAndPointsTheHeadsViewAtLayer
   ASSERT_TRUE(QTest::qWaitFor([&] { return w.headsView()->history().size() >= 1; }, 20000));
   EXPECT_EQ(w.headsView()->layer(), 1);  // kept once the probes arrive (2 layers)
   w.feed()->closeSession();
+}
+
+// A live run and a comparison never train at once: each is refused with the reason while the
+// other runs (issue #17 item 6).
+TEST(CompareInWindow, ALiveRunAndAComparisonDoNotTrainAtOnce) {
+  QTemporaryDir dir;
+  MainWindow w;
+  w.setRunsFolder(dir.filePath("runs"));
+  w.experimentPanel()->setConfig(headlab::testing::tinyExperiment(400));
+  headlab::CompareChoices choices;
+  choices.variants = {"baseline", "kha-linear"};
+  choices.out_dir = dir.filePath("cmp");
+  QString error;
+  ASSERT_TRUE(w.startComparison(choices, &error)) << error.toStdString();
+  ASSERT_TRUE(w.compareController()->isRunning());
+  EXPECT_FALSE(w.startExperiment(headlab::testing::tinyExperiment(5), &error));
+  EXPECT_TRUE(error.contains("comparison is training")) << error.toStdString();
+  EXPECT_FALSE(w.feed()->hasSession());
+  w.compareController()->cancel();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !w.compareController()->isRunning(); }, 30000));
+
+  ASSERT_TRUE(w.startExperiment(headlab::testing::tinyExperiment(400), &error)) << error.toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).state == RunState::Running; }, 30000));
+  choices.out_dir = dir.filePath("cmp2");
+  EXPECT_FALSE(w.startComparison(choices, &error));
+  EXPECT_TRUE(error.contains("a run is training")) << error.toStdString();
+  EXPECT_FALSE(w.compareController()->isRunning());
+}
+
+// The text shown for a variant is what it trains with this form: the layout the form has
+// and the modules the engine's variant patch leaves.
+TEST(CompareInWindow, VariantTextsNameTheirRealModules) {
+  MainWindow w;
+  auto experiment = headlab::testing::tinyExperiment(10);
+  experiment["model"]["attention"] = "gqa";
+  experiment["model"]["n_heads"] = 4;
+  experiment["model"]["n_kv_heads"] = 2;
+  w.experimentPanel()->setConfig(experiment);
+  headlab::ComparePanel* panel = w.comparePanel();
+  EXPECT_EQ(panel->variantDescription("baseline"), "gqa (4 heads, 2 K/V heads); no interaction modules");
+  EXPECT_EQ(panel->variantDescription("kha-mlp"), "gqa (4 heads, 2 K/V heads); KHA q linear, k linear, v mlp");
+  EXPECT_EQ(panel->variantDescription("mea"), "gqa (4 heads, 2 K/V heads); MEA with group norm");
+  // base: the form as it is (KHA on q and k, talking heads).
+  EXPECT_EQ(panel->variantDescription("base"), "gqa (4 heads, 2 K/V heads); KHA q linear, k linear; talking heads");
+  panel->setCheckedVariants({"baseline", "base"});
+  EXPECT_TRUE(panel->variantsLabel()->text().contains("baseline: gqa (4 heads, 2 K/V heads); no interaction modules"));
+  // Edit the form: the texts follow.
+  w.experimentPanel()->talkingHeadsBox()->setChecked(false);
+  EXPECT_EQ(panel->variantDescription("base"), "gqa (4 heads, 2 K/V heads); KHA q linear, k linear");
 }

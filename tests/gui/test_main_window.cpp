@@ -12,6 +12,9 @@
 #include <QSettings>
 #include <QUrl>
 #include <QDir>
+#include <QDockWidget>
+#include <QMenu>
+#include <QMenuBar>
 #include <QFile>
 #include <QFileInfo>
 #include <QMessageBox>
@@ -140,7 +143,7 @@ TEST(MainWindow, TrainTogglePauseExportSaveAndReopen) {
   EXPECT_EQ(w.modulePanel()->state(1, ModuleKind::Kha), ModuleState::Active);
   EXPECT_EQ(w.lossChart()->metrics().size(), size_t(saved_step));
   ASSERT_TRUE(w.attentionView()->snapshot());
-  EXPECT_EQ(w.attentionView()->snapshot()->step, 0);  // inspection probes carry no training step
+  EXPECT_EQ(w.attentionView()->snapshot()->step, saved_step);  // the checkpoint's step, not 0
   EXPECT_FALSE(w.runControls()->pauseAction()->isEnabled());
 }
 
@@ -314,4 +317,30 @@ TEST(MainWindow, TrainFromThisModelStartsARunInitializedFromTheOpenedModel) {
   ASSERT_NE(box, nullptr);
   EXPECT_TRUE(box->text().contains("tokenizer")) << box->text().toStdString();
   box->close();
+}
+
+// Help: the Learn panel, the keyboard shortcuts (read from the menus) and the README.
+TEST(MainWindow, HelpMenuOffersLearnShortcutsAndTheReadme) {
+  MainWindow w;
+  w.show();
+  const QStringList shortcuts = w.shortcutList();
+  const auto has = [&](const QString& prefix) {
+    return std::any_of(shortcuts.begin(), shortcuts.end(), [&](const QString& s) { return s.startsWith(prefix); });
+  };
+  EXPECT_TRUE(has("Edit > Undo: ")) << shortcuts.join('\n').toStdString();
+  EXPECT_TRUE(has("File > Open model or checkpoint...: ")) << shortcuts.join('\n').toStdString();
+  EXPECT_TRUE(has("Help > Learn panel: ")) << shortcuts.join('\n').toStdString();
+  EXPECT_FALSE(MainWindow::readmePath().isEmpty());  // the source tree's, in a build tree
+  QStringList help;
+  for (QAction* top : w.menuBar()->actions())
+    if (top->text() == "&Help")
+      for (QAction* a : top->menu()->actions())
+        if (!a->isSeparator()) help << a->text();
+  EXPECT_EQ(help, QStringList({"Learn panel", "Keyboard shortcuts", "README", "About HeadLab"}));
+  auto* learn = w.findChild<QDockWidget*>("learn");
+  ASSERT_NE(learn, nullptr);
+  learn->hide();
+  for (QAction* top : w.menuBar()->actions())
+    if (top->text() == "&Help") top->menu()->actions().front()->trigger();
+  EXPECT_TRUE(learn->isVisible());
 }

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
 
+#include <QApplication>
+#include <QMouseEvent>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <cmath>
@@ -124,4 +126,113 @@ TEST(AttentionMapView, NoSnapshotOrMalformedShowsNothing) {
   view.setSnapshot(bad);
   EXPECT_TRUE(std::isnan(view.cellValue(0, 0)));
   EXPECT_TRUE(view.tokenLabels().isEmpty());
+}
+
+namespace {
+// 48 tokens: "a".."x" twice (period 24), uniform causal attention.
+std::shared_ptr<ProbeSnapshot> makeLongSnapshot() {
+  auto s = std::make_shared<ProbeSnapshot>();
+  s->n_layers = 1;
+  s->n_heads = 1;
+  s->seq_len = 48;
+  for (int i = 0; i < 48; ++i) s->token_labels.push_back(std::string(1, char('a' + i % 24)));
+  for (int q = 0; q < 48; ++q)
+    for (int k = 0; k < 48; ++k) s->attention.push_back(k <= q ? 1.f / (q + 1) : 0.f);
+  return s;
+}
+
+QMap<double, QString> tickLabels(QCPAxis* axis) {
+  auto ticker = qSharedPointerDynamicCast<QCPAxisTickerText>(axis->ticker());
+  return ticker ? ticker->ticks() : QMap<double, QString>{};
+}
+
+void layOut(AttentionMapView& view, QSize size) {
+  view.resize(size);
+  view.show();
+  view.plot()->replot();
+  view.plot()->replot();  // the labels planned after the first layout are drawn by the second
+}
+}  // namespace
+
+// The case: 48 tokens and 24 labels made a period-24 sequence read as period 12.
+// With room for them, all 48 tokens are labelled, each with its own token.
+TEST(AttentionMapView, EveryTokenIsLabelledWhenTheLabelsFit) {
+  AttentionMapView view;
+  view.setSnapshot(makeLongSnapshot());
+  layOut(view, QSize(1000, 1000));
+  for (QCPAxis* axis : {view.plot()->xAxis, view.plot()->yAxis}) {
+    const auto ticks = tickLabels(axis);
+    ASSERT_EQ(ticks.size(), 48) << axis->label().toStdString();
+    for (int i = 0; i < 48; ++i) EXPECT_EQ(ticks.value(i), QString(QChar('a' + i % 24))) << i;
+    EXPECT_FALSE(axis->label().contains("1 label per"));
+  }
+  EXPECT_EQ(view.labelStride(Qt::Horizontal), 1);
+  EXPECT_EQ(view.labelStride(Qt::Vertical), 1);
+}
+
+// Too little room: one label per `stride` tokens, ticks only where a label is, each label
+// with its position, and the axis title saying how thinned it is.
+TEST(AttentionMapView, AThinnedAxisShowsPositionsAndSaysSo) {
+  AttentionMapView view;
+  view.setSnapshot(makeLongSnapshot());
+  layOut(view, QSize(330, 330));
+  const int stride = view.labelStride(Qt::Vertical);
+  ASSERT_GT(stride, 1);
+  const auto ticks = tickLabels(view.plot()->yAxis);
+  EXPECT_EQ(ticks.size(), (48 + stride - 1) / stride);
+  for (auto it = ticks.begin(); it != ticks.end(); ++it) {
+    const int i = int(it.key());
+    EXPECT_EQ(i % stride, 0);
+    EXPECT_EQ(it.value(), QStringLiteral("%1 (%2)").arg(QChar('a' + i % 24)).arg(i));
+  }
+  EXPECT_TRUE(view.plot()->yAxis->label().contains(QStringLiteral("1 label per %1 tokens").arg(stride)))
+      << view.plot()->yAxis->label().toStdString();
+  // The labels that are drawn fit: their pitch is at least one line of their font.
+  const double pitch = view.plot()->yAxis->axisRect()->height() * double(stride) / 48.0;
+  EXPECT_GE(pitch, QFontMetricsF(view.plot()->yAxis->tickLabelFont()).height());
+}
+
+// Zooming in on 12 tokens labels all of them again; zoom stays inside the map.
+TEST(AttentionMapView, ZoomLabelsTheTokensInView) {
+  AttentionMapView view;
+  view.setSnapshot(makeLongSnapshot());
+  layOut(view, QSize(330, 330));
+  ASSERT_GT(view.labelStride(Qt::Horizontal), 1);
+  view.plot()->xAxis->setRange(11.5, 23.5);
+  view.plot()->yAxis->setRange(11.5, 23.5);
+  layOut(view, QSize(330, 330));
+  EXPECT_EQ(view.labelStride(Qt::Horizontal), 1);
+  EXPECT_EQ(view.labelStride(Qt::Vertical), 1);
+  EXPECT_EQ(tickLabels(view.plot()->xAxis).value(12), "m");
+  view.plot()->xAxis->setRange(-30, 100);  // past the map: clamped to it
+  EXPECT_DOUBLE_EQ(view.plot()->xAxis->range().lower, -0.5);
+  EXPECT_DOUBLE_EQ(view.plot()->xAxis->range().upper, 47.5);
+  view.resetZoom();
+  EXPECT_DOUBLE_EQ(view.plot()->yAxis->range().upper, 47.5);
+}
+
+// Hovering a cell outlines its query row and key column.
+TEST(AttentionMapView, HoverOutlinesTheRowAndColumn) {
+  AttentionMapView view;
+  view.setSnapshot(makeLongSnapshot());
+  layOut(view, QSize(600, 600));
+  QCustomPlot* plot = view.plot();
+  const QPointF at(plot->xAxis->coordToPixel(3), plot->yAxis->coordToPixel(7));
+  QMouseEvent move(QEvent::MouseMove, at, plot->mapToGlobal(at), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+  QApplication::sendEvent(plot, &move);
+  EXPECT_EQ(view.hoveredQuery(), 7);
+  EXPECT_EQ(view.hoveredKey(), 3);
+  EXPECT_TRUE(view.hoverLabelText().startsWith("query 'h' (7) -> key 'd' (3)"));
+  int outlines = 0;
+  for (int i = 0; i < plot->itemCount(); ++i) {
+    auto* rect = qobject_cast<QCPItemRect*>(plot->item(i));
+    if (!rect || !rect->visible()) continue;
+    ++outlines;
+    const QRectF r = QRectF(rect->topLeft->coords(), rect->bottomRight->coords()).normalized();
+    EXPECT_TRUE((r.height() == 1.0 && r.center().y() == 7.0) || (r.width() == 1.0 && r.center().x() == 3.0));
+  }
+  EXPECT_EQ(outlines, 2);
+  QEvent leave(QEvent::Leave);
+  QApplication::sendEvent(plot, &leave);
+  EXPECT_EQ(view.hoveredQuery(), -1);
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QLabel>
@@ -191,4 +192,137 @@ TEST(ExperimentPanel, SetConfigLoadsAnyExperiment) {
   EXPECT_EQ(panel.taskBox()->currentText(), "grammar");
   EXPECT_EQ(panel.config()["train"]["warmup_steps"], 7);
   EXPECT_TRUE(panel.isValid()) << panel.problem().toStdString();
+}
+
+// A resumed run's config names its vocabulary (induction: 24 symbols). Switching the form to
+// an English corpus used to fail with "model.vocab_size (24)", a field the form did not
+// show; now the vocabulary row follows the data.
+TEST(ExperimentPanel, ALoadedVocabularyGivesWayToANewCorpus) {
+  ExperimentPanel panel;
+  json resumed = headlab::train::load_preset("induction-kha");
+  resumed["model"]["vocab_size"] = 24;
+  panel.setConfig(resumed);
+  ASSERT_TRUE(panel.isValid()) << panel.problem().toStdString();
+  EXPECT_FALSE(panel.vocabularyFromData());
+  EXPECT_TRUE(panel.vocabularyBox()->currentText().contains("24 tokens")) << panel.vocabularyBox()->currentText().toStdString();
+  EXPECT_EQ(panel.config()["model"]["vocab_size"], 24);
+
+  QTemporaryDir dir;
+  const QString path = dir.filePath("english.txt");
+  {
+    std::ofstream out(path.toStdString());
+    for (int i = 0; i < 300; ++i) out << "It was the best of times, it was the worst of times. Chapter " << i << ".\n";
+  }
+  panel.taskBox()->setCurrentIndex(panel.taskBox()->findText("text file"));
+  panel.textPathEdit()->setText(path);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !panel.isCheckingData(); }, 10000));
+  EXPECT_TRUE(panel.isValid()) << panel.problem().toStdString();
+  EXPECT_TRUE(panel.vocabularyFromData());
+  EXPECT_FALSE(panel.config()["model"].contains("vocab_size"));
+  EXPECT_FALSE(panel.config()["model"].contains("tokenizer"));
+}
+
+// "train.seq_len (100) exceeds model.max_seq_len (64)": the form offers max_seq_len and
+// marks both lengths; raising it makes the experiment valid.
+TEST(ExperimentPanel, MaxSeqLenIsAFieldOfTheForm) {
+  ExperimentPanel panel;
+  ASSERT_TRUE(panel.selectPreset("induction-kha"));
+  EXPECT_EQ(panel.maxSeqLenBox()->value(), 64);
+  panel.seqLenBox()->setValue(100);
+  EXPECT_FALSE(panel.isValid());
+  EXPECT_TRUE(panel.maxSeqLenBox()->property("faulty").toBool());
+  EXPECT_TRUE(panel.seqLenBox()->property("faulty").toBool());
+  panel.maxSeqLenBox()->setValue(128);
+  EXPECT_TRUE(panel.isValid()) << panel.problem().toStdString();
+  EXPECT_FALSE(panel.maxSeqLenBox()->property("faulty").toBool());
+  EXPECT_EQ(panel.config()["model"]["max_seq_len"], 128);
+  EXPECT_EQ(panel.config()["train"]["seq_len"], 100);
+}
+
+// An opened model's config replaces the form's model section; data and training stay.
+TEST(ExperimentPanel, ModelSettingsComeFromAnOpenedModel) {
+  ExperimentPanel panel;
+  ASSERT_TRUE(panel.selectPreset("recall-mea"));
+  const int steps = panel.stepsBox()->value();
+  json model = headlab::train::load_preset("induction-kha")["model"];
+  model["format"] = "headlab-model/1";
+  model["vocab_size"] = 24;
+  model["n_layers"] = 3;
+  panel.setModelSettings(model);
+  EXPECT_EQ(panel.presetName(), "");
+  EXPECT_EQ(panel.layersBox()->value(), 3);
+  EXPECT_EQ(panel.headsBox()->value(), 4);
+  EXPECT_EQ(panel.maxSeqLenBox()->value(), 64);
+  EXPECT_EQ(panel.stepsBox()->value(), steps);
+  EXPECT_FALSE(panel.config()["model"].contains("format"));
+}
+
+// The faulty-field mark is the field's own palette entry, gone once the field is fine: the
+// learning-rate field, once marked, stayed white in the dark theme with a style sheet.
+TEST(ExperimentPanel, AFieldOnceMarkedFollowsTheThemeAgain) {
+  const QPalette light = QApplication::palette();
+  ExperimentPanel panel;
+  panel.show();  // a window gets the application's palette changes (an unshown one does not)
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&panel));
+  ASSERT_TRUE(panel.selectPreset("induction-kha"));
+  panel.lrEdit()->setText("fast");
+  EXPECT_TRUE(panel.lrEdit()->property("faulty").toBool());
+  EXPECT_EQ(panel.lrEdit()->palette().color(QPalette::Base), ExperimentPanel::faultyFieldColor(light));
+  panel.lrEdit()->setText("3e-3");
+  ASSERT_TRUE(panel.isValid());
+  QPalette dark = light;
+  dark.setColor(QPalette::Base, QColor(32, 34, 37));
+  dark.setColor(QPalette::Window, QColor(45, 48, 52));
+  dark.setColor(QPalette::Text, QColor(225, 225, 225));
+  QApplication::setPalette(dark);
+  EXPECT_EQ(panel.lrEdit()->palette().color(QPalette::Base), QColor(32, 34, 37));
+  EXPECT_EQ(panel.headsBox()->palette().color(QPalette::Base), QColor(32, 34, 37));
+  panel.lrEdit()->setText("slow");
+  EXPECT_EQ(panel.lrEdit()->palette().color(QPalette::Base), ExperimentPanel::faultyFieldColor(dark));
+  QApplication::setPalette(light);
+}
+
+// Every model field explains itself, on the field and on its label.
+TEST(ExperimentPanel, ModelFieldsAndTheirLabelsHaveToolTips) {
+  ExperimentPanel panel;
+  for (QWidget* field : std::initializer_list<QWidget*>{panel.layoutBox(), panel.layersBox(), panel.dModelBox(),
+                                                        panel.headsBox(), panel.kvHeadsBox(), panel.headDimBox(),
+                                                        panel.maxSeqLenBox(), panel.vocabularyBox(), panel.meaBox()})
+    EXPECT_FALSE(field->toolTip().isEmpty()) << field->metaObject()->className();
+  int labels = 0;
+  for (QLabel* label : panel.findChildren<QLabel*>()) {
+    if (label->text() != "d_model" && label->text() != "Layers" && label->text() != "Max seq len" &&
+        label->text() != "KHA")
+      continue;
+    ++labels;
+    EXPECT_FALSE(label->toolTip().isEmpty()) << label->text().toStdString();
+  }
+  EXPECT_EQ(labels, 4);
+}
+
+// While a run trains, the form does not say "Ready to start.".
+TEST(ExperimentPanel, SaysTheSettingsAreForTheNextRunWhileARunTrains) {
+  ExperimentPanel panel;
+  ASSERT_TRUE(panel.selectPreset("induction-kha"));
+  EXPECT_EQ(panel.problemLabel()->text(), "Ready to start.");
+  panel.setRunActive(true);
+  EXPECT_NE(panel.problemLabel()->text(), "Ready to start.");
+  EXPECT_TRUE(panel.problemLabel()->text().contains("next run"));
+  panel.setRunActive(false);
+  EXPECT_EQ(panel.problemLabel()->text(), "Ready to start.");
+}
+
+// A run directory is named after the preset only while the form is that preset.
+TEST(ExperimentPanel, RunNameSaysWhenThePresetWasChanged) {
+  ExperimentPanel panel;
+  ASSERT_TRUE(panel.selectPreset("induction-kha"));
+  EXPECT_EQ(panel.runName(), "induction-kha");
+  panel.setCudaAvailable(true);  // the machine, not an edit
+  EXPECT_EQ(panel.runName(), "induction-kha");
+  panel.headsBox()->setValue(8);
+  EXPECT_EQ(panel.runName(), "induction-kha-modified");
+  panel.headsBox()->setValue(4);
+  EXPECT_EQ(panel.runName(), "induction-kha");
+  panel.setConfig(headlab::train::load_preset("recall-mea"));
+  EXPECT_EQ(panel.runName(), "custom");
 }

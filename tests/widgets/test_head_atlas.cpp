@@ -10,6 +10,8 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTest>
+#include <QToolTip>
+#include <QHelpEvent>
 #include <cmath>
 
 #include "atlas_colormap.h"
@@ -441,4 +443,44 @@ TEST(AtlasGl, SurvivesItsDockFloatingIntoANewWindow) {
   const QRectF map = gl->layout().mapRect(m.positionOf(m.indexOf(0, 1)));
   EXPECT_EQ(pixel(frame, texelCentre(map, 3, 2) * frame.devicePixelRatio()),
             color::lut()[color::probabilityToByte(atlastest::weight(0, 1, 3, 2))]);
+}
+
+// A caption is shortened by abbreviating the role, never by cutting it ("previ…").
+TEST(AtlasModel, CaptionsFitTheirThumbnailWithoutCuttingTheRole) {
+  headlab::HeadAtlasModel m;
+  m.setSnapshot(atlastest::makeSnapshot());
+  const auto width = [](const QString& text) { return 7.0 * text.size(); };  // a fixed 7 px per character
+  EXPECT_EQ(m.captionFitting(0, width, 400), "L0 H0 previous-token");
+  EXPECT_EQ(m.captionFitting(0, width, 70), "L0 H0 prev");
+  EXPECT_EQ(m.captionFitting(0, width, 63), "L0H0 prev");
+  EXPECT_EQ(m.captionFitting(1, width, 63), "L0 H1 ind");
+  EXPECT_EQ(m.captionFitting(0, width, 40), "L0 H0");
+  EXPECT_EQ(m.captionFitting(0, width, 10), "L0H0");
+  for (int i = 0; i < m.headCount(); ++i)
+    for (double room : {10.0, 40.0, 63.0, 70.0, 400.0}) EXPECT_FALSE(m.captionFitting(i, width, room).contains(QChar(0x2026)));
+}
+
+// Over a head, ImGui draws the head's statistics; Qt must not put the view's explanation on
+// top of it (two overlapping boxes). Between heads, Qt's explanation is the one shown.
+TEST(AtlasGl, OneTooltipAtATime) {
+  QString why;
+  if (!headlab::HeadAtlasGlCanvas::probeOpenGl(&why)) GTEST_SKIP() << "no OpenGL here: " << why.toStdString();
+  QSettings().remove("atlas/softwareRendering");
+  HeadAtlasView view;
+  ASSERT_EQ(view.renderer(), HeadAtlasView::Renderer::OpenGL);
+  view.resize(420, 360);
+  view.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&view));
+  view.setSnapshot(atlastest::makeSnapshot());
+  auto* gl = view.glCanvas();
+  ASSERT_NE(gl, nullptr);
+  gl->grabFramebuffer();
+  const HeadAtlasModel& m = view.model();
+  const QPointF over_head = gl->layout().mapRect(m.positionOf(m.indexOf(0, 1))).center();
+  QMouseEvent move(QEvent::MouseMove, over_head, gl->mapToGlobal(over_head), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+  QApplication::sendEvent(gl, &move);
+  QHelpEvent help(QEvent::ToolTip, over_head.toPoint(), gl->mapToGlobal(over_head.toPoint()));
+  QApplication::sendEvent(gl, &help);
+  EXPECT_FALSE(QToolTip::isVisible());
+  QToolTip::hideText();
 }

@@ -134,3 +134,99 @@ TEST(LossChart, OverlaysAndLogScale) {
   EXPECT_LE(chart.plot()->xAxis->range().lower, 0.0);
   EXPECT_GE(chart.plot()->xAxis->range().upper, 39.0);  // overlays count when fitting
 }
+
+// The smear: a loss jump logged as 10 consecutive spike events (runs from before the
+// median detector) is one marker, labelled with its count and step range.
+TEST(LossChart, ConsecutiveSpikesAreOneMarker) {
+  LossChart chart;
+  chart.appendMetrics(makePoints(1, 1000));
+  std::vector<EventRecord> spikes;
+  for (int s = 812; s < 822; ++s) spikes.push_back({s, headlab::EventKind::Spike, "loss spike"});
+  chart.appendEvents(spikes);
+  chart.appendEvents({{300, headlab::EventKind::Module, "bypass kha in layer 0"}});
+  ASSERT_EQ(chart.eventCount(), 11);
+  ASSERT_EQ(chart.eventMarkerCount(), 2);
+  EXPECT_DOUBLE_EQ(chart.eventMarkerX(0), 300);
+  EXPECT_DOUBLE_EQ(chart.eventMarkerX(1), 812);
+  EXPECT_EQ(chart.eventMarkerEventCount(1), 10);
+  EXPECT_EQ(chart.eventMarkerLabel(1), "spike ×10 (steps 812-821)");
+  EXPECT_EQ(chart.eventMarkerColor(1), LossChart::colorForEventKind(headlab::EventKind::Spike));
+
+  // Zoomed in on the episode, its steps are far apart again: one marker each.
+  chart.plot()->xAxis->setRange(805, 830);
+  EXPECT_EQ(chart.eventMarkerCount(), 11);
+  chart.resetView();
+  EXPECT_EQ(chart.eventMarkerCount(), 2);
+}
+
+// Events of different kinds at nearly the same step share one marker that names them all,
+// coloured by the most alarming one.
+TEST(LossChart, NearbyEventsOfDifferentKindsShareAMarker) {
+  LossChart chart;
+  chart.appendMetrics(makePoints(1, 1000));
+  chart.appendEvents({{500, headlab::EventKind::Lr, "lr -> 1e-3"},
+                      {502, headlab::EventKind::Module, "insert mea in layer 0"},
+                      {503, headlab::EventKind::Module, "bypass kha in layer 1"}});
+  ASSERT_EQ(chart.eventMarkerCount(), 1);
+  EXPECT_EQ(chart.eventMarkerLabel(0), "lr: lr -> 1e-3; module ×2 (steps 502-503)");
+  EXPECT_EQ(chart.eventMarkerColor(0), LossChart::colorForEventKind(headlab::EventKind::Module));
+}
+
+// Checkpoints every 200 steps are ticks on the axis, without labels over the curves.
+TEST(LossChart, CheckpointsAreTicksWithoutLabels) {
+  LossChart chart;
+  chart.resize(800, 500);
+  chart.show();
+  chart.appendMetrics(makePoints(1, 1000));
+  for (int s = 200; s <= 1000; s += 200) chart.appendEvents({{s, headlab::EventKind::Checkpoint, "step-" + std::to_string(s)}});
+  chart.appendEvents({{350, headlab::EventKind::Checkpoint, "saved by hand"}});
+  chart.plot()->replot();
+  ASSERT_EQ(chart.eventMarkerCount(), 6);
+  for (int i = 0; i < chart.eventMarkerCount(); ++i) {
+    EXPECT_TRUE(chart.eventMarkerIsTick(i));
+    EXPECT_TRUE(chart.eventMarkerLabelRect(i).isEmpty());
+    EXPECT_TRUE(chart.eventMarkerLabel(i).startsWith("checkpoint"));
+  }
+  // A checkpoint next to an event does not merge into the event's label.
+  chart.appendEvents({{401, headlab::EventKind::Module, "freeze kha"}});
+  EXPECT_EQ(chart.eventMarkerCount(), 7);
+}
+
+// Labels start below the legend where their line passes under it.
+TEST(LossChart, EventLabelsStayClearOfTheLegend) {
+  LossChart chart;
+  chart.resize(900, 500);
+  chart.show();
+  chart.appendMetrics(makePoints(1, 1000));
+  chart.appendEvents({{100, headlab::EventKind::Module, "bypass kha in layer 0"},
+                      {930, headlab::EventKind::Lr, "lr -> 3e-4"},
+                      {975, headlab::EventKind::Module, "activate kha in layer 0"}});
+  chart.plot()->replot();
+  chart.plot()->replot();
+  const QRect legend = chart.plot()->legend->outerRect();
+  ASSERT_TRUE(legend.isValid());
+  ASSERT_EQ(chart.eventMarkerCount(), 3);
+  int under_legend = 0;
+  for (int i = 0; i < chart.eventMarkerCount(); ++i) {
+    const QRectF label = chart.eventMarkerLabelRect(i);
+    ASSERT_FALSE(label.isEmpty()) << i;
+    EXPECT_FALSE(label.intersects(QRectF(legend))) << chart.eventMarkerLabel(i).toStdString();
+    const double px = chart.plot()->xAxis->coordToPixel(chart.eventMarkerX(i));
+    if (px >= legend.left() && px <= legend.right()) ++under_legend;
+  }
+  EXPECT_GE(under_legend, 1);  // the test does put a line under the legend
+}
+
+// While the timeline replays a probe, the chart marks its step (on any x axis).
+TEST(LossChart, ReplayCursorMarksTheReplayedStep) {
+  LossChart chart;
+  chart.appendMetrics(makePoints(0, 100));
+  EXPECT_FALSE(chart.cursorShown());
+  chart.setCursorStep(40);
+  EXPECT_TRUE(chart.cursorShown());
+  EXPECT_DOUBLE_EQ(chart.cursorX(), 40);
+  chart.setXAxisMode(LossChart::XAxisMode::Tokens);
+  EXPECT_DOUBLE_EQ(chart.cursorX(), 40.0 * 1024);
+  chart.setCursorStep(std::nullopt);
+  EXPECT_FALSE(chart.cursorShown());
+}

@@ -109,3 +109,36 @@ TEST(MatrixView, EmptyLayerAndNoSnapshot) {
   view.setLayer(0);
   EXPECT_EQ(view.panelCount(), 2);
 }
+
+// 16 heads in a dock that is wider than tall (or taller than wide): the cells stay square,
+// every cell stays in view, and the tick labels are thinned so they never touch.
+TEST(MatrixView, SixteenHeadMatricesKeepSquareCellsAndReadableTicks) {
+  auto s = std::make_shared<ProbeSnapshot>();
+  s->n_layers = 1;
+  s->n_heads = 16;
+  std::vector<float> values(16 * 16, 0.f);
+  for (int i = 0; i < 16; ++i) values[size_t(i) * 16 + i] = 1.f;
+  s->matrices.push_back(makeMatrix(0, "talking_heads", "pre", 16, 16, values));
+  s->matrices.push_back(makeMatrix(0, "talking_heads", "post", 16, 16, values));
+  for (QSize size : {QSize(700, 260), QSize(260, 700)}) {
+    MatrixView view;
+    view.resize(size);
+    view.show();
+    view.setSnapshot(s);
+    ASSERT_EQ(view.panelCount(), 2);
+    view.plot()->replot();
+    view.plot()->replot();  // the second frame draws with the ranges the first layout chose
+    const int label_px = QFontMetrics(view.font()).height();
+    for (QCPAxisRect* rect : view.plot()->axisRects()) {
+      for (QCPAxis* axis : {rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft)}) {
+        EXPECT_LE(axis->range().lower, -0.5 + 1e-9) << size.width();
+        EXPECT_GE(axis->range().upper, 15.5 - 1e-9) << size.width();
+        const QVector<double> ticks = axis->tickVector();
+        ASSERT_GE(ticks.size(), 2);
+        const double gap = std::abs(axis->coordToPixel(ticks[1]) - axis->coordToPixel(ticks[0]));
+        EXPECT_GE(gap, label_px) << "ticks " << ticks.size() << " in " << size.width() << "x" << size.height();
+      }
+    }
+    for (int p = 0; p < view.panelCount(); ++p) EXPECT_NEAR(view.panelCellAspect(p), 1.0, 0.02) << size.width();
+  }
+}

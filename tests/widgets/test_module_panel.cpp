@@ -145,3 +145,84 @@ TEST(ModulePanel, OffersExactlyCoresAllowedActionsPerCell) {
     }
   }
 }
+
+// Ctrl+Z puts the cells of the last state change back, with the commands the rules allow.
+TEST(ModulePanel, UndoRestoresTheStatesBeforeTheLastAction) {
+  ModulePanel panel;
+  fill(panel);  // kha: 0 active, 1 bypassed, 2 frozen
+  Recorder rec(panel);
+  EXPECT_FALSE(panel.undoAction()->isEnabled());
+  EXPECT_EQ(panel.undoAction()->shortcut(), QKeySequence(QKeySequence::Undo));
+
+  panel.selectCells(ModuleKind::Kha, {0, 2});
+  panel.trigger(ModuleAction::Bypass);
+  ASSERT_EQ(rec.commands.size(), 1u);
+  // The session's echo: both bypassed now.
+  panel.setModules(3, {{0, ModuleKind::Kha, ModuleState::Bypassed}, {1, ModuleKind::Kha, ModuleState::Bypassed},
+                       {2, ModuleKind::Kha, ModuleState::Bypassed}, {0, ModuleKind::TalkingHeads, ModuleState::Active}});
+  ASSERT_TRUE(panel.undoAction()->isEnabled());
+  rec.commands.clear();
+  panel.undoAction()->trigger();
+  // Layer 0 was active: activate. Layer 2 was frozen: activate, then freeze.
+  ASSERT_EQ(rec.commands.size(), 2u);
+  expectModuleCommand(rec.commands[0], ModuleAction::Activate, ModuleKind::Kha, {0, 2});
+  expectModuleCommand(rec.commands[1], ModuleAction::Freeze, ModuleKind::Kha, {2});
+  EXPECT_FALSE(panel.canUndo());
+
+  // Fold cannot be undone: nothing is remembered for it.
+  fill(panel);
+  panel.selectCells(ModuleKind::Kha, {0});
+  panel.trigger(ModuleAction::Fold);
+  EXPECT_FALSE(panel.canUndo());
+  EXPECT_TRUE(panel.action(ModuleAction::Fold)->toolTip().contains("Cannot be undone"));
+
+  // Undoing an insert bypasses the module and says it stays in the model.
+  panel.setModules(3, {});
+  panel.selectCells(ModuleKind::Mea, {1});
+  panel.trigger(ModuleAction::Insert);
+  panel.setModules(3, {{1, ModuleKind::Mea, ModuleState::Active}});
+  rec.commands.clear();
+  rec.notices.clear();
+  panel.undo();
+  ASSERT_EQ(rec.commands.size(), 1u);
+  expectModuleCommand(rec.commands[0], ModuleAction::Bypass, ModuleKind::Mea, {1});
+  ASSERT_FALSE(rec.notices.isEmpty());
+  EXPECT_TRUE(rec.notices.back().contains("stays in the model, bypassed")) << rec.notices.back().toStdString();
+}
+
+// Inserting MEA in layer 0 of a model without MEA gives layer 1 a bypassed MEA too (one
+// config per model): the table shows it and the panel says so instead of staying silent.
+TEST(ModulePanel, AnInsertThatReachesOtherLayersIsReported) {
+  ModulePanel panel;
+  panel.setModules(2, {{0, ModuleKind::Kha, ModuleState::Active}, {1, ModuleKind::Kha, ModuleState::Active}});
+  Recorder rec(panel);
+  panel.selectCells(ModuleKind::Mea, {0});
+  panel.trigger(ModuleAction::Insert);
+  ASSERT_EQ(rec.commands.size(), 1u);
+  expectModuleCommand(rec.commands[0], ModuleAction::Insert, ModuleKind::Mea, {0});
+  panel.setModules(2, {{0, ModuleKind::Kha, ModuleState::Active}, {1, ModuleKind::Kha, ModuleState::Active},
+                       {0, ModuleKind::Mea, ModuleState::Active}, {1, ModuleKind::Mea, ModuleState::Bypassed}});
+  EXPECT_EQ(panel.cellText(1, ModuleKind::Mea), "bypassed");
+  EXPECT_TRUE(panel.warningText().contains("bypassed, in layer 1")) << panel.warningText().toStdString();
+  EXPECT_TRUE(rec.notices.back().contains("bypassed, in layer 1")) << rec.notices.back().toStdString();
+}
+
+// A module whose matrices are all the identity (a fold resets it) says so in its cell.
+TEST(ModulePanel, AFoldedModuleIsShownAtIdentity) {
+  ModulePanel panel;
+  fill(panel);
+  auto matrix = [](int layer, const char* name, float distance) {
+    headlab::ModuleMatrix m;
+    m.layer = layer;
+    m.module = "kha";
+    m.name = name;
+    m.distance_from_identity = distance;
+    return m;
+  };
+  panel.setModuleMatrices({matrix(2, "t_q", 0.4f), matrix(2, "t_k", 0.3f)});
+  EXPECT_EQ(panel.cellText(2, ModuleKind::Kha), "frozen");
+  panel.setModuleMatrices({matrix(2, "t_q", 0.f), matrix(2, "t_k", 0.f), matrix(0, "t_q", 0.f), matrix(0, "t_k", 0.2f)});
+  EXPECT_EQ(panel.cellText(2, ModuleKind::Kha), "frozen · at identity");
+  EXPECT_EQ(panel.cellText(0, ModuleKind::Kha), "active");  // one matrix of it moved
+  EXPECT_TRUE(panel.cellToolTip(2, ModuleKind::Kha).contains("identity"));
+}
