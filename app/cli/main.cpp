@@ -1,5 +1,6 @@
 // headlab-cli: the headless entry point. Every command reuses core/.
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -36,6 +37,12 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const headlab::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the user gave cannot be used (a symlink loop, no permission, a full disk): name
+    // the path and the system's reason, without the library's "filesystem error: status:".
+    std::cerr << "error: " << (e.path1().empty() ? std::string() : e.path1().string() + ": ") << e.code().message()
+              << "\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
