@@ -261,9 +261,10 @@ void AttentionMapView::applyAxisPlan(QCPAxis* axis, const AxisPlan& plan, const 
   QFont f = font();
   f.setPointSizeF(plan.point_size);
   axis->setTickLabelFont(f);
-  axis->setLabel(plan.stride == 1 || T == 0
-                     ? title
-                     : tr("%1, 1 label per %2 tokens: (i) is the position").arg(title).arg(plan.stride));
+  // Thinned, the title gets short so that it fits beside the map: the role and the stride;
+  // the labels carry their positions, "(12)".
+  const QString role = axis->orientation() == Qt::Horizontal ? tr("key") : tr("query");
+  axis->setLabel(plan.stride == 1 || T == 0 ? title : tr("%1, 1 label per %2 tokens").arg(role).arg(plan.stride));
 }
 
 void AttentionMapView::updateTicks() {
