@@ -281,6 +281,9 @@ void AttentionMapView::onAfterLayout() {
   if (labels_.isEmpty()) return;
   if (planAxis(plot_->xAxis, true) == x_plan_ && planAxis(plot_->yAxis, false) == y_plan_) return;
   updateTicks();
+  // Ticks are prepared before the layout signal: again now, so that a single frame (an export)
+  // already has these labels; the queued replot settles margins that the new labels change.
+  plot_->axisRect()->update(QCPLayoutElement::upPreparation);
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -287,6 +287,9 @@ void MatrixView::keepCellsSquare() {
         changed = true;
       }
     }
+    // This frame's ticks were prepared before this layout: prepare them again, so a frame
+    // drawn at once (an exported figure is one layout and one draw) shows these ranges.
+    if (changed) x->axisRect()->update(QCPLayoutElement::upPreparation);
   }
   // The ticks of this frame were laid out with the old ranges: draw once more.
   if (changed) plot_->replot(QCustomPlot::rpQueuedReplot);
