@@ -261,9 +261,10 @@ void AttentionMapView::applyAxisPlan(QCPAxis* axis, const AxisPlan& plan, const 
   QFont f = font();
   f.setPointSizeF(plan.point_size);
   axis->setTickLabelFont(f);
-  axis->setLabel(plan.stride == 1 || T == 0
-                     ? title
-                     : tr("%1, 1 label per %2 tokens: (i) is the position").arg(title).arg(plan.stride));
+  // Thinned, the title gets short so that it fits beside the map: the role and the stride;
+  // the labels carry their positions, "(12)".
+  const QString role = axis->orientation() == Qt::Horizontal ? tr("key") : tr("query");
+  axis->setLabel(plan.stride == 1 || T == 0 ? title : tr("%1, 1 label per %2 tokens").arg(role).arg(plan.stride));
 }
 
 void AttentionMapView::updateTicks() {
@@ -280,6 +281,9 @@ void AttentionMapView::onAfterLayout() {
   if (labels_.isEmpty()) return;
   if (planAxis(plot_->xAxis, true) == x_plan_ && planAxis(plot_->yAxis, false) == y_plan_) return;
   updateTicks();
+  // Ticks are prepared before the layout signal: again now, so that a single frame (an export)
+  // already has these labels; the queued replot settles margins that the new labels change.
+  plot_->axisRect()->update(QCPLayoutElement::upPreparation);
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -11,7 +11,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <tuple>
+#include <QMap>
+#include <utility>
 
 #include "heatmap_style.h"
 #include "plot_theme.h"
@@ -244,7 +245,9 @@ void MatrixView::keepCellsSquare() {
   // A head-by-head matrix read as a rectangle suggests structure that is not there: the axis
   // with room to spare shows more range than the matrix, so every cell stays square.
   bool changed = false;
-  const int label_px = QFontMetrics(font()).height() * 3 / 2;  // one tick label plus a gap
+  // One tick label plus a gap: the widest of "0".."99" along x, a line along y.
+  const int label_px = std::max(QFontMetrics(font()).horizontalAdvance(QStringLiteral("88")),
+                                QFontMetrics(font()).height()) * 3 / 2;
   for (const Panel& p : panels_) {
     QCPAxis* x = p.map->keyAxis();
     QCPAxis* y = p.map->valueAxis();
@@ -262,15 +265,31 @@ void MatrixView::keepCellsSquare() {
       y->setRange(want_y);
       changed = true;
     }
-    // As many integer ticks as fit without touching: 16 heads in 150 px get every 4th.
-    for (auto [axis, n, px] : {std::tuple{x, cols, r.width()}, std::tuple{y, rows, r.height()}}) {
-      auto ticker = axis->ticker().dynamicCast<QCPAxisTickerFixed>();
-      const int fit = std::clamp(px / std::max(1, label_px), 2, std::max(2, n));
-      if (ticker && ticker->tickCount() != fit) {
-        ticker->setTickCount(fit);
+    // Ticks on rows and columns that exist (not on the blank margin), every k-th with k the
+    // first of 1, 2, 4, 5, 10, ... that keeps labels apart: 16 heads in 150 px get every 4th.
+    const double px_per_cell = 1.0 / per_px;
+    int step = 1;
+    for (int candidate : {1, 2, 4, 5, 10, 20, 25, 50, 100, 200, 500, 1000}) {
+      step = candidate;
+      if (candidate * px_per_cell >= label_px) break;
+    }
+    for (auto [axis, n] : {std::pair{x, cols}, std::pair{y, rows}}) {
+      auto ticker = axis->ticker().dynamicCast<QCPAxisTickerText>();
+      if (!ticker) {
+        ticker = QSharedPointer<QCPAxisTickerText>::create();
+        axis->setTicker(ticker);
+        changed = true;
+      }
+      QMap<double, QString> ticks;
+      for (int i = 0; i < n; i += step) ticks.insert(i, QString::number(i));
+      if (ticker->ticks() != ticks) {
+        ticker->setTicks(ticks);
         changed = true;
       }
     }
+    // This frame's ticks were prepared before this layout: prepare them again, so a frame
+    // drawn at once (an exported figure is one layout and one draw) shows these ranges.
+    if (changed) x->axisRect()->update(QCPLayoutElement::upPreparation);
   }
   // The ticks of this frame were laid out with the old ranges: draw once more.
   if (changed) plot_->replot(QCustomPlot::rpQueuedReplot);

@@ -146,7 +146,7 @@ class MainWindow : public QMainWindow {
   bool formMatchesResumedRun() const;
   void loadRunCurves(const QString& run_dir);
   void loadFormFromRun(const QString& run_dir);  // the Experiment form shows the run's config
-  void launchResume(const QString& path, std::optional<int64_t> total_steps, bool start);
+  void launchResume(QString path, std::optional<int64_t> total_steps, bool start);  // by value: it closes the session that resumed_run_ names
   void showMessage(const QString& message, int timeout_ms = 8000);
   void askOpenModel();
   void askOpenRunDirectory();

@@ -184,7 +184,7 @@ bool MainWindow::resumeRun(const QString& path, QString* error) {
   return true;
 }
 
-void MainWindow::launchResume(const QString& path, std::optional<int64_t> total_steps, bool start) {
+void MainWindow::launchResume(QString path, std::optional<int64_t> total_steps, bool start) {
   // This window's own idle session of that run (finished or stopped) still holds the run's
   // lock: let it go first. Its worker waits for commands, so the join is immediate.
   const auto snap = feed_->snapshot();

@@ -7,6 +7,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QProgressDialog>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -84,7 +85,8 @@ TEST(ExportJob, CancelStopsBetweenTwoFigures) {
   QTimer watcher;
   QObject::connect(&watcher, &QTimer::timeout, [&] {
     if (QDir(dir.filePath("job")).entryList(QDir::Files).size() >= 2) {
-      if (auto* p = w.findChild<QProgressDialog*>("exportProgress")) p->cancel();
+      if (auto* p = w.findChild<QProgressDialog*>("exportProgress"))
+        if (auto* button = p->findChild<QPushButton*>()) button->click();
     }
   });
   watcher.start(0);

@@ -20,6 +20,7 @@
 #include <QMessageBox>
 #include <QImage>
 #include <QProgressBar>
+#include <QSpinBox>
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
@@ -292,6 +293,9 @@ TEST(MainWindow, TrainFromThisModelStartsARunInitializedFromTheOpenedModel) {
   ASSERT_TRUE(QTest::qWaitFor([&] { return !w.launcher()->busy(); }, 30000));
   EXPECT_EQ(w.inspectedModel(), source + "/model");
   ASSERT_TRUE(w.trainFromModelAction()->isEnabled());
+  // The form shows the opened run's settings (#17 item 4); the user then sets the steps.
+  EXPECT_EQ(w.experimentPanel()->stepsBox()->value(), 6);
+  w.experimentPanel()->stepsBox()->setValue(4);
   w.trainFromModelAction()->trigger();
   ASSERT_TRUE(QTest::qWaitFor([&] { return headlab::testing::windowStatus(w).state == RunState::Finished; }, 60000))
       << (w.findChild<QMessageBox*>("launchFailure") ? w.findChild<QMessageBox*>("launchFailure")->text().toStdString()
