@@ -112,6 +112,10 @@ void TrainingOptimizer::load_state(const std::vector<std::pair<std::string, torc
     if (m == by.end() || v == by.end()) throw InputError("optimizer state: moments of '" + name + "' are missing");
     if (m->second.sizes() != param->second.sizes() || v->second.sizes() != param->second.sizes())
       throw InputError("optimizer state: moments of '" + name + "' have the wrong shape");
+    // Corrupt moments would turn every weight into NaN on the first resumed step.
+    if (!torch::isfinite(m->second).all().item<bool>() || !torch::isfinite(v->second).all().item<bool>() ||
+        (v->second < 0).any().item<bool>())
+      throw InputError("optimizer state: moments of '" + name + "' hold NaN, Inf or a negative second moment");
     auto s = std::make_unique<torch::optim::AdamWParamState>();
     s->step(it.value().get<int64_t>());
     s->exp_avg(m->second.to(param->second.device()).clone());
