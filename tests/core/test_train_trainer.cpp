@@ -307,15 +307,19 @@ TEST(TrainerRun, WritesTheRunDirectory) {
   fs::remove_all(dir);
 }
 
+// A sort run of 20 steps with one checkpoint, at step 3: what the resume tests edit.
+fs::path run_with_checkpoint_at_step_3(const std::string& name) {
+  const auto dir = tu::scratch_dir(name);
+  Trainer t(tu::experiment(tu::tiny_experiment("sort", 20)), dir);
+  while (t.step_count() < 3) t.step();
+  t.save_checkpoint();
+  return dir;
+}
+
 }  // namespace
 
 TEST(TrainerCheckpoint, CraftedStateIsRefusedWithTheFileNamed) {
-  const auto dir = tu::scratch_dir("crafted");
-  {
-    Trainer t(tu::experiment(tu::tiny_experiment("sort", 20)), dir);
-    while (t.step_count() < 3) t.step();
-    t.save_checkpoint();
-  }
+  const auto dir = run_with_checkpoint_at_step_3("crafted");
   const auto state_file = dir / "checkpoints" / "step-3" / "trainer_state.json";
   const auto original = read_json_file(state_file);
   for (const int64_t step : {int64_t{-100}, int64_t{1} << 62, int64_t{4}}) {
@@ -345,12 +349,7 @@ TEST(TrainerCheckpoint, CraftedStateIsRefusedWithTheFileNamed) {
 // Every field of trainer_state.json is typed and named when wrong; the JSON library's and
 // torch's own text never reaches the user, and nothing is half-applied.
 TEST(TrainerCheckpoint, MistypedStateFieldsAreNamed) {
-  const auto dir = tu::scratch_dir("mistyped");
-  {
-    Trainer t(tu::experiment(tu::tiny_experiment("sort", 20)), dir);
-    while (t.step_count() < 3) t.step();
-    t.save_checkpoint();
-  }
+  const auto dir = run_with_checkpoint_at_step_3("mistyped");
   const auto state_file = dir / "checkpoints" / "step-3" / "trainer_state.json";
   const auto original = read_json_file(state_file);
   const std::string first_param = original["optimizer"]["steps"].begin().key();
@@ -389,12 +388,7 @@ TEST(TrainerCheckpoint, MistypedStateFieldsAreNamed) {
 // An edited run config.json: training values apply from the resumed step and the resume event
 // says so; a model edit is refused, since the checkpoint's weights define the model.
 TEST(TrainerResume, EditedConfigIsSaidOrRefused) {
-  const auto dir = tu::scratch_dir("edited");
-  {
-    Trainer t(tu::experiment(tu::tiny_experiment("sort", 20)), dir);
-    while (t.step_count() < 3) t.step();
-    t.save_checkpoint();
-  }
+  const auto dir = run_with_checkpoint_at_step_3("edited");
   const auto config_file = dir / "config.json";
   const auto original = read_json_file(config_file);
   {
