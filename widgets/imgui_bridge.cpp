@@ -82,7 +82,8 @@ constexpr KeyPair kLetterKeys[] = {{Qt::Key_A, ImGuiKey_A}, {Qt::Key_C, ImGuiKey
                                    {Qt::Key_X, ImGuiKey_X}, {Qt::Key_Y, ImGuiKey_Y}, {Qt::Key_Z, ImGuiKey_Z}};
 
 void initKeys(ImGuiIO& io) {
-  initKeys(io);
+  for (const KeyPair& k : kSpecialKeys) io.KeyMap[k.imgui] = kSpecialBase + k.imgui;
+  for (const KeyPair& k : kLetterKeys) io.KeyMap[k.imgui] = k.qt;
 }
 
 int keySlot(int qt_key) {
