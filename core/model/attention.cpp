@@ -152,7 +152,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, LayerKVCache* cache
   // The fused projection needs every row at once (no cache) and one projection per kind (not gta).
   const Heads h = !cache && !gta && B * T >= paths_.fused_projection_min_rows ? fused_qkv(x) : project_rows(x, cache);
   const TalkingHeadsImpl* talk = in_forward(ModuleKind::TalkingHeads) ? talking.get() : nullptr;
-  auto o = grouped_attention(h.q, h.k, h.v, h.q_start, talk, attention_out).permute({0, 2, 1, 3});  // [B, T, H, dh]
+  const bool sdpa = paths_.sdpa && !talk && !attention_out && sdpa_available();
+  if (sdpa) ++paths_.sdpa_forwards;
+  auto o = (sdpa ? sdpa_attention(h.q, h.k, h.v, h.q_start) : grouped_attention(h.q, h.k, h.v, h.q_start, talk, attention_out))
+               .permute({0, 2, 1, 3});  // [B, T, H, dh]
   if (in_forward(ModuleKind::Mea) && mea->has_group_norm())
     o = rms_norm(o, mea->out_norm_weight.view({n_heads, dh}), eps);  // contiguous: no copy below
   return wo(o.reshape({B, T, n_heads * dh}));

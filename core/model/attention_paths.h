@@ -19,6 +19,13 @@ struct AttentionPaths {
   // W_eff = blockdiag(T)^T W and W'_j = sum_i mix[i, j] W_i, instead of to every row.
   // gqa layouts only: gta's k is not one projection.
   int64_t module_fusion_min_rows = 0;
+  // On LibTorch 2.x, when no one asks for the probabilities (no probe this step) and talking
+  // heads do not act: at::scaled_dot_product_attention, whose CUDA kernels (flash,
+  // memory-efficient) never hold the [B, H, T, T] scores. LibTorch 1.13 has no SDPA: there
+  // this switch changes nothing and the grouped GEMM path runs.
+  bool sdpa = true;
+  // Forwards that took the SDPA path: how the tests see which path ran.
+  int64_t sdpa_forwards = 0;
   // Every forward through attention_reference (a debugging aid; slow, plain torch ops).
   bool reference = false;
 };

@@ -14,4 +14,11 @@ namespace headlab::model {
 torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                 int64_t q_start, const TalkingHeadsImpl* talking, torch::Tensor* attention_out);
 
+// Whether this LibTorch has at::scaled_dot_product_attention (2.0 on; not Debian 12's 1.13).
+bool sdpa_available();
+
+// What grouped_attention(q, k, v, q_start, nullptr, nullptr) computes, through SDPA: no
+// probabilities come out, so no talking heads and no probe. Only where sdpa_available().
+torch::Tensor sdpa_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t q_start);
+
 }  // namespace headlab::model

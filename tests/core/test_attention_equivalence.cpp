@@ -12,6 +12,7 @@
 
 #include "model/attention_paths.h"
 #include "model/attention_reference.h"
+#include "model/attention_scores.h"
 #include "model_test_utils.h"
 
 using namespace headlab;
@@ -119,10 +120,12 @@ const char* path_name(Path p) {
 struct Outcome {
   torch::Tensor y, probs, dx;
   std::map<std::string, torch::Tensor> grads;
+  int64_t sdpa_forwards = 0;
 };
 
+// want_probs false: no one asks for the probabilities, as in a training step without a probe.
 Outcome run_layer(AttentionImpl& layer, const torch::Tensor& x_in, const torch::Tensor& cotangent, bool reference,
-                  Path path) {
+                  Path path, bool want_probs = true) {
   for (auto& p : layer.parameters())
     if (p.grad().defined()) p.mutable_grad().reset();
   auto& paths = attention_paths(layer);
@@ -132,12 +135,14 @@ Outcome run_layer(AttentionImpl& layer, const torch::Tensor& x_in, const torch::
   if (!reference && path == Path::FusedShared) layer.share_qkv_weight();
   auto x = x_in.detach().clone().requires_grad_(true);
   Outcome o;
-  o.y = reference ? attention_reference(layer, x, nullptr, &o.probs) : layer.forward(x, nullptr, &o.probs);
+  torch::Tensor* probs = want_probs ? &o.probs : nullptr;
+  o.y = reference ? attention_reference(layer, x, nullptr, probs) : layer.forward(x, nullptr, probs);
   (o.y * cotangent).sum().backward();
   if (!reference && path == Path::FusedShared) layer.release_shared_qkv(true);
+  o.sdpa_forwards = paths.sdpa_forwards - saved.sdpa_forwards;
   paths = saved;
   o.y = o.y.detach();
-  o.probs = o.probs.detach();
+  if (want_probs) o.probs = o.probs.detach();
   o.dx = x.grad();
   for (const auto& item : layer.named_parameters())
     if (item.value().grad().defined()) o.grads[item.key()] = item.value().grad().clone();
@@ -206,6 +211,48 @@ TEST_P(AttentionEquivalence, FastPathsMatchReferenceValuesAndGradients) {
     ASSERT_EQ(ref.grads.size(), layer.parameters().size()) << where << ": every parameter gets a gradient";
     expect_same_gradients(layer, fast, ref, where);
   }
+}
+
+// LibTorch 2.x: without a probe the layer runs at::scaled_dot_product_attention (talking heads
+// keep the explicit path: SDPA cannot mix heads), with the reference's values and gradients.
+TEST_P(AttentionEquivalence, SdpaPathMatchesReferenceValuesAndGradients) {
+  if (!sdpa_available()) GTEST_SKIP() << "LibTorch " << TORCH_VERSION << " has no scaled_dot_product_attention (2.0 on)";
+  const auto& tc = GetParam();
+  auto m = model_of(tc, 1);
+  auto& layer = *m->blocks[0]->attn;
+  const std::pair<Shape, Path> runs[] = {{{1, 16}, Path::Rows}, {{2, 40}, Path::FusedModulesInWeights}};
+  for (const auto& [shape, path] : runs) {
+    const std::string where = std::string(path_name(path)) + ", B=" + std::to_string(shape.batch) +
+                              " T=" + std::to_string(shape.length);
+    torch::manual_seed(22);
+    auto x = torch::randn({shape.batch, shape.length, m->config().d_model});
+    auto cotangent = torch::randn_like(x);
+    const auto ref = run_layer(layer, x, cotangent, true, Path::Rows);
+    const auto fast = run_layer(layer, x, cotangent, false, path, false);
+    EXPECT_EQ(fast.sdpa_forwards, tc.talking ? 0 : 1) << where;
+    EXPECT_LT(tu::max_rel_diff(fast.y, ref.y), kValueTolerance) << where;
+    EXPECT_LT(tu::max_rel_diff(fast.dx, ref.dx), kGradTolerance) << where << ": d/dx";
+    expect_same_gradients(layer, fast, ref, where);
+    // Asked for the probabilities (a probe step), the layer takes the explicit path.
+    EXPECT_EQ(run_layer(layer, x, cotangent, false, path, true).sdpa_forwards, 0) << where;
+  }
+  // A cached chunk after a prompt: SDPA with the offset causal mask (query t sees keys up to
+  // prompt + t), the logits of recomputing the whole sequence.
+  torch::NoGradGuard no_grad;
+  auto m2 = model_of(tc, 2);
+  auto tokens = tu::sample_tokens(1, 12, m2->config().vocab_size, 3);
+  for (auto& b : m2->blocks) attention_paths(*b->attn).reference = true;
+  const auto expected = tu::logits_of(m2, tokens)[0].slice(0, 5, 12);
+  for (auto& b : m2->blocks) attention_paths(*b->attn).reference = false;
+  KVCache cache;
+  ForwardOptions options;
+  options.cache = &cache;
+  m2->forward(tokens.slice(1, 0, 5), options);
+  const auto chunk = m2->forward(tokens.slice(1, 5, 12), options).logits[0];
+  EXPECT_LT(tu::max_rel_diff(chunk, expected), kValueTolerance);
+  int64_t sdpa = 0;
+  for (auto& b : m2->blocks) sdpa += attention_paths(*b->attn).sdpa_forwards;
+  EXPECT_EQ(sdpa, tc.talking ? 0 : 4);  // two layers, two forwards each
 }
 
 // ---- the whole model with the KV cache: greedy decoding, token by token or a prompt chunk
