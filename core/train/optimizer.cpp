@@ -18,6 +18,24 @@ std::string parameter_group_of(const std::string& name) {
 TrainingOptimizer::TrainingOptimizer(model::Transformer& model, const TrainSettings& settings)
     : model_(model), settings_(settings) {
   register_new_parameters();
+  // On CUDA the fused step is the fast path; on the CPU the eager step stays the default, so
+  // that CPU runs keep their numbers across LibTorch versions.
+  const auto device = model_->parameters().front().device();
+  fused_ = device.is_cuda() && fused_adamw_available(device);
+}
+
+void TrainingOptimizer::step() {
+  if (fused_)
+    fused_adamw_.step(*adamw_);
+  else
+    adamw_->step();
+}
+
+void TrainingOptimizer::set_fused_step(bool on) {
+  const auto device = model_->parameters().front().device();
+  if (on && !fused_adamw_available(device))
+    throw InputError("no fused AdamW kernel for " + device.str() + " in this LibTorch (" TORCH_VERSION ")");
+  fused_ = on;
 }
 
 void TrainingOptimizer::register_new_parameters() {

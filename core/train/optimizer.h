@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/transformer.h"
+#include "train/fused_adamw.h"
 #include "train/experiment_config.h"
 
 namespace headlab::train {
@@ -31,7 +32,13 @@ class TrainingOptimizer {
   // so a resumed run computes the same bits). Non-finite when a gradient is.
   double grad_norm();
   void clip_grad_norm(double max_norm, double norm);
-  void step() { adamw_->step(); }
+  // AdamW's update: one fused kernel per group on CUDA where LibTorch has it (2.x), else
+  // torch::optim::AdamW's own step. Both read and write the same state.
+  void step();
+  bool fused_step() const { return fused_; }
+  // Tests compare the two steps (on the CPU where LibTorch >= 2.4 has the fused kernel);
+  // turning it on where the kernel is missing throws.
+  void set_fused_step(bool on);
 
   // exp_avg.<name> / exp_avg_sq.<name> tensors, and {"steps": {name: n}} JSON.
   std::vector<std::pair<std::string, torch::Tensor>> state_tensors() const;
@@ -43,6 +50,8 @@ class TrainingOptimizer {
   model::Transformer& model_;
   TrainSettings settings_;
   std::unique_ptr<torch::optim::AdamW> adamw_;
+  FusedAdamW fused_adamw_;
+  bool fused_ = false;
   std::map<std::string, size_t> group_index_;     // group name -> index in param_groups()
   std::map<std::string, torch::Tensor> by_name_;  // every registered parameter
 };
