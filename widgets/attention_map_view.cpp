@@ -166,6 +166,7 @@ void AttentionMapView::redraw() {
   if (T == 0) {
     setHoveredCell(-1, -1);
     map_->data()->clear();
+    title_head_.clear();
     title_->setText(tr("Attention map (no probe yet)"));
     updateTicks();
     plot_->replot(QCustomPlot::rpQueuedReplot);
@@ -188,13 +189,14 @@ void AttentionMapView::redraw() {
     for (int k = 0; k < T; ++k) d->setCell(k, q, isMasked(q, k) ? nan : double(m.at(q, k)));
   setHoveredCell(hover_query_, hover_key_);  // the same cell of the new map, if it has it
 
-  QString title = tr("Layer %1, head %2  (step %3)").arg(layer_).arg(head_).arg(s.step);
+  title_head_ = tr("Layer %1, head %2  (step %3)").arg(layer_).arg(head_).arg(s.step);
+  title_detail_.clear();
   const size_t hi = size_t(layer_) * s.n_heads + head_;
   if (hi < s.heads.size() && !s.heads[hi].role.empty())
-    title += tr("  role: %1, entropy %2 nats")
-                 .arg(QString::fromStdString(s.heads[hi].role))
-                 .arg(s.heads[hi].entropy, 0, 'f', 2);
-  title_->setText(title);
+    title_detail_ = tr("role: %1, entropy %2 nats")
+                        .arg(QString::fromStdString(s.heads[hi].role))
+                        .arg(s.heads[hi].entropy, 0, 'f', 2);
+  fitTitle();
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -276,9 +278,25 @@ void AttentionMapView::updateTicks() {
   applyAxisPlan(plot_->yAxis, y_plan_, tr("query (token attending)"));
 }
 
+bool AttentionMapView::fitTitle() {
+  if (title_head_.isEmpty()) return false;
+  const QString one_line = title_detail_.isEmpty() ? title_head_ : title_head_ + "  " + title_detail_;
+  const bool fits = QFontMetricsF(title_->font()).horizontalAdvance(one_line) <= plot_->viewport().width() - 8;
+  const QString text = fits || title_detail_.isEmpty() ? one_line : title_head_ + "\n" + title_detail_;
+  if (title_->text() == text) return false;
+  title_->setText(text);
+  return true;
+}
+
 void AttentionMapView::onAfterLayout() {
   // The plot was laid out at a new size (window resize, export): re-plan the labels.
   if (labels_.isEmpty()) return;
+  if (fitTitle()) {
+    // The title's new height moves the map: lay out again now, so that this frame (an export
+    // too) already has both.
+    for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
+      plot_->plotLayout()->update(phase);
+  }
   if (planAxis(plot_->xAxis, true) == x_plan_ && planAxis(plot_->yAxis, false) == y_plan_) return;
   updateTicks();
   // Ticks are prepared before the layout signal: again now, so that a single frame (an export)

@@ -76,6 +76,10 @@ class AttentionMapView : public QWidget {
   void redraw();
   void onAfterLayout();
   void updateTicks();
+  // The title on one line when it fits the plot's width, else the head on the first line and
+  // its role and entropy on a second (a narrow dock cut both ends of one long line).
+  // Returns whether the text changed.
+  bool fitTitle();
   AxisPlan planAxis(QCPAxis* axis, bool rotated_labels) const;
   void applyAxisPlan(QCPAxis* axis, const AxisPlan& plan, const QString& title);
   void keepRangeInMap(QCPAxis* axis);
@@ -87,6 +91,7 @@ class AttentionMapView : public QWidget {
   QCPColorMap* map_ = nullptr;
   QCPColorScale* scale_ = nullptr;
   QCPTextElement* title_ = nullptr;
+  QString title_head_, title_detail_;  // the two parts fitTitle() arranges
   QSpinBox* layer_box_ = nullptr;
   QSpinBox* head_box_ = nullptr;
   QLabel* hover_label_ = nullptr;

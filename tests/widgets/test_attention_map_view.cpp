@@ -236,3 +236,26 @@ TEST(AttentionMapView, HoverOutlinesTheRowAndColumn) {
   QApplication::sendEvent(plot, &leave);
   EXPECT_EQ(view.hoveredQuery(), -1);
 }
+
+// A narrow dock cut both ends of the one-line title ("yer 1, head 2 ... entropy 1.15 na" at
+// 1366x768): there the head goes on one line and its role and entropy on a second.
+TEST(AttentionMapView, ALongTitleTakesTwoLinesInsteadOfBeingCut) {
+  AttentionMapView view;
+  view.setSnapshot(makeSnapshot());
+  auto* title = qobject_cast<QCPTextElement*>(view.plot()->plotLayout()->element(0, 0));
+  ASSERT_NE(title, nullptr);
+  layOut(view, QSize(1200, 600));
+  EXPECT_EQ(title->text(), "Layer 0, head 0  (step 1234)  role: previous-token, entropy 0.00 nats");
+
+  layOut(view, QSize(330, 400));
+  const QStringList lines = title->text().split('\n');
+  ASSERT_EQ(lines.size(), 2) << title->text().toStdString();
+  EXPECT_EQ(lines[0], "Layer 0, head 0  (step 1234)");
+  EXPECT_EQ(lines[1], "role: previous-token, entropy 0.00 nats");
+  const QFontMetricsF metrics(title->font());
+  for (const QString& line : lines) EXPECT_LE(metrics.horizontalAdvance(line), view.plot()->width()) << line.toStdString();
+  EXPECT_GE(title->outerRect().height(), 2 * metrics.height()) << "laid out with room for both lines";
+
+  layOut(view, QSize(1200, 600));
+  EXPECT_FALSE(title->text().contains('\n')) << "wide again: one line";
+}
