@@ -5,6 +5,9 @@
 #include <QDockWidget>
 #include <QGuiApplication>
 #include <QScreen>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QStyle>
 #include <QToolBar>
 #include <algorithm>
 
@@ -75,7 +78,17 @@ void MainWindow::sizeDocksByDefault() {
   // Shares of the window rather than pixels, so 1366x768 and 2560x1440 both look planned:
   // the form a quarter of the width, the maps a third, the loss chart the rest.
   const int w = width(), h = height();
-  const int left = std::clamp(w * 24 / 100, 280, 380);
+  // The left column is at least as wide as its panels' minimum (the form's KHA row, the run
+  // buttons) with room for the vertical scroll bar, so that on a laptop screen they scroll
+  // only down, never sideways; up to 30% of the window.
+  auto needed_width = [](QDockWidget* d) {
+    auto* scroll = qobject_cast<QScrollArea*>(d->widget());
+    if (!scroll || !scroll->widget()) return 0;
+    return scroll->widget()->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width() +
+           2 * d->style()->pixelMetric(QStyle::PM_DockWidgetFrameWidth, nullptr, d) + 4;
+  };
+  const int wanted = std::max({w * 24 / 100, needed_width(run), needed_width(experiment)});
+  const int left = std::clamp(wanted, 280, std::max(380, w * 30 / 100));
   const int right = std::clamp(w * 34 / 100, 360, 640);
   resizeDocks({experiment, attention}, {left, right}, Qt::Horizontal);
   const int run_height = run->widget()->sizeHint().height();

@@ -5,6 +5,7 @@
 
 #include <QDockWidget>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSlider>
 #include <QTest>
 #include <qcustomplot.h>
@@ -54,6 +55,13 @@ void expectFitsAndApart(const MainWindow& w, QSize size) {
     const QWidget* panel = scroll->widget();
     EXPECT_GE(panel->height(), panel->minimumSizeHint().height()) << d->objectName().toStdString();
     EXPECT_GE(panel->width(), panel->minimumSizeHint().width()) << d->objectName().toStdString();
+  }
+  // The left column's panels fit its width: they scroll down, never sideways (at 1366x768 the
+  // form's KHA row and the Save checkpoint button were cut at the dock's edge).
+  for (const char* name : {"run", "experiment"}) {
+    auto* scroll = qobject_cast<QScrollArea*>(w.findChild<QDockWidget*>(name)->widget());
+    ASSERT_NE(scroll, nullptr) << name;
+    EXPECT_EQ(scroll->horizontalScrollBar()->maximum(), 0) << name << ": the panel is wider than its dock";
   }
   EXPECT_GE(w.lossChart()->smoothingSlider()->width(), headlab::LossChart::kMinSliderWidth);
   EXPECT_GE(w.lossChart()->plot()->height(), 200);
