@@ -47,6 +47,9 @@ AttentionMapView::AttentionMapView(QWidget* parent) : QWidget(parent) {
   QFont title_font = font();
   title_font.setBold(true);
   title_ = new QCPTextElement(plot_, tr("Attention map"), title_font);
+  // Its text must not set the plot's minimum width (a long title made the whole panel wider
+  // than a laptop's dock, which then cut it at both ends): fitTitle() wraps it instead.
+  title_->setMinimumSize(1, 0);
   plot_->plotLayout()->addElement(0, 0, title_);
 
   map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);

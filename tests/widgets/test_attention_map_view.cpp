@@ -247,9 +247,16 @@ TEST(AttentionMapView, ALongTitleTakesTwoLinesInsteadOfBeingCut) {
   layOut(view, QSize(1200, 600));
   EXPECT_EQ(title->text(), "Layer 0, head 0  (step 1234)  role: previous-token, entropy 0.00 nats");
 
+  // The title does not set the panel's minimum width (a dock narrower than that scrolled the
+  // panel sideways and showed the middle of the title).
+  const QFontMetricsF title_metrics(title->font());
+  EXPECT_LT(view.minimumSizeHint().width(), title_metrics.horizontalAdvance(title->text()));
+
   layOut(view, QSize(330, 400));
   const QStringList lines = title->text().split('\n');
-  ASSERT_EQ(lines.size(), 2) << title->text().toStdString();
+  ASSERT_EQ(lines.size(), 2) << title->text().toStdString() << " plot width " << view.plot()->width() << " viewport "
+                             << view.plot()->viewport().width() << " advance "
+                             << QFontMetricsF(title->font()).horizontalAdvance(title->text());
   EXPECT_EQ(lines[0], "Layer 0, head 0  (step 1234)");
   EXPECT_EQ(lines[1], "role: previous-token, entropy 0.00 nats");
   const QFontMetricsF metrics(title->font());
