@@ -153,7 +153,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, LayerKVCache* cache
   const Heads h = !cache && !gta && B * T >= paths_.fused_projection_min_rows ? fused_qkv(x) : project_rows(x, cache);
   const TalkingHeadsImpl* talk = in_forward(ModuleKind::TalkingHeads) ? talking.get() : nullptr;
   const bool sdpa = paths_.sdpa && !talk && !attention_out && sdpa_available();
-  if (sdpa) ++paths_.sdpa_forwards;
+  // The sharded training step runs one layer's forward on several threads at once.
+  if (sdpa) __atomic_fetch_add(&paths_.sdpa_forwards, 1, __ATOMIC_RELAXED);
   auto o = (sdpa ? sdpa_attention(h.q, h.k, h.v, h.q_start) : grouped_attention(h.q, h.k, h.v, h.q_start, talk, attention_out))
                .permute({0, 2, 1, 3});  // [B, T, H, dh]
   if (in_forward(ModuleKind::Mea) && mea->has_group_norm())
