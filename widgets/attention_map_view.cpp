@@ -13,6 +13,7 @@
 
 #include "heatmap_style.h"
 #include "plot_theme.h"
+#include "title_wrap.h"
 
 namespace headlab {
 
@@ -196,7 +197,7 @@ void AttentionMapView::redraw() {
   title_detail_.clear();
   const size_t hi = size_t(layer_) * s.n_heads + head_;
   if (hi < s.heads.size() && !s.heads[hi].role.empty())
-    title_detail_ = tr("role: %1, entropy %2 nats")
+    title_detail_ = tr("role: %1  entropy %2 nats")  // two spaces: where a narrow title breaks
                         .arg(QString::fromStdString(s.heads[hi].role))
                         .arg(s.heads[hi].entropy, 0, 'f', 2);
   fitTitle();
@@ -284,8 +285,14 @@ void AttentionMapView::updateTicks() {
 bool AttentionMapView::fitTitle() {
   if (title_head_.isEmpty()) return false;
   const QString one_line = title_detail_.isEmpty() ? title_head_ : title_head_ + "  " + title_detail_;
-  const bool fits = QFontMetricsF(title_->font()).horizontalAdvance(one_line) <= plot_->viewport().width() - 8;
-  const QString text = fits || title_detail_.isEmpty() ? one_line : title_head_ + "\n" + title_detail_;
+  // The title sits in the map's column of the layout, not above the colour scale too: its own
+  // width (once laid out) is what it has, not the whole plot's.
+  const double room = title_->outerRect().width() > 0 ? title_->outerRect().width() : plot_->viewport().width();
+  // Too wide for one line: the head on one, its role and entropy on the next (each broken at
+  // its gaps again where even that is too wide).
+  const QFontMetricsF metrics(title_->font());
+  const bool fits = metrics.horizontalAdvance(one_line) <= room - 8 || title_detail_.isEmpty();
+  const QString text = wrapTitleAtGaps(fits ? one_line : title_head_ + "\n" + title_detail_, metrics, room - 8);
   if (title_->text() == text) return false;
   title_->setText(text);
   return true;

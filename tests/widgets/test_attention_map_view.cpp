@@ -238,31 +238,42 @@ TEST(AttentionMapView, HoverOutlinesTheRowAndColumn) {
 }
 
 // A narrow dock cut both ends of the one-line title ("yer 1, head 2 ... entropy 1.15 na" at
-// 1366x768): there the head goes on one line and its role and entropy on a second.
+// 1366x768): there it breaks at its gaps, onto two lines or three, each fitting its cell.
 TEST(AttentionMapView, ALongTitleTakesTwoLinesInsteadOfBeingCut) {
   AttentionMapView view;
   view.setSnapshot(makeSnapshot());
   auto* title = qobject_cast<QCPTextElement*>(view.plot()->plotLayout()->element(0, 0));
   ASSERT_NE(title, nullptr);
   layOut(view, QSize(1200, 600));
-  EXPECT_EQ(title->text(), "Layer 0, head 0  (step 1234)  role: previous-token, entropy 0.00 nats");
+  EXPECT_EQ(title->text(), "Layer 0, head 0  (step 1234)  role: previous-token  entropy 0.00 nats");
 
   // The title does not set the panel's minimum width (a dock narrower than that scrolled the
   // panel sideways and showed the middle of the title).
   const QFontMetricsF title_metrics(title->font());
   EXPECT_LT(view.minimumSizeHint().width(), title_metrics.horizontalAdvance(title->text()));
 
-  layOut(view, QSize(330, 400));
+  // Narrower: the head and step on one line, role and entropy on the next...
+  layOut(view, QSize(450, 400));
   const QStringList lines = title->text().split('\n');
-  ASSERT_EQ(lines.size(), 2) << title->text().toStdString() << " plot width " << view.plot()->width() << " viewport "
-                             << view.plot()->viewport().width() << " advance "
-                             << QFontMetricsF(title->font()).horizontalAdvance(title->text());
+  ASSERT_EQ(lines.size(), 2) << title->text().toStdString() << " title cell " << title->outerRect().width();
   EXPECT_EQ(lines[0], "Layer 0, head 0  (step 1234)");
-  EXPECT_EQ(lines[1], "role: previous-token, entropy 0.00 nats");
+  EXPECT_EQ(lines[1], "role: previous-token  entropy 0.00 nats");
   const QFontMetricsF metrics(title->font());
-  for (const QString& line : lines) EXPECT_LE(metrics.horizontalAdvance(line), view.plot()->width()) << line.toStdString();
   EXPECT_GE(title->outerRect().height(), 2 * metrics.height()) << "laid out with room for both lines";
+  // ...and in a narrow dock, a line each (the text stays whole, broken only at its gaps).
+  layOut(view, QSize(330, 400));
+  EXPECT_EQ(title->text(), "Layer 0, head 0  (step 1234)\nrole: previous-token\nentropy 0.00 nats");
+  EXPECT_GE(title->outerRect().height(), 3 * metrics.height());
 
   layOut(view, QSize(1200, 600));
   EXPECT_FALSE(title->text().contains('\n')) << "wide again: one line";
+
+  // At every dock width, each line fits the title's own cell, which leaves out the colour
+  // scale's column (measuring the whole plot let a line through that the cell then cut).
+  for (int width = 330; width <= 900; width += 15) {
+    layOut(view, QSize(width, 400));
+    for (const QString& line : title->text().split('\n'))
+      EXPECT_LE(metrics.horizontalAdvance(line), title->outerRect().width())
+          << "at " << width << " px: " << line.toStdString();
+  }
 }
