@@ -16,6 +16,7 @@
 
 #include "heatmap_style.h"
 #include "plot_theme.h"
+#include "title_wrap.h"
 
 namespace headlab {
 
@@ -35,8 +36,14 @@ MatrixView::MatrixView(QWidget* parent) : QWidget(parent) {
   identity_box_ = new QCheckBox(tr("minus identity"), this);
   identity_box_->setToolTip(tr("Subtract the identity: modules start as the identity, so this "
                                "shows only what training changed. White means unchanged."));
+  // The combos may shrink (their text elides) rather than make the panel wider than its dock.
+  for (QComboBox* box : {arrangement_box_, key_box_}) {
+    box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    box->setMinimumContentsLength(8);
+  }
   row->addWidget(arrangement_box_);
-  row->addWidget(new QLabel(tr("layer"), this));
+  layer_label_ = new QLabel(tr("layer"), this);
+  row->addWidget(layer_label_);
   row->addWidget(layer_box_);
   row->addWidget(key_box_);
   row->addWidget(identity_box_);
@@ -127,8 +134,12 @@ void MatrixView::syncControls() {
   }
   key_box_->setCurrentText(key_);
   identity_box_->setChecked(minus_identity_);
-  layer_box_->setEnabled(arrangement_ == Arrangement::ByLayer);
-  key_box_->setEnabled(arrangement_ == Arrangement::AcrossLayers);
+  // Only the control the arrangement reads is shown: both side by side made the panel wider
+  // than a laptop's dock.
+  const bool by_layer = arrangement_ == Arrangement::ByLayer;
+  layer_label_->setVisible(by_layer);
+  layer_box_->setVisible(by_layer);
+  key_box_->setVisible(!by_layer);
 }
 
 std::vector<const ModuleMatrix*> MatrixView::selectedMatrices() const {
@@ -204,7 +215,11 @@ void MatrixView::rebuild() {
     plot_->plotLayout()->addElement(i / grid_cols, i % grid_cols, cell);
     auto* rect = new QCPAxisRect(plot_);
     auto* scale = new QCPColorScale(plot_);
-    cell->addElement(0, 0, new QCPTextElement(plot_, p.title, title_font));
+    p.title_element = new QCPTextElement(plot_, p.title, title_font);
+    // The title's text must not set the panel's minimum width (two titles side by side made
+    // the panel wider than a laptop's dock): keepCellsSquare() wraps it to its cell instead.
+    p.title_element->setMinimumSize(1, 0);
+    cell->addElement(0, 0, p.title_element);
     cell->addElement(1, 0, rect);
     cell->addElement(1, 1, scale);
     cell->setColumnStretchFactor(1, 0.01);
@@ -248,6 +263,22 @@ void MatrixView::keepCellsSquare() {
   // One tick label plus a gap: the widest of "0".."99" along x, a line along y.
   const int label_px = std::max(QFontMetrics(font()).horizontalAdvance(QStringLiteral("88")),
                                 QFontMetrics(font()).height()) * 3 / 2;
+  bool relayout = false;
+  for (const Panel& p : panels_) {
+    const QString wrapped = wrapTitleAtGaps(p.title, QFontMetricsF(p.title_element->font()),
+                                            p.title_element->outerRect().width() - 4);
+    if (p.title_element->text() != wrapped) {
+      p.title_element->setText(wrapped);
+      relayout = true;
+    }
+  }
+  if (relayout) {
+    // A title's new height moves its matrix: lay out again now, so this frame (an export too)
+    // has both, before the ranges below are fitted to the axis rects.
+    for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
+      plot_->plotLayout()->update(phase);
+    changed = true;
+  }
   for (const Panel& p : panels_) {
     QCPAxis* x = p.map->keyAxis();
     QCPAxis* y = p.map->valueAxis();

@@ -12,8 +12,10 @@
 
 class QCustomPlot;
 class QCPColorMap;
+class QCPTextElement;
 class QCPRange;
 class QCheckBox;
+class QLabel;
 class QComboBox;
 class QSpinBox;
 
@@ -62,6 +64,7 @@ class MatrixView : public QWidget {
   struct Panel {
     const ModuleMatrix* source = nullptr;
     QCPColorMap* map = nullptr;
+    QCPTextElement* title_element = nullptr;  // shows `title`, wrapped to its cell's width
     QString title;
     double range = 1.0;
   };
@@ -72,6 +75,7 @@ class MatrixView : public QWidget {
   std::vector<const ModuleMatrix*> selectedMatrices() const;
 
   QCustomPlot* plot_ = nullptr;
+  QLabel* layer_label_ = nullptr;
   QSpinBox* layer_box_ = nullptr;
   QComboBox* arrangement_box_ = nullptr;
   QComboBox* key_box_ = nullptr;

@@ -142,3 +142,42 @@ TEST(MatrixView, SixteenHeadMatricesKeepSquareCellsAndReadableTicks) {
     for (int p = 0; p < view.panelCount(); ++p) EXPECT_NEAR(view.panelCellAspect(p), 1.0, 0.02) << size.width();
   }
 }
+
+// At 1366x768 the right dock is about 460 px wide. Three KHA matrices side by side made the
+// panel wider than that (each title set its cell's minimum width, and so did the toolbar's
+// combos), so it scrolled sideways and cut titles and "minus identity" at the dock's edge.
+TEST(MatrixView, FitsALaptopDockAndWrapsTitlesToTheirCells) {
+  auto s = std::make_shared<ProbeSnapshot>();
+  s->n_layers = 1;
+  s->n_heads = 16;
+  std::vector<float> values(16 * 16, 0.f);
+  for (int i = 0; i < 16; ++i) values[size_t(i) * 16 + i] = 1.f;
+  for (const char* name : {"t_q", "t_k", "t_v"}) {
+    ModuleMatrix m = makeMatrix(0, "kha", name, 16, 16, values);
+    m.distance_from_identity = 1.586f;
+    m.effective_rank = 15.11f;
+    s->matrices.push_back(m);
+  }
+  MatrixView view;
+  view.setSnapshot(s);
+  ASSERT_EQ(view.panelCount(), 3);
+  EXPECT_LE(view.minimumSizeHint().width(), 400);
+  for (int width = 300; width <= 900; width += 50) {
+    view.resize(width, 420);
+    view.show();
+    view.plot()->replot();
+    view.plot()->replot();
+    for (int i = 0; i < view.plot()->plotLayout()->elementCount(); ++i) {
+      auto* cell = qobject_cast<QCPLayoutGrid*>(view.plot()->plotLayout()->elementAt(i));
+      if (!cell) continue;
+      auto* title = qobject_cast<QCPTextElement*>(cell->element(0, 0));
+      ASSERT_NE(title, nullptr);
+      const QFontMetricsF metrics(title->font());
+      for (const QString& line : title->text().split('\n'))
+        EXPECT_LE(metrics.horizontalAdvance(line), title->outerRect().width()) << "at " << width << " px: "
+                                                                               << line.toStdString();
+    }
+  }
+  // The full title stays available (tests and tooltips read it unwrapped).
+  EXPECT_EQ(view.panelTitle(0), "L0 kha.t_q\n|M-I| 1.586  off-diag 0.250  erank 15.11");
+}
