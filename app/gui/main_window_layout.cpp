@@ -91,9 +91,14 @@ void MainWindow::sizeDocksByDefault() {
   const int left = std::clamp(wanted, 280, std::max(380, w * 30 / 100));
   const int right = std::clamp(w * 34 / 100, 360, 640);
   resizeDocks({experiment, attention}, {left, right}, Qt::Horizontal);
-  const int run_height = run->widget()->sizeHint().height();
+  // The dock's own hint: its panel's plus the title bar (the panel's alone left the status
+  // line half hidden under a scroll bar).
+  const int run_height = run->sizeHint().height();
   const int bottom = std::clamp(h * 20 / 100, 130, 260);
-  resizeDocks({run, experiment}, {run_height, std::max(200, h - run_height)}, Qt::Vertical);
+  // resizeDocks scales the sizes to the column's height: give it that height (less than the
+  // window's: menu, tool and status bars), or the run dock comes out short.
+  const int column = std::max(run->height() + experiment->height(), run_height + 200);
+  resizeDocks({run, experiment}, {run_height, column - run_height}, Qt::Vertical);
   resizeDocks({attention, matrices}, {h * 55 / 100, h * 45 / 100}, Qt::Vertical);
   resizeDocks({modules}, {bottom}, Qt::Vertical);
 }

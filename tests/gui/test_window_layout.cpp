@@ -56,13 +56,18 @@ void expectFitsAndApart(const MainWindow& w, QSize size) {
     EXPECT_GE(panel->height(), panel->minimumSizeHint().height()) << d->objectName().toStdString();
     EXPECT_GE(panel->width(), panel->minimumSizeHint().width()) << d->objectName().toStdString();
   }
-  // The left column's panels fit its width: they scroll down, never sideways (at 1366x768 the
-  // form's KHA row and the Save checkpoint button were cut at the dock's edge).
-  for (const char* name : {"run", "experiment"}) {
+  // The panels fit their columns' width: they scroll down, never sideways (at 1366x768 the
+  // form's KHA row and the Save checkpoint button were cut at the dock's edge, and so was
+  // the matrices' "minus identity").
+  for (const char* name : {"run", "experiment", "attention", "matrices"}) {
     auto* scroll = qobject_cast<QScrollArea*>(w.findChild<QDockWidget*>(name)->widget());
     ASSERT_NE(scroll, nullptr) << name;
     EXPECT_EQ(scroll->horizontalScrollBar()->maximum(), 0) << name << ": the panel is wider than its dock";
   }
+  // The run controls are shown whole: buttons, progress and the status line, no scrolling.
+  auto* run_scroll = qobject_cast<QScrollArea*>(w.findChild<QDockWidget*>("run")->widget());
+  ASSERT_NE(run_scroll, nullptr);
+  EXPECT_EQ(run_scroll->verticalScrollBar()->maximum(), 0) << "the run panel is taller than its dock";
   EXPECT_GE(w.lossChart()->smoothingSlider()->width(), headlab::LossChart::kMinSliderWidth);
   EXPECT_GE(w.lossChart()->plot()->height(), 200);
   // The module table holds a few rows: it gets a strip under the chart, not a quarter of it.
