@@ -2,6 +2,7 @@
 
 #include <qcustomplot.h>
 
+#include <QBuffer>
 #include <QFileInfo>
 #include <QImage>
 #include <QPageSize>
@@ -24,17 +25,7 @@ bool fail(QString* error, const QString& message) {
   return false;
 }
 
-bool openTarget(QSaveFile& file, QString* error) {
-  if (file.open(QIODevice::WriteOnly)) return true;
-  return fail(error, QObject::tr("cannot write %1: %2").arg(file.fileName(), file.errorString()));
-}
-
-bool commit(QSaveFile& file, QString* error) {
-  if (file.commit()) return true;
-  return fail(error, QObject::tr("cannot save %1: %2").arg(file.fileName(), file.errorString()));
-}
-
-bool writePng(QCustomPlot* plot, QSaveFile& file, const ExportOptions& o, QString* error) {
+QImage paintPng(QCustomPlot* plot, const ExportOptions& o) {
   const double scale = o.dpi / 96.0;
   const int logical_w = std::max(1, qRound(o.width_px / scale));
   const int logical_h = std::max(1, qRound(o.height_px / scale));
@@ -55,14 +46,12 @@ bool writePng(QCustomPlot* plot, QSaveFile& file, const ExportOptions& o, QStrin
   const int dpm = qRound(o.dpi / 0.0254);
   image.setDotsPerMeterX(dpm);
   image.setDotsPerMeterY(dpm);
-  if (!image.save(&file, "PNG"))
-    return fail(error, QObject::tr("cannot encode PNG for %1").arg(file.fileName()));
-  return true;
+  return image;
 }
 
-bool writeSvg(QCustomPlot* plot, QSaveFile& file, const ExportOptions& o, QString* error) {
+bool paintSvg(QCustomPlot* plot, QBuffer& out, const ExportOptions& o, QString* error) {
   QSvgGenerator svg;
-  svg.setOutputDevice(&file);
+  svg.setOutputDevice(&out);
   svg.setSize(QSize(o.width_px, o.height_px));
   svg.setViewBox(QRect(0, 0, o.width_px, o.height_px));
   svg.setResolution(layoutDpi(plot));
@@ -77,9 +66,9 @@ bool writeSvg(QCustomPlot* plot, QSaveFile& file, const ExportOptions& o, QStrin
   return true;
 }
 
-// The same recipe as QCustomPlot::savePdf, but onto a QSaveFile so the write is atomic.
-bool writePdf(QCustomPlot* plot, QSaveFile& file, const ExportOptions& o, QString* error) {
-  QPdfWriter pdf(&file);
+// The same recipe as QCustomPlot::savePdf.
+bool paintPdf(QCustomPlot* plot, QBuffer& out, const ExportOptions& o, QString* error) {
+  QPdfWriter pdf(&out);
   pdf.setCreator(QStringLiteral("HeadLab"));
   pdf.setTitle(o.title);
   pdf.setResolution(layoutDpi(plot));
@@ -106,36 +95,62 @@ std::optional<FigureFormat> figureFormatForPath(const QString& path) {
   return std::nullopt;
 }
 
-bool exportFigure(QCustomPlot* plot, const QString& path, FigureFormat format,
-                  const ExportOptions& options, QString* error) {
-  if (!plot) return fail(error, QObject::tr("nothing to export"));
+std::optional<RenderedFigure> renderFigure(QCustomPlot* plot, FigureFormat format, const ExportOptions& options,
+                                           QString* error) {
+  QString problem;
   constexpr int kMaxSide = 20000;  // ~1.6 GB of ARGB beyond this: a typo, not a figure
-  if (options.width_px <= 0 || options.height_px <= 0 || options.width_px > kMaxSide ||
-      options.height_px > kMaxSide)
-    return fail(error, QObject::tr("invalid figure size %1 x %2 px")
-                           .arg(options.width_px).arg(options.height_px));
-  if (!(options.dpi >= 10.0 && options.dpi <= 2400.0))
-    return fail(error, QObject::tr("invalid dpi %1").arg(options.dpi));
+  if (!plot)
+    problem = QObject::tr("nothing to export");
+  else if (options.width_px <= 0 || options.height_px <= 0 || options.width_px > kMaxSide ||
+           options.height_px > kMaxSide)
+    problem = QObject::tr("invalid figure size %1 x %2 px").arg(options.width_px).arg(options.height_px);
+  else if (!(options.dpi >= 10.0 && options.dpi <= 2400.0))
+    problem = QObject::tr("invalid dpi %1").arg(options.dpi);
+  if (!problem.isEmpty()) {
+    fail(error, problem);
+    return std::nullopt;
+  }
 
-  QSaveFile file(path);
-  if (!openTarget(file, error)) return false;
+  RenderedFigure figure;
+  figure.format = format;
   // Figures are for papers and slides: dark ink on white, whatever theme the screen shows.
   const PlotColors screen = plotColorsOf(plot);
   applyPlotColors(plot, PlotColors::light());
-  bool ok = false;
-  switch (format) {
-    case FigureFormat::Png: ok = writePng(plot, file, options, error); break;
-    case FigureFormat::Svg: ok = writeSvg(plot, file, options, error); break;
-    case FigureFormat::Pdf: ok = writePdf(plot, file, options, error); break;
+  bool ok = true;
+  if (format == FigureFormat::Png) {
+    figure.image = paintPng(plot, options);
+  } else {
+    QBuffer buffer(&figure.bytes);
+    buffer.open(QIODevice::WriteOnly);
+    ok = format == FigureFormat::Svg ? paintSvg(plot, buffer, options, error) : paintPdf(plot, buffer, options, error);
   }
   applyPlotColors(plot, screen);
   // toPainter re-laid the plot out at the export size; put the on-screen layout back.
   plot->replot(QCustomPlot::rpQueuedReplot);
-  if (!ok) {
+  if (!ok) return std::nullopt;
+  return figure;
+}
+
+bool writeRenderedFigure(const RenderedFigure& figure, const QString& path, QString* error) {
+  QSaveFile file(path);
+  if (!file.open(QIODevice::WriteOnly))
+    return fail(error, QObject::tr("cannot write %1: %2").arg(path, file.errorString()));
+  const bool written = figure.format == FigureFormat::Png ? figure.image.save(&file, "PNG")
+                                                          : file.write(figure.bytes) == figure.bytes.size();
+  if (!written) {
+    const QString why = figure.format == FigureFormat::Png ? QObject::tr("cannot encode PNG for %1").arg(path)
+                                                           : QObject::tr("cannot write %1: %2").arg(path, file.errorString());
     file.cancelWriting();
-    return false;
+    return fail(error, why);
   }
-  return commit(file, error);
+  if (!file.commit()) return fail(error, QObject::tr("cannot save %1: %2").arg(path, file.errorString()));
+  return true;
+}
+
+bool exportFigure(QCustomPlot* plot, const QString& path, FigureFormat format, const ExportOptions& options,
+                  QString* error) {
+  const auto figure = renderFigure(plot, format, options, error);
+  return figure && writeRenderedFigure(*figure, path, error);
 }
 
 }  // namespace headlab

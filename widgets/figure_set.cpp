@@ -89,19 +89,30 @@ FigureSetPlan::FigureSetPlan(const FigureViews& views, const QString& dir, const
   };
 }
 
-bool FigureSetPlan::run(int step, QString* error) {
+std::vector<FigureSetPlan::Pending> FigureSetPlan::render(int step, QString* error) {
   if (!QDir().mkpath(dir_)) {
     if (error) *error = QObject::tr("cannot create folder %1").arg(dir_);
-    return false;
+    return {};
   }
   const Step& s = steps_.at(size_t(step));
   QCustomPlot* plot = s.select();
   ExportOptions o = options_;
   o.title = s.title;
+  std::vector<Pending> figures;
   for (FigureFormat format : formats_) {
-    const QString path = QDir(dir_).filePath(s.stem + '.' + figureFormatSuffix(format));
-    if (!exportFigure(plot, path, format, o, error)) return false;
-    written_ << path;
+    auto figure = renderFigure(plot, format, o, error);
+    if (!figure) return {};
+    figures.push_back({QDir(dir_).filePath(s.stem + '.' + figureFormatSuffix(format)), std::move(*figure)});
+  }
+  return figures;
+}
+
+bool FigureSetPlan::run(int step, QString* error) {
+  const auto figures = render(step, error);
+  if (figures.empty()) return formats_.isEmpty();  // nothing asked, or a failure
+  for (const Pending& p : figures) {
+    if (!writeRenderedFigure(p.figure, p.path, error)) return false;
+    noteWritten(p.path);
   }
   return true;
 }

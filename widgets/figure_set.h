@@ -44,6 +44,15 @@ class FigureSetPlan {
   QString stem(int step) const { return steps_.at(size_t(step)).stem; }  // "attention_layer0_head1"
   // Writes figure `step` in every format; false with *error on a failure.
   bool run(int step, QString* error);
+  // The GUI-thread half of run(): figure `step` painted in every format, with the path each
+  // goes to (the folder created). Write them with writeRenderedFigure (any thread) and report
+  // each written file with noteWritten. Empty with *error on a failure.
+  struct Pending {
+    QString path;
+    RenderedFigure figure;
+  };
+  std::vector<Pending> render(int step, QString* error);
+  void noteWritten(const QString& path) { written_ << path; }
   const QStringList& written() const { return written_; }
   void finish();  // the views back as the user left them
 

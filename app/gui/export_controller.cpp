@@ -143,13 +143,24 @@ bool ExportController::exportCurvesCsv(const QString& path, QString* error, QStr
   return true;
 }
 
+ExportController::~ExportController() {
+  // A write in flight posts its answer to this object: let it end first (its posted answer is
+  // then dropped with the object).
+  writers_.waitForDone();
+}
+
 bool ExportController::startExportAll(const QString& dir) {
   if (plan_) return false;
   plan_ = std::make_unique<FigureSetPlan>(views_, dir, formats_, options_);
   next_figure_ = 0;
+  ++job_id_;
+  writes_in_flight_ = 0;
+  cancel_requested_ = false;
+  job_error_.clear();
   export_dir_ = dir;
   export_all_action_->setEnabled(false);
-  progress_ = new QProgressDialog(tr("Exporting figures..."), tr("Cancel"), 0, plan_->count(), window_);
+  const int files = plan_->count() * int(formats_.size());
+  progress_ = new QProgressDialog(tr("Exporting figures..."), tr("Cancel"), 0, files, window_);
   progress_->setObjectName("exportProgress");
   progress_->setWindowTitle(tr("Export all figures"));
   // Window-modal: the window keeps drawing, but its views cannot be changed under the job.
@@ -164,20 +175,61 @@ bool ExportController::startExportAll(const QString& dir) {
 }
 
 void ExportController::exportNextFigure() {
-  if (!plan_) return;  // cancelled between two figures
-  if (next_figure_ >= plan_->count()) return finishExportAll(false, {});
+  if (!plan_ || cancel_requested_ || !job_error_.isEmpty()) return;  // ending: writes drain
+  if (writes_in_flight_ >= kMaxWritesInFlight) return;  // the next written file calls again
+  if (next_figure_ >= plan_->count()) return endExportAllOnceWritten();
   progress_->setLabelText(
       tr("Writing %1 (%2 of %3)").arg(plan_->stem(next_figure_)).arg(next_figure_ + 1).arg(plan_->count()));
   QString error;
-  if (!plan_->run(next_figure_, &error)) return finishExportAll(false, error);
+  auto figures = plan_->render(next_figure_, &error);
+  if (!error.isEmpty()) {
+    job_error_ = error;
+    return endExportAllOnceWritten();
+  }
   ++next_figure_;
-  progress_->setValue(next_figure_);
+  for (auto& figure : figures) startWrite(std::move(figure));
   // Back to the event loop before the next figure: repaints, input and Cancel get through.
   QTimer::singleShot(0, this, &ExportController::exportNextFigure);
 }
 
+void ExportController::startWrite(FigureSetPlan::Pending figure) {
+  ++writes_in_flight_;
+  writers_.start([this, figure = std::move(figure), job = job_id_, observer = write_observer_] {
+    if (observer) observer(figure.path);
+    QString error;
+    writeRenderedFigure(figure.figure, figure.path, &error);
+    QMetaObject::invokeMethod(
+        this, [this, job, path = figure.path, error] { onFigureWritten(job, path, error); }, Qt::QueuedConnection);
+  });
+}
+
+void ExportController::onFigureWritten(quint64 job, const QString& path, const QString& error) {
+  if (job != job_id_ || !plan_) return;
+  --writes_in_flight_;
+  if (error.isEmpty())
+    plan_->noteWritten(path);
+  else if (job_error_.isEmpty())
+    job_error_ = error;
+  const int written = int(plan_->written().size());
+  if (cancel_requested_ || !job_error_.isEmpty() || next_figure_ >= plan_->count())
+    endExportAllOnceWritten();
+  else
+    exportNextFigure();  // it may have waited for room
+  // Last: a window-modal progress dialog runs the event loop in setValue, where this job can
+  // take its next steps or end.
+  if (progress_ && plan_ && job == job_id_) progress_->setValue(written);
+}
+
+void ExportController::endExportAllOnceWritten() {
+  if (writes_in_flight_ > 0) return;  // the last write's answer comes back here
+  finishExportAll(cancel_requested_ && job_error_.isEmpty(), job_error_);
+}
+
 void ExportController::cancelExportAll() {
-  if (plan_) finishExportAll(true, {});
+  if (!plan_ || cancel_requested_) return;
+  cancel_requested_ = true;
+  if (progress_) progress_->setLabelText(tr("Cancelling: finishing the files being written..."));
+  endExportAllOnceWritten();
 }
 
 void ExportController::finishExportAll(bool cancelled, const QString& error) {

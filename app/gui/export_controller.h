@@ -6,6 +6,8 @@
 #include <QObject>
 #include <QString>
 #include <QStringList>
+#include <QThreadPool>
+#include <functional>
 #include <memory>
 
 #include "figure_set.h"
@@ -24,6 +26,7 @@ class ExportController : public QObject {
 
  public:
   ExportController(QWidget* window, const FigureViews& views, QObject* parent = nullptr);
+  ~ExportController() override;  // waits for figure writes in progress
 
   QMenu* menu() const { return menu_; }
 
@@ -38,13 +41,16 @@ class ExportController : public QObject {
   // PATH-STEM.RUN-NAME.csv beside it, same columns. `written` gets every file.
   bool exportCurvesCsv(const QString& path, QString* error = nullptr, QStringList* written = nullptr);
 
-  // Export all as a job: one figure per event-loop turn, so the window keeps drawing, with a
-  // progress dialog (object name "exportProgress") whose Cancel stops between two figures.
-  // The figures are painted by the GUI thread: the views are widgets. Ends with
-  // exportAllDone; false when a job is running already.
+  // Export all as a job: one figure painted per event-loop turn, so the window keeps drawing,
+  // with a progress dialog (object name "exportProgress", one step per file) whose Cancel
+  // stops between two figures. The views are widgets, so the GUI thread paints them; PNG
+  // encoding and the file writes run on a worker thread, overlapping the next figure. Ends
+  // with exportAllDone once every write has ended; false when a job is running already.
   bool startExportAll(const QString& dir);
   bool exportAllRunning() const { return plan_ != nullptr; }
   void cancelExportAll();
+  // Called on the writing thread with each file's path, just before it is written (tests).
+  void setWriteObserver(std::function<void(const QString&)> observer) { write_observer_ = std::move(observer); }
   // attention.npy [layers, heads, T, T] and one layerL_module_name.npy per module matrix,
   // plus tokens.txt (one label per line) so the axes can be labelled in Python.
   QStringList exportProbeNpy(const QString& dir, QString* error = nullptr);
@@ -61,6 +67,9 @@ class ExportController : public QObject {
   void report(bool ok, const QString& done, const QString& error);
   void rememberDir(const QString& path);
   void exportNextFigure();
+  void startWrite(FigureSetPlan::Pending figure);
+  void onFigureWritten(quint64 job, const QString& path, const QString& error);
+  void endExportAllOnceWritten();
   void finishExportAll(bool cancelled, const QString& error);
 
   QWidget* window_;
@@ -74,6 +83,14 @@ class ExportController : public QObject {
   QString export_dir_;
   QProgressDialog* progress_ = nullptr;
   QAction* export_all_action_ = nullptr;
+  // The job's writes: at most kMaxWritesInFlight figures wait in memory at once.
+  static constexpr int kMaxWritesInFlight = 2;
+  QThreadPool writers_;
+  int writes_in_flight_ = 0;
+  quint64 job_id_ = 0;      // a write's answer counts only for the job that started it
+  bool cancel_requested_ = false;
+  QString job_error_;       // the first failure; the job ends once its writes have
+  std::function<void(const QString&)> write_observer_;
 };
 
 }  // namespace headlab::gui

@@ -1,11 +1,15 @@
 // Export all as a job (issue #17 item 7): the window keeps handling events between figures,
-// a progress dialog counts them, Cancel stops between two, and Curves as CSV writes the runs
-// drawn for comparison too.
+// a progress dialog counts the files, PNG encoding and writing run on a worker thread, Cancel
+// stops between two figures, and Curves as CSV writes the runs drawn for comparison too.
 #include <gtest/gtest.h>
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QImage>
+#include <QMutex>
+#include <QSvgRenderer>
+#include <QThread>
 #include <QProgressDialog>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -30,17 +34,24 @@ void openTinyRun(MainWindow& w, const QString& run) {
   ASSERT_TRUE(w.openPath(run, &error)) << error.toStdString();
   ASSERT_TRUE(QTest::qWaitFor([&] { return !w.launcher()->busy() && w.attentionView()->snapshot(); }, 20000));
 }
-}  // namespace
 
-TEST(ExportJob, ExportAllRunsFigureByFigureWithProgressAndTheSameFiles) {
-  QTemporaryDir dir;
-  MainWindow w;
+// A shown window with a tiny run open, exporting small figures in `formats`.
+void openForExport(MainWindow& w, const QTemporaryDir& dir, const QList<headlab::FigureFormat>& formats,
+                   double dpi = 96.0) {
   w.show();
   openTinyRun(w, dir.filePath("run"));
   headlab::ExportOptions options;
   options.width_px = 400;
   options.height_px = 300;
-  w.exporter()->setOptions(options, {headlab::FigureFormat::Png});
+  options.dpi = dpi;
+  w.exporter()->setOptions(options, formats);
+}
+}  // namespace
+
+TEST(ExportJob, ExportAllRunsFigureByFigureWithProgressAndTheSameFiles) {
+  QTemporaryDir dir;
+  MainWindow w;
+  openForExport(w, dir, {headlab::FigureFormat::Png});
   QString error;
   const QStringList at_once = w.exporter()->exportAll(dir.filePath("sync"), &error);
   ASSERT_TRUE(error.isEmpty()) << error.toStdString();
@@ -73,14 +84,13 @@ TEST(ExportJob, ExportAllRunsFigureByFigureWithProgressAndTheSameFiles) {
 TEST(ExportJob, CancelStopsBetweenTwoFigures) {
   QTemporaryDir dir;
   MainWindow w;
-  w.show();
-  openTinyRun(w, dir.filePath("run"));
-  headlab::ExportOptions options;
-  options.width_px = 400;
-  options.height_px = 300;
-  w.exporter()->setOptions(options, {headlab::FigureFormat::Png});
+  openForExport(w, dir, {headlab::FigureFormat::Png});
   QSignalSpy done(w.exporter(), &ExportController::exportAllDone);
   ASSERT_TRUE(w.exporter()->startExportAll(dir.filePath("job")));
+  auto* progress = w.findChild<QProgressDialog*>("exportProgress");
+  ASSERT_NE(progress, nullptr);
+  const int total = progress->maximum();
+  ASSERT_GE(total, 6);
   // Cancel once two figures are written (the dialog's button does the same).
   QTimer watcher;
   QObject::connect(&watcher, &QTimer::timeout, [&] {
@@ -94,8 +104,42 @@ TEST(ExportJob, CancelStopsBetweenTwoFigures) {
   EXPECT_TRUE(done.at(0).at(1).toBool());
   const QStringList files = done.at(0).at(0).toStringList();
   EXPECT_GE(files.size(), 2);
-  EXPECT_LT(files.size(), 6);
+  // The writes under way are finished (at most two wait at once), and no figure after them.
+  EXPECT_LT(files.size(), total);
+  for (const QString& f : files) EXPECT_TRUE(QFileInfo::exists(f)) << f.toStdString();
+  EXPECT_EQ(QDir(dir.filePath("job")).entryList(QDir::Files).size(), files.size()) << "every file on disk is reported";
   EXPECT_FALSE(w.exporter()->exportAllRunning());
+}
+
+TEST(ExportJob, FilesAreEncodedAndWrittenOffTheGuiThreadAndComeOutWhole) {
+  QTemporaryDir dir;
+  MainWindow w;
+  openForExport(w, dir, {headlab::FigureFormat::Png, headlab::FigureFormat::Svg}, 150.0);
+  QMutex mutex;
+  QStringList written_off_gui, written_on_gui;
+  w.exporter()->setWriteObserver([&](const QString& path) {
+    QMutexLocker lock(&mutex);
+    (QThread::currentThread() == qApp->thread() ? written_on_gui : written_off_gui) << path;
+  });
+  QSignalSpy done(w.exporter(), &ExportController::exportAllDone);
+  ASSERT_TRUE(w.exporter()->startExportAll(dir.filePath("job")));
+  ASSERT_TRUE(done.wait(60000));
+  const QStringList files = done.at(0).at(0).toStringList();
+  EXPECT_TRUE(done.at(0).at(2).toString().isEmpty()) << done.at(0).at(2).toString().toStdString();
+  ASSERT_GE(files.size(), 12);  // >= 6 figures, two formats each
+  EXPECT_TRUE(written_on_gui.isEmpty()) << written_on_gui.join(", ").toStdString();
+  EXPECT_EQ(written_off_gui.size(), files.size());
+  for (const QString& f : files) {
+    if (f.endsWith(".png")) {
+      const QImage image(f);
+      EXPECT_EQ(image.size(), QSize(400, 300)) << f.toStdString();
+      EXPECT_NEAR(image.dotsPerMeterX() * 0.0254, 150.0, 0.5) << f.toStdString();
+    } else {
+      EXPECT_TRUE(QSvgRenderer(f).isValid()) << f.toStdString();
+    }
+  }
+  // Only the finished files: no temporaries of the atomic writes are left.
+  EXPECT_EQ(QDir(dir.filePath("job")).entryList(QDir::Files).size(), files.size());
 }
 
 TEST(ExportJob, CurvesCsvWritesTheComparedRunsToo) {
