@@ -13,6 +13,7 @@
 #include <QToolTip>
 #include <QHelpEvent>
 #include <cmath>
+#include <memory>
 
 #include "atlas_colormap.h"
 #include "atlas_layout.h"
@@ -354,23 +355,32 @@ TEST(AtlasView, ClickHoverKeysFilterAndSortOnTheFallback) {
   QSettings().remove("atlas/sortKey");
 }
 
-TEST(AtlasGl, RendersWithDearImGuiWhenOpenGlWorks) {
-  QString why;
-  if (!headlab::HeadAtlasGlCanvas::probeOpenGl(&why)) GTEST_SKIP() << "no OpenGL here: " << why.toStdString();
-  QSettings().remove("atlas/softwareRendering");
-  HeadAtlasView view;
-  ASSERT_EQ(view.renderer(), HeadAtlasView::Renderer::OpenGL);
-  view.resize(420, 360);
-  view.show();
-  ASSERT_TRUE(QTest::qWaitForWindowExposed(&view));
-  view.setSnapshot(atlastest::makeSnapshot());
-  auto* gl = view.glCanvas();
-  ASSERT_NE(gl, nullptr);
+// A shown OpenGL atlas with the test snapshot; skips where this machine has no OpenGL.
+class AtlasGl : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    QString why;
+    if (!headlab::HeadAtlasGlCanvas::probeOpenGl(&why)) GTEST_SKIP() << "no OpenGL here: " << why.toStdString();
+    QSettings().remove("atlas/softwareRendering");
+    view = std::make_unique<HeadAtlasView>();
+    ASSERT_EQ(view->renderer(), HeadAtlasView::Renderer::OpenGL);
+    view->resize(420, 360);
+    view->show();
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(view.get()));
+    view->setSnapshot(atlastest::makeSnapshot());
+    gl = view->glCanvas();
+    ASSERT_NE(gl, nullptr);
+  }
+  std::unique_ptr<HeadAtlasView> view;
+  headlab::HeadAtlasGlCanvas* gl = nullptr;
+};
+
+TEST_F(AtlasGl, RendersWithDearImGuiWhenOpenGlWorks) {
   const QImage frame = gl->grabFramebuffer();  // runs initializeGL + paintGL
   ASSERT_FALSE(gl->failed());
   EXPECT_EQ(gl->textureCount(), 6);
   EXPECT_GE(gl->uploadCount(), 1);
-  const HeadAtlasModel& m = view.model();
+  const HeadAtlasModel& m = view->model();
   const QRectF map = gl->layout().mapRect(m.positionOf(m.indexOf(1, 0)));
   const double dpr = frame.devicePixelRatio();
   auto at = [&](int q, int k) {
@@ -383,7 +393,7 @@ TEST(AtlasGl, RendersWithDearImGuiWhenOpenGlWorks) {
   const int uploads = gl->uploadCount();
   gl->grabFramebuffer();
   EXPECT_EQ(gl->uploadCount(), uploads);
-  view.setSnapshot(atlastest::makeSnapshot(200));
+  view->setSnapshot(atlastest::makeSnapshot(200));
   const QImage plain = gl->grabFramebuffer();
   EXPECT_EQ(gl->uploadCount(), uploads + 1);
 
@@ -391,7 +401,7 @@ TEST(AtlasGl, RendersWithDearImGuiWhenOpenGlWorks) {
   // (the frame changes beside the cursor) and the panel's hover line names the head.
   sendMouse(gl, QEvent::MouseMove, map.center());
   EXPECT_EQ(gl->hovered(), m.indexOf(1, 0));
-  EXPECT_TRUE(view.hoverText().startsWith("Layer 1, head 0: induction"));
+  EXPECT_TRUE(view->hoverText().startsWith("Layer 1, head 0: induction"));
   gl->grabFramebuffer();  // ImGui lays a new tooltip out hidden on its first frame
   const QImage hovered = gl->grabFramebuffer();
   if (qEnvironmentVariableIsSet("HEADLAB_ATLAS_SHOT")) hovered.save(qEnvironmentVariable("HEADLAB_ATLAS_SHOT"));
@@ -402,19 +412,17 @@ TEST(AtlasGl, RendersWithDearImGuiWhenOpenGlWorks) {
   EXPECT_GT(changed, 200);
 
   // A click opens the head.
-  QSignalSpy selected(&view, &HeadAtlasView::headSelected);
+  QSignalSpy selected(view.get(), &HeadAtlasView::headSelected);
   sendMouse(gl, QEvent::MouseButtonPress, map.center());
   ASSERT_EQ(selected.count(), 1);
   EXPECT_EQ(selected.at(0).at(0).toInt(), 1);
   EXPECT_EQ(selected.at(0).at(1).toInt(), 0);
 }
 
-TEST(AtlasGl, SurvivesItsDockFloatingIntoANewWindow) {
+TEST_F(AtlasGl, SurvivesItsDockFloatingIntoANewWindow) {
   // A floating dock is a new top-level window with a new GL context: the canvas must free its
   // textures and ImGui's GL objects with the old context and rebuild them on the new one.
-  QString why;
-  if (!headlab::HeadAtlasGlCanvas::probeOpenGl(&why)) GTEST_SKIP() << "no OpenGL here: " << why.toStdString();
-  QSettings().remove("atlas/softwareRendering");
+  this->view->hide();  // the fixture's own view; this test docks one of its own
   QMainWindow window;
   auto* dock = new QDockWidget("atlas", &window);
   auto* view = new HeadAtlasView(dock);
@@ -462,20 +470,9 @@ TEST(AtlasModel, CaptionsFitTheirThumbnailWithoutCuttingTheRole) {
 
 // Over a head, ImGui draws the head's statistics; Qt must not put the view's explanation on
 // top of it (two overlapping boxes). Between heads, Qt's explanation is the one shown.
-TEST(AtlasGl, OneTooltipAtATime) {
-  QString why;
-  if (!headlab::HeadAtlasGlCanvas::probeOpenGl(&why)) GTEST_SKIP() << "no OpenGL here: " << why.toStdString();
-  QSettings().remove("atlas/softwareRendering");
-  HeadAtlasView view;
-  ASSERT_EQ(view.renderer(), HeadAtlasView::Renderer::OpenGL);
-  view.resize(420, 360);
-  view.show();
-  ASSERT_TRUE(QTest::qWaitForWindowExposed(&view));
-  view.setSnapshot(atlastest::makeSnapshot());
-  auto* gl = view.glCanvas();
-  ASSERT_NE(gl, nullptr);
+TEST_F(AtlasGl, OneTooltipAtATime) {
   gl->grabFramebuffer();
-  const HeadAtlasModel& m = view.model();
+  const HeadAtlasModel& m = view->model();
   const QPointF over_head = gl->layout().mapRect(m.positionOf(m.indexOf(0, 1))).center();
   QMouseEvent move(QEvent::MouseMove, over_head, gl->mapToGlobal(over_head), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
   QApplication::sendEvent(gl, &move);
