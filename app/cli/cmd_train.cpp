@@ -13,6 +13,7 @@
 #include "common/json_file.h"
 #include "common/runtime.h"
 #include "run/run_driver.h"
+#include "train/experiment_config.h"
 
 namespace headlab::cli {
 namespace fs = std::filesystem;
@@ -116,6 +117,9 @@ int run_training(const TrainArgs& a) {
   std::cout << "run " << trainer.run_directory()->path().string() << "\n"
             << "data: " << trainer.data().describe() << "\n"
             << "device: " << trainer.device().str() << " (" << runtime_summary() << ")\n";
+  // Allowed (a preset cut short with --steps), but the peak learning rate is never reached:
+  // say so where the user looks, not only in events.jsonl.
+  if (const auto note = train::warmup_note(trainer.config().train); !note.empty()) std::cerr << "note: " << note << "\n";
   Progress progress(trainer.config().train.steps, a.quiet);
   g_running = driver.get();
   auto previous_int = std::signal(SIGINT, on_stop_signal);

@@ -172,6 +172,10 @@ expect_exit 2 "model.max_seq_len must be an integer" -- "$CLI" train --config "$
 expect_exit 2 "tokenizer.type must be a string" -- "$CLI" train --config "$WORK/exp.json" --set 'model.tokenizer={"type": 3}' --out "$WORK/r14"
 [[ ! -e "$WORK/r9" && ! -e "$WORK/r10" && ! -e "$WORK/r11" ]] && pass "no run directory left by a bad schedule" || fail "a bad schedule left a run directory"
 
+# A warmup longer than the run is allowed (a preset cut short) but said on the terminal.
+expect_exit 0 "note: train.warmup_steps (10) exceeds train.steps (4): the learning rate peaks at 40% of train.lr" -- \
+  "$CLI" train --config "$WORK/exp.json" --set train.steps=4 --set train.warmup_steps=10 --set "schedule=[]" --out "$WORK/warm" --quiet
+
 # Ctrl-C: the run saves a checkpoint and exits with 130.
 "$CLI" train --config "$WORK/exp.json" --set train.steps=100000 --out "$WORK/int" --quiet &
 pid=$!
@@ -179,4 +183,14 @@ for _ in $(seq 1 300); do [[ -s "$WORK/int/metrics.jsonl" ]] && break; sleep 0.1
 kill -INT $pid
 rc=0; wait $pid || rc=$?
 [[ $rc -eq 130 && -n "$(ls "$WORK/int/checkpoints" 2>/dev/null)" ]] && pass "Ctrl-C saves a checkpoint and exits 130" || fail "Ctrl-C: rc=$rc"
+
+# SIGTERM (a scheduler's or systemd's stop) does the same as Ctrl-C: before, it ended the run
+# without the checkpoint.
+"$CLI" train --config "$WORK/exp.json" --set train.steps=100000 --out "$WORK/term" --quiet &
+pid=$!
+for _ in $(seq 1 300); do [[ -s "$WORK/term/metrics.jsonl" ]] && break; sleep 0.1; done
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+saved=$(ls "$WORK/term/checkpoints" 2>/dev/null | grep -c '^step-' || true)
+[[ $rc -eq 130 && $saved -ge 1 ]] && pass "SIGTERM saves a checkpoint and exits 130" || fail "SIGTERM: rc=$rc, $saved checkpoints"
 finish
