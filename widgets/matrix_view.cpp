@@ -5,6 +5,8 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
+#include <QStyle>
+#include <QStyleOptionComboBox>
 #include <QLabel>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -36,18 +38,21 @@ MatrixView::MatrixView(QWidget* parent) : QWidget(parent) {
   identity_box_ = new QCheckBox(tr("minus identity"), this);
   identity_box_->setToolTip(tr("Subtract the identity: modules start as the identity, so this "
                                "shows only what training changed. White means unchanged."));
-  // The combos may shrink (their text elides) rather than make the panel wider than its dock.
+  // The combos may shrink (their text elides) rather than make the panel wider than its dock,
+  // and grow up to their longest item where the dock has room.
   for (QComboBox* box : {arrangement_box_, key_box_}) {
     box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     box->setMinimumContentsLength(8);
+    box->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
   }
-  row->addWidget(arrangement_box_);
+  capToLongestItem(arrangement_box_);
+  row->addWidget(arrangement_box_, 1);
   layer_label_ = new QLabel(tr("layer"), this);
   row->addWidget(layer_label_);
   row->addWidget(layer_box_);
-  row->addWidget(key_box_);
+  row->addWidget(key_box_, 1);
   row->addWidget(identity_box_);
-  row->addStretch(1);
+  row->addStretch(0);  // what the combos, at their longest item, leave over
   layout->addLayout(row);
 
   plot_ = new QCustomPlot(this);
@@ -120,6 +125,16 @@ void MatrixView::setMatrixKey(const QString& key) {
   rebuild();
 }
 
+void MatrixView::capToLongestItem(QComboBox* box) {
+  int widest = 0;
+  for (int i = 0; i < box->count(); ++i) widest = std::max(widest, box->fontMetrics().horizontalAdvance(box->itemText(i)));
+  // Room for the frame and the arrow, as the style draws them around the text.
+  QStyleOptionComboBox option;
+  option.initFrom(box);
+  const QSize full = box->style()->sizeFromContents(QStyle::CT_ComboBox, &option, QSize(widest, 0), box);
+  box->setMaximumWidth(std::max(full.width(), box->minimumSizeHint().width()));
+}
+
 void MatrixView::syncControls() {
   const QSignalBlocker b1(layer_box_), b2(arrangement_box_), b3(key_box_), b4(identity_box_);
   layer_box_->setRange(0, snapshot_ ? std::max(0, snapshot_->n_layers - 1) : 0);
@@ -131,6 +146,7 @@ void MatrixView::syncControls() {
   if (listed != keys) {
     key_box_->clear();
     key_box_->addItems(keys);
+    capToLongestItem(key_box_);
   }
   key_box_->setCurrentText(key_);
   identity_box_->setChecked(minus_identity_);

@@ -72,6 +72,7 @@ class MatrixView : public QWidget {
   void rebuild();
   void keepCellsSquare();  // after each layout: ranges that give square cells, readable ticks
   void syncControls();
+  static void capToLongestItem(QComboBox* box);  // grows no wider than its longest item needs
   std::vector<const ModuleMatrix*> selectedMatrices() const;
 
   QCustomPlot* plot_ = nullptr;

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
 
+#include <QApplication>
+#include <QComboBox>
 #include <cmath>
 
 #include "matrix_view.h"
@@ -178,6 +180,12 @@ TEST(MatrixView, FitsALaptopDockAndWrapsTitlesToTheirCells) {
                                                                                << line.toStdString();
     }
   }
+  // Where the dock has room, the arrangement's combo shows its whole text again.
+  view.resize(600, 420);
+  QApplication::processEvents();
+  auto* arrangement = view.findChildren<QComboBox*>().value(0);
+  ASSERT_NE(arrangement, nullptr);
+  EXPECT_GE(arrangement->width(), arrangement->fontMetrics().horizontalAdvance(arrangement->itemText(0)) + 16);
   // The full title stays available (tests and tooltips read it unwrapped).
   EXPECT_EQ(view.panelTitle(0), "L0 kha.t_q\n|M-I| 1.586  off-diag 0.250  erank 15.11");
 }
