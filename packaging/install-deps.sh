@@ -7,6 +7,7 @@ set -euo pipefail
 core_pkgs=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev            # LibTorch (CPU; 1.13 on Debian 12, 2.6 on 13) with headers and CMake config
+  libgloo-dev             # the headers of c10d's Gloo process group: data-parallel training
   libopenblas0-openmp     # optimized BLAS: matmul 12-30x faster than the reference one
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libcli11-dev
