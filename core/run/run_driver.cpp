@@ -34,11 +34,27 @@ probe::ScoredRows validation_rows(train::Trainer& trainer) {
 
 }  // namespace
 
+namespace {
+bool writes_run(const DriverOptions& options) { return !options.data_parallel || options.data_parallel->rank() == 0; }
+
+// The trainer of a new run; a batch too small for the ranks is refused before the run
+// directory is made.
+std::unique_ptr<train::Trainer> new_trainer(const train::ExperimentConfig& config, const fs::path& run_dir,
+                                            const DriverOptions& options) {
+  if (options.data_parallel) train::Trainer::check_ranks(config.train, options.data_parallel->world_size());
+  return std::make_unique<train::Trainer>(config, writes_run(options) ? run_dir : fs::path());
+}
+}  // namespace
+
 RunDriver::RunDriver(const train::ExperimentConfig& config, const fs::path& run_dir, DriverOptions options)
-    : RunDriver(std::make_unique<train::Trainer>(config, run_dir), options) {}
+    : RunDriver(new_trainer(config, run_dir, options), options) {}
 
 RunDriver::RunDriver(std::unique_ptr<train::Trainer> trainer, DriverOptions options)
     : trainer_(std::move(trainer)), options_(options), budget_(trainer_->config().probe.budget_fraction) {
+  if (options_.data_parallel) {
+    trainer_->set_data_parallel(options_.data_parallel);
+    trainer_->stop_vote = [this] { return stop_requested(); };
+  }
   init_probes();
 }
 
@@ -46,7 +62,8 @@ RunDriver::~RunDriver() = default;
 
 std::unique_ptr<RunDriver> RunDriver::resume(const fs::path& run_dir, std::optional<int64_t> total_steps,
                                              DriverOptions options) {
-  return std::unique_ptr<RunDriver>(new RunDriver(train::Trainer::resume(run_dir, total_steps), options));
+  return std::unique_ptr<RunDriver>(
+      new RunDriver(train::Trainer::resume(run_dir, total_steps, writes_run(options)), options));
 }
 
 void RunDriver::init_probes() {
@@ -64,6 +81,7 @@ void RunDriver::set_probe_text(const std::string& text) {
 }
 
 bool RunDriver::probing() const {
+  if (!writes_run(options_)) return false;  // rank 0 probes for the run
   return trainer_->config().probe.every > 0 || options_.when_unset == ProbeCadence::Adaptive;
 }
 
@@ -118,7 +136,9 @@ RunEnd RunDriver::run(int64_t step_limit, const std::function<void(const train::
       end = RunEnd::Paused;
       break;
     }
-    if (stop_requested()) {
+    // Data-parallel ranks stop together, after the step in which any of them asked: one that
+    // stopped alone would leave the others waiting in the next allreduce.
+    if (options_.data_parallel ? trainer_->stop_agreed() : stop_requested()) {
       end = RunEnd::Stopped;
       break;
     }

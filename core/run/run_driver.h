@@ -28,6 +28,10 @@ enum class ProbeCadence {
 
 struct DriverOptions {
   ProbeCadence when_unset = ProbeCadence::Off;
+  // Data-parallel training (dist/data_parallel.h). Rank 0 writes the run directory and
+  // probes; the other ranks train their shares and write nothing (a run directory given to
+  // them is only read, on resume). All ranks stop after the same step.
+  std::shared_ptr<dist::DataParallel> data_parallel;
 };
 
 // Why run() returned.

@@ -68,10 +68,19 @@ void Session::request_quit() {
   impl_->command_cv.notify_all();
 }
 
+namespace {
+// A live session probes as often as its budget allows (the run driver's adaptive cadence).
+run::DriverOptions live_session_options() {
+  run::DriverOptions options;
+  options.when_unset = run::ProbeCadence::Adaptive;
+  return options;
+}
+}  // namespace
+
 std::unique_ptr<Session> Session::create_training(const nlohmann::json& experiment_config, const std::string& run_dir) {
   auto config = train::ExperimentConfig::from_json(experiment_config);
   auto impl = std::make_unique<Impl>();
-  impl->driver = std::make_unique<run::RunDriver>(config, run_dir, run::DriverOptions{run::ProbeCadence::Adaptive});
+  impl->driver = std::make_unique<run::RunDriver>(config, run_dir, live_session_options());
   impl->run_dir = run_dir;
   attach(*impl);
   return std::unique_ptr<Session>(new Session(std::move(impl)));
@@ -79,7 +88,7 @@ std::unique_ptr<Session> Session::create_training(const nlohmann::json& experime
 
 std::unique_ptr<Session> Session::create_resume(const std::string& run_dir, std::optional<int64_t> total_steps) {
   auto impl = std::make_unique<Impl>();
-  impl->driver = run::RunDriver::resume(run_dir, total_steps, run::DriverOptions{run::ProbeCadence::Adaptive});
+  impl->driver = run::RunDriver::resume(run_dir, total_steps, live_session_options());
   impl->run_dir = run_dir;
   attach(*impl);
   return std::unique_ptr<Session>(new Session(std::move(impl)));

@@ -101,7 +101,7 @@ Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool r
 
 Trainer::~Trainer() = default;
 
-std::unique_ptr<Trainer> Trainer::resume(const fs::path& run_dir, std::optional<int64_t> total_steps) {
+std::unique_ptr<Trainer> Trainer::resume(const fs::path& run_dir, std::optional<int64_t> total_steps, bool writes) {
   const auto file_config = io::RunDirectory::read_config(run_dir);
   const auto steps = io::RunDirectory::checkpoint_steps(run_dir);
   if (steps.empty())
@@ -123,9 +123,10 @@ std::unique_ptr<Trainer> Trainer::resume(const fs::path& run_dir, std::optional<
     resolved["data"]["split_seed"] = resolved["train"]["seed"];
   auto config = ExperimentConfig::from_json(resolved);
   if (total_steps) config.train.steps = *total_steps;
-  std::unique_ptr<Trainer> t(new Trainer(config, run_dir, true));
+  std::unique_ptr<Trainer> t(new Trainer(config, writes ? run_dir : fs::path(), true));
   t->load_checkpoint(checkpoint);
   t->run_config_ = file_config;
+  if (!writes) return t;
   // The logs are read, and so checked, before reopen cuts them back to the checkpoint.
   auto metrics = io::RunDirectory::read_metrics(run_dir);
   auto events = io::RunDirectory::read_events(run_dir);
@@ -275,10 +276,14 @@ StepReport Trainer::step() {
   double micro_losses = 0;
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
     const uint64_t index = static_cast<uint64_t>(step_ * t.grad_accum + micro);
-    micro_losses += backward_batch(data_->batch(data::Split::Train, index, t.batch_size, t.seq_len),
-                               1.0 / static_cast<double>(t.grad_accum));
+    auto batch = data_->batch(data::Split::Train, index, t.batch_size, t.seq_len);
+    // Data-parallel: every rank draws the same global batch and trains on its rows only.
+    double share = 1.0;
+    if (dp_) batch = rank_share(batch, &share);
+    micro_losses += share * backward_batch(batch, share / static_cast<double>(t.grad_accum));
   }
-  const double loss = micro_losses / static_cast<double>(t.grad_accum);
+  double loss = micro_losses / static_cast<double>(t.grad_accum);
+  if (dp_) loss = reduce_over_ranks(loss);
   const double norm = optimizer_->grad_norm();
   if (!std::isfinite(loss) || !std::isfinite(norm)) {
     optimizer_->zero_grad();

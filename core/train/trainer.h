@@ -18,6 +18,7 @@
 #include "model/transformer.h"
 #include "train/anomaly_detector.h"
 #include "train/experiment_config.h"
+#include "dist/data_parallel.h"
 #include "train/sharded_backward.h"
 #include "train/optimizer.h"
 #include "train/row_losses.h"
@@ -43,8 +44,11 @@ class Trainer {
   // Validates the whole config, builds data and model; only then, when run_dir is not empty,
   // creates the run directory (so a bad config leaves nothing half-written).
   explicit Trainer(const ExperimentConfig& config, const std::filesystem::path& run_dir = {});
-  // Continues a run from its newest checkpoint; `total_steps` overrides train.steps.
-  static std::unique_ptr<Trainer> resume(const std::filesystem::path& run_dir, std::optional<int64_t> total_steps = {});
+  // Continues a run from its newest checkpoint; `total_steps` overrides train.steps. Without
+  // `writes` the run directory is only read (a data-parallel rank other than 0): no lock, no
+  // log cut back, nothing written.
+  static std::unique_ptr<Trainer> resume(const std::filesystem::path& run_dir, std::optional<int64_t> total_steps = {},
+                                         bool writes = true);
   ~Trainer();
 
   // Applies the schedule actions due now, then runs one optimizer step.
@@ -91,6 +95,17 @@ class Trainer {
   // Called for every new metric point and event (the session publishes them).
   std::function<void(const MetricPoint&)> on_metric;
   std::function<void(const EventRecord&)> on_event;
+  // Data-parallel training (dist/data_parallel.h): this rank trains on its share of every
+  // batch, and the shares' gradients and losses are summed over the ranks before the
+  // optimizer step, so every rank takes the same step. Set before the first step.
+  void set_data_parallel(std::shared_ptr<dist::DataParallel> group);
+  // InputError unless every one of `ranks` gets at least one row of each batch.
+  static void check_ranks(const TrainSettings& train, int ranks);
+  const dist::DataParallel* data_parallel() const { return dp_.get(); }
+  // This rank's wish to stop (the run driver's request_stop), summed with the other ranks'
+  // in each step's allreduce: stop_agreed() turns true on every rank after the same step.
+  std::function<bool()> stop_vote;
+  bool stop_agreed() const { return stop_agreed_; }
   // Test hook: runs inside write_checkpoint after every file is written, before the rename
   // (a throw here is a crash mid-save).
   std::function<void(const std::filesystem::path& temp_dir)> before_checkpoint_commit;
@@ -103,6 +118,11 @@ class Trainer {
   // Forward and backward of one training batch (gradients scaled by `scale`, added to
   // .grad), in row shards on the CPU (train/sharded_backward.h). Returns its masked loss.
   double backward_batch(const data::Batch& batch, double scale);
+  // Data-parallel (trainer_data_parallel.cpp): this rank's rows of a global batch, with the
+  // share of the batch's scored tokens they hold (their loss and gradient weigh that much).
+  data::Batch rank_share(const data::Batch& batch, double* token_share) const;
+  // Sums the gradients, the loss and the stop votes over the ranks; returns the global loss.
+  double reduce_over_ranks(double local_loss);
   void log_metric(const MetricPoint& m);
 
   ExperimentConfig config_;
@@ -114,6 +134,8 @@ class Trainer {
   AnomalyDetector anomalies_;
   std::unique_ptr<io::RunDirectory> run_;
   std::unique_ptr<ShardPool> shards_;  // made on the first sharded step
+  std::shared_ptr<dist::DataParallel> dp_;  // null: one process
+  bool stop_agreed_ = false;
   int64_t step_ = 0;
   int64_t tokens_ = 0;
   double elapsed_s_ = 0;
