@@ -12,6 +12,8 @@
 #include "common/errors.h"
 #include "common/json_file.h"
 #include "common/runtime.h"
+#include "dist/data_parallel.h"
+#include "rank_launcher.h"
 #include "run/run_driver.h"
 #include "train/experiment_config.h"
 
@@ -40,6 +42,7 @@ struct TrainArgs {
   std::string config, preset, out, resume, device, init_from;
   int64_t steps = 0, probe_every = -1, stop_after = 0;
   int64_t seed = -1;
+  int nproc = 1;
   std::vector<std::string> sets;
   bool quiet = false;
 };
@@ -103,24 +106,50 @@ class Progress {
   int64_t last_printed_ = 0;
 };
 
+// The process group of a data-parallel rank (RANK/WORLD_SIZE in the environment); null for
+// a one-process run.
+std::shared_ptr<dist::DataParallel> join_ranks(const TrainArgs& a) {
+  const auto env = dist::rank_environment_from_env();
+  if (!env || env->world_size == 1) return nullptr;
+  if (a.nproc > 1 && !std::getenv(kLocalLaunchVariable))
+    throw InputError("--nproc " + std::to_string(a.nproc) + ": WORLD_SIZE is set, so a launcher (torchrun, srun) "
+                     "has started the ranks already; drop --nproc");
+  return dist::DataParallel::connect(*env, dist::collective_timeout());
+}
+
 int run_training(const TrainArgs& a) {
+  if (!a.resume.empty() && (!a.config.empty() || !a.preset.empty() || !a.sets.empty() || !a.init_from.empty()))
+    throw InputError("--resume continues a run with its own config; drop --config, --preset, --set and --init-from");
+  if (a.nproc > 1 && !dist::rank_environment_from_env()) {
+    if (!dist::data_parallel_available()) dist::DataParallel::connect({}, {});  // says why, exit 2
+    // A bad config is said once, here, rather than by every rank.
+    if (a.resume.empty()) train::ExperimentConfig::from_json(build_config_json(a));
+    return launch_local_ranks(a.nproc);
+  }
+  run::DriverOptions options;
+  options.data_parallel = join_ranks(a);
+  // Rank 0 speaks for the run; the other ranks say only what goes wrong.
+  const bool speaks = !options.data_parallel || options.data_parallel->rank() == 0;
   std::unique_ptr<run::RunDriver> driver;
   if (!a.resume.empty()) {
-    if (!a.config.empty() || !a.preset.empty() || !a.sets.empty() || !a.init_from.empty())
-      throw InputError("--resume continues a run with its own config; drop --config, --preset, --set and --init-from");
-    driver = run::RunDriver::resume(a.resume, a.steps > 0 ? std::optional<int64_t>(a.steps) : std::nullopt);
+    driver = run::RunDriver::resume(a.resume, a.steps > 0 ? std::optional<int64_t>(a.steps) : std::nullopt, options);
   } else {
     auto config = train::ExperimentConfig::from_json(build_config_json(a));
-    driver = std::make_unique<run::RunDriver>(config, a.out.empty() ? default_run_dir(a) : a.out);
+    driver = std::make_unique<run::RunDriver>(config, a.out.empty() ? default_run_dir(a) : a.out, options);
   }
   auto& trainer = driver->trainer();
-  std::cout << "run " << trainer.run_directory()->path().string() << "\n"
-            << "data: " << trainer.data().describe() << "\n"
-            << "device: " << trainer.device().str() << " (" << runtime_summary() << ")\n";
-  // Allowed (a preset cut short with --steps), but the peak learning rate is never reached:
-  // say so where the user looks, not only in events.jsonl.
-  if (const auto note = train::warmup_note(trainer.config().train); !note.empty()) std::cerr << "note: " << note << "\n";
-  Progress progress(trainer.config().train.steps, a.quiet);
+  if (speaks) {
+    std::cout << "run " << trainer.run_directory()->path().string() << "\n"
+              << "data: " << trainer.data().describe() << "\n"
+              << "device: " << trainer.device().str() << " (" << runtime_summary() << ")\n";
+    if (options.data_parallel)
+      std::cout << "data-parallel: " << options.data_parallel->world_size() << " ranks (Gloo), "
+                << trainer.config().train.batch_size << " rows per step in all\n";
+    // Allowed (a preset cut short with --steps), but the peak learning rate is never reached:
+    // say so where the user looks, not only in events.jsonl.
+    if (const auto note = train::warmup_note(trainer.config().train); !note.empty()) std::cerr << "note: " << note << "\n";
+  }
+  Progress progress(trainer.config().train.steps, a.quiet || !speaks);
   g_running = driver.get();
   auto previous_int = std::signal(SIGINT, on_stop_signal);
   auto previous_term = std::signal(SIGTERM, on_stop_signal);
@@ -134,15 +163,15 @@ int run_training(const TrainArgs& a) {
   switch (end) {
     case run::RunEnd::Finished: break;
     case run::RunEnd::Paused:
-      std::cerr << "paused: " << trainer.pause_reason() << "\n";
+      if (speaks) std::cerr << "paused: " << trainer.pause_reason() << "\n";
       code = 1;
       break;
     case run::RunEnd::Stopped:
-      std::cout << "interrupted: saved a checkpoint\n";
+      if (speaks) std::cout << "interrupted: saved a checkpoint\n";
       code = 130;
       break;
     case run::RunEnd::StepLimit:
-      std::cout << "stopping at step " << trainer.step_count() << " as asked (--stop-after)\n";
+      if (speaks) std::cout << "stopping at step " << trainer.step_count() << " as asked (--stop-after)\n";
       break;
   }
   if (driver->last_checkpoint()) std::cout << "checkpoint " << driver->last_checkpoint()->string() << "\n";
@@ -169,6 +198,10 @@ void add_train_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--probe-every", a->probe_every, "Probe the heads every N steps (probes.jsonl)");
     cmd->add_option("--stop-after", a->stop_after, "Stop (with a checkpoint) after this many steps; resume later");
     cmd->add_flag("--quiet", a->quiet, "No progress output");
+    cmd->add_option("--nproc", a->nproc,
+                    "Data-parallel: train with N local ranks (Gloo); under torchrun or srun, RANK and WORLD_SIZE "
+                    "come from the environment instead")
+        ->check(CLI::Range(1, 256));
     cmd->callback([a, &exit_code] { exit_code = run_training(*a); });
   }
   {
