@@ -29,6 +29,16 @@ std::optional<long long> env_int(const char* name, long long lo, long long hi) {
 
 bool is_loopback(const std::string& addr) { return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1"; }
 
+// LibTorch 2.4+ asks for the libuv store backend by default, which Debian's 2.6 is built
+// without ("use_libuv was requested but PyTorch was build without libuv support"); the
+// classic backend is in every build. 1.13 has no such option.
+template <typename Options>
+auto use_classic_store_backend(Options& o, int) -> decltype(o.useLibUV = false, void()) {
+  o.useLibUV = false;
+}
+template <typename Options>
+void use_classic_store_backend(Options&, long) {}
+
 }  // namespace
 
 std::optional<RankEnvironment> rank_environment_from_env() {
@@ -75,6 +85,7 @@ std::unique_ptr<DataParallel> DataParallel::connect(const RankEnvironment& env, 
     options.numWorkers = static_cast<std::size_t>(env.world_size);
     options.waitWorkers = true;
     options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    use_classic_store_backend(options, 0);
     impl->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
   } catch (const std::exception& e) {
     const std::string first_line = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
