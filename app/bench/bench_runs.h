@@ -71,4 +71,11 @@ void profile_training(const SizeSpec& size, const Variant& variant, const BenchO
 // with live KHA-linear and with it folded.
 std::vector<InferRow> bench_inference(const SizeSpec& size, const BenchOptions& options);
 
+// data_parallel_bench.cpp: `--data-parallel N`, 1 rank against N local ranks (one thread
+// each), run as ranks of this binary (`args`, its command line). Prints the rows and returns
+// them with the speed-up. A rank of it (is_data_parallel_worker) trains and reports instead.
+nlohmann::json bench_data_parallel(int ranks, const BenchOptions& options, const std::vector<std::string>& args);
+bool is_data_parallel_worker();
+int run_data_parallel_worker(const BenchOptions& options);
+
 }  // namespace headlab::bench

@@ -189,6 +189,11 @@ int main(int argc, char** argv) {
   app.add_option("--python", o.python, "Python interpreter with torch for the reference");
   app.add_option("--reference-script", o.reference_script, "Path of headlab_reference.py");
   app.add_option("--out", out, "Write the JSON report here");
+  int data_parallel = 0;
+  app.add_option("--data-parallel", data_parallel,
+                 "Instead of the grid: training with N local ranks (c10d Gloo, 1 thread each) against 1 rank, and the "
+                 "allreduce share of the step")
+      ->check(CLI::Range(2, 64));
   std::string profile;
   app.add_option("--profile", profile,
                  "Write a Chrome trace of a few training steps of each selected row to FILE-size-variant.json "
@@ -196,6 +201,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);  // a reference that dies is reported, not fatal
   try {
+    if (is_data_parallel_worker()) return run_data_parallel_worker(o);
+    if (data_parallel > 0) {
+      const auto result = bench_data_parallel(data_parallel, o, std::vector<std::string>(argv, argv + argc));
+      if (!out.empty()) std::ofstream(out) << nlohmann::json{{"headlab_bench", 1}, {"data_parallel", result}}.dump(2) << "\n";
+      return 0;
+    }
     o.reference = !no_reference;
     o.device = headlab::resolve_device_name(o.device);
     o.threads = headlab::configure_threads(o.threads);

@@ -10,6 +10,10 @@
 
 namespace headlab::cli {
 
+// This process's command line, as main() received it (train --nproc starts its ranks with it).
+void remember_command_line(int argc, char** argv);
+const std::vector<std::string>& command_line();
+
 // Each command file adds its subcommands to the app.
 void add_model_commands(CLI::App& app);
 // Commands that may end with a code other than 0 (e.g. 130 after Ctrl-C) set exit_code.

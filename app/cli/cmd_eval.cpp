@@ -19,6 +19,13 @@
 namespace headlab::cli {
 
 // Control characters (C0 but tab and newline, DEL, C1 in UTF-8) as visible escapes: \x1b.
+namespace {
+std::vector<std::string> g_command_line;
+}  // namespace
+
+void remember_command_line(int argc, char** argv) { g_command_line.assign(argv, argv + argc); }
+const std::vector<std::string>& command_line() { return g_command_line; }
+
 std::string escape_control_characters(const std::string& text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {

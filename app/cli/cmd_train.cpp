@@ -13,7 +13,7 @@
 #include "common/json_file.h"
 #include "common/runtime.h"
 #include "dist/data_parallel.h"
-#include "rank_launcher.h"
+#include "dist/local_ranks.h"
 #include "run/run_driver.h"
 #include "train/experiment_config.h"
 
@@ -111,7 +111,7 @@ class Progress {
 std::shared_ptr<dist::DataParallel> join_ranks(const TrainArgs& a) {
   const auto env = dist::rank_environment_from_env();
   if (!env || env->world_size == 1) return nullptr;
-  if (a.nproc > 1 && !std::getenv(kLocalLaunchVariable))
+  if (a.nproc > 1 && !std::getenv(dist::kLocalLaunchVariable))
     throw InputError("--nproc " + std::to_string(a.nproc) + ": WORLD_SIZE is set, so a launcher (torchrun, srun) "
                      "has started the ranks already; drop --nproc");
   return dist::DataParallel::connect(*env, dist::collective_timeout());
@@ -124,7 +124,7 @@ int run_training(const TrainArgs& a) {
     if (!dist::data_parallel_available()) dist::DataParallel::connect({}, {});  // says why, exit 2
     // A bad config is said once, here, rather than by every rank.
     if (a.resume.empty()) train::ExperimentConfig::from_json(build_config_json(a));
-    return launch_local_ranks(a.nproc);
+    return dist::launch_local_ranks(a.nproc, command_line());
   }
   run::DriverOptions options;
   options.data_parallel = join_ranks(a);

@@ -7,11 +7,10 @@
 #include "cli_common.h"
 #include "common/errors.h"
 #include "common/runtime.h"
-#include "rank_launcher.h"
 
 int main(int argc, char** argv) {
   headlab::prefer_passive_openmp_waiting(argv);
-  headlab::cli::remember_command_line(argc, argv);
+  headlab::cli::remember_command_line(argc, argv);  // --nproc starts the ranks with it
   CLI::App app{"HeadLab: train, load, probe and transform small transformers with cross-head interaction modules"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "headlab-cli 0.1.0");

@@ -115,6 +115,12 @@ std::unique_ptr<DataParallel> DataParallel::connect(const RankEnvironment& env, 
 }
 
 void DataParallel::allreduce_sum(const std::vector<torch::Tensor>& tensors) {
+  const auto started = std::chrono::steady_clock::now();
+  struct Timer {
+    std::chrono::steady_clock::time_point started;
+    double& total;
+    ~Timer() { total += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); }
+  } timer{started, allreduce_seconds_};
   // One flat buffer per dtype: one collective for the whole model.
   std::vector<std::vector<torch::Tensor>> by_dtype;
   for (const auto& t : tensors) {

@@ -53,6 +53,9 @@ class DataParallel {
   // so a model's gradients cost one allreduce, not one per parameter. A rank that died or
   // hangs makes this throw (DataParallelError) within the timeout.
   void allreduce_sum(const std::vector<torch::Tensor>& tensors);
+  // Wall time spent in allreduce_sum so far (waiting for the slowest rank included): the
+  // benchmark's "allreduce share of the step".
+  double allreduce_seconds() const { return allreduce_seconds_; }
 
   // The rows [begin, begin + count) of a global batch of `rows` rows that this rank trains on:
   // contiguous, in rank order, sizes differing by at most one.
@@ -63,6 +66,7 @@ class DataParallel {
   DataParallel(RankEnvironment env, std::unique_ptr<Impl> impl);
   RankEnvironment env_;
   std::unique_ptr<Impl> impl_;
+  double allreduce_seconds_ = 0;
 };
 
 // A collective that failed: another rank is gone or stuck. Not an input error (exit 1), but

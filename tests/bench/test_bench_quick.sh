@@ -71,3 +71,25 @@ for t in r["targets"]:
     assert isinstance(t["met"], bool) and math.isfinite(t["value"]), t
 print("report ok:", len(r["training"]), "training rows,", len(r["probes"]), "probe rows,", len(r["inference"]), "inference rows")
 PYEOF
+
+# --data-parallel 2 --quick: a 1-rank and a 2-rank row with positive throughput, the speed-up
+# between them, and an allreduce share in (0, 1) for the ranks that have one.
+if "$BENCH" --data-parallel 2 --quick --out "$WORK/dp.json" >"$WORK/dp.txt" 2>&1; then
+  cat "$WORK/dp.txt"
+  /usr/bin/python3 - "$WORK/dp.json" <<'PYEOF'
+import json, math, sys
+dp = json.load(open(sys.argv[1]))["data_parallel"]
+rows = dp["rows"]
+assert [r["ranks"] for r in rows] == [1, 2], rows
+for r in rows:
+    assert math.isfinite(r["tokens_per_s"]) and r["tokens_per_s"] > 0, r
+    assert r["params"] == rows[0]["params"], rows  # the same model on both
+assert rows[0]["allreduce_share"] == 0 and 0 < rows[1]["allreduce_share"] < 1, rows
+assert abs(dp["speedup"] - rows[1]["tokens_per_s"] / rows[0]["tokens_per_s"]) < 1e-9, dp
+print(f"data-parallel rows ok: speed-up {dp['speedup']:.2f}x")
+PYEOF
+elif grep -q "no data-parallel training" "$WORK/dp.txt"; then
+  echo "data-parallel rows skipped: $(cat "$WORK/dp.txt")"
+else
+  cat "$WORK/dp.txt"; exit 1
+fi

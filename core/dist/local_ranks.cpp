@@ -1,4 +1,4 @@
-#include "rank_launcher.h"
+#include "dist/local_ranks.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,10 +23,9 @@
 
 extern char** environ;
 
-namespace headlab::cli {
+namespace headlab::dist {
 namespace {
 
-std::vector<std::string> g_args;
 std::atomic<int> g_forward_signal{0};
 
 extern "C" void on_launcher_signal(int sig) { g_forward_signal.store(sig); }
@@ -62,10 +61,8 @@ int exit_code_of(int status) {
 
 }  // namespace
 
-void remember_command_line(int argc, char** argv) { g_args.assign(argv, argv + argc); }
-
-int launch_local_ranks(int nproc) {
-  if (g_args.empty()) throw std::logic_error("launch_local_ranks before remember_command_line");
+int launch_local_ranks(int nproc, const std::vector<std::string>& args) {
+  if (args.empty()) throw std::logic_error("launch_local_ranks without a command line");
   const int port = free_loopback_port();
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::string> base_env;
@@ -84,8 +81,9 @@ int launch_local_ranks(int nproc) {
   base_env.push_back("MASTER_PORT=" + std::to_string(port));
   base_env.push_back(std::string(kLocalLaunchVariable) + "=1");
 
+  std::vector<std::string> arg_copies = args;
   std::vector<char*> argv;
-  for (auto& a : g_args) argv.push_back(a.data());
+  for (auto& a : arg_copies) argv.push_back(a.data());
   argv.push_back(nullptr);
 
   auto previous_int = std::signal(SIGINT, on_launcher_signal);
@@ -136,7 +134,7 @@ int launch_local_ranks(int nproc) {
       if (failed && first_failure < 0) {
         first_failure = static_cast<int>(r);
         if (running > 0)
-          std::cerr << "headlab-cli: rank " << r << " of " << nproc << " (pid " << pid << ") ended with "
+          std::cerr << "rank " << r << " of " << nproc << " (pid " << pid << ") ended with "
                     << describe(status) << "; stopping the other ranks\n";
         for (pid_t other : pids)
           if (other > 0) ::kill(other, SIGTERM);
@@ -148,4 +146,4 @@ int launch_local_ranks(int nproc) {
   return exit_code_of(statuses[static_cast<size_t>(first_failure >= 0 ? first_failure : 0)]);
 }
 
-}  // namespace headlab::cli
+}  // namespace headlab::dist
