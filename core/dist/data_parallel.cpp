@@ -7,6 +7,7 @@
 #include "common/errors.h"
 
 #if defined(HEADLAB_HAVE_GLOO)
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
@@ -79,14 +80,24 @@ std::unique_ptr<DataParallel> DataParallel::connect(const RankEnvironment& env, 
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
   auto impl = std::make_unique<Impl>();
   try {
+    // Under torchrun the agent on node 0 already serves MASTER_ADDR:MASTER_PORT and says so in
+    // TORCHELASTIC_USE_AGENT_STORE: then every rank is a client, in the prefix of this restart
+    // attempt, as torch.distributed's env:// rendezvous does it.
+    const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+    const bool use_agent_store = agent_store && std::string(agent_store) == "True";
     c10d::TCPStoreOptions options;
     options.port = static_cast<std::uint16_t>(env.master_port);
-    options.isServer = env.rank == 0;
+    options.isServer = env.rank == 0 && !use_agent_store;
     options.numWorkers = static_cast<std::size_t>(env.world_size);
     options.waitWorkers = true;
     options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
     use_classic_store_backend(options, 0);
     impl->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+    if (use_agent_store) {
+      const char* attempt = std::getenv("TORCHELASTIC_RESTART_COUNT");
+      impl->store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::string(attempt ? attempt : "0"),
+                                                           impl->store);
+    }
   } catch (const std::exception& e) {
     const std::string first_line = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     throw InputError(env.rank == 0 ? "rank 0 cannot serve the rendezvous at MASTER_ADDR:MASTER_PORT = " + where +
