@@ -149,6 +149,10 @@ void MainWindow::buildMenus() {
   file->addAction(tr("Open model or checkpoint..."), QKeySequence::Open, this, &MainWindow::askOpenModel);
   file->addAction(tr("Open run directory..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this,
                   &MainWindow::askOpenRunDirectory);
+  file->addAction(tr("Follow run directory..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L), this,
+                  &MainWindow::askFollowRunDirectory)
+      ->setToolTip(tr("Watch a run that another process writes (a CLI run, a cluster job on a shared folder): "
+                      "the loss chart and events grow live as its logs do."));
   file->addAction(tr("Resume run directory..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R), this,
                   &MainWindow::askResumeRun)
       ->setToolTip(tr("Continue training a run from its newest checkpoint, exactly where it stopped."));
@@ -336,6 +340,7 @@ void MainWindow::onCommand(const Command& command) {
 }
 
 bool MainWindow::startExperiment(const nlohmann::json& experiment, QString* error) {
+  stopFollowing();
   // The structural check answers at once; the corpus, the model, the run directory and the
   // first probe are built by the launcher on a pool thread, while the window keeps drawing.
   const QString problem = QString::fromStdString(experimentStructureProblem(experiment));

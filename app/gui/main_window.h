@@ -40,6 +40,7 @@ class CompareController;
 class CompareCurveFeed;
 class ExportController;
 class RecentFiles;
+class RunFollower;
 class ReplayExportController;
 class SessionFeed;
 class SessionLauncher;
@@ -72,6 +73,12 @@ class MainWindow : public QMainWindow {
   // from its checkpoint to the new step count (optimizer state and all). False, with the
   // reason, when there is no resumed run or Steps is not above its step.
   bool trainResumedRunFurther(QString* error = nullptr);
+  // File > Follow run directory (main_window_follow.cpp): the loss chart and events of a run
+  // that another process writes, kept up to date as its logs grow, with a status line saying
+  // when it last changed and whether it finished. Refused while this window trains a run.
+  bool followRunDirectory(const QString& path, QString* error = nullptr);
+  void stopFollowing();
+  RunFollower* follower() const { return follower_; }
   // Adds a finished run's loss curve to the chart for comparison.
   bool addOverlayRun(const QString& path, QString* error = nullptr);
   // A finished comparison folder (summary.json): its table and curves in the Compare dock.
@@ -150,6 +157,7 @@ class MainWindow : public QMainWindow {
   void showMessage(const QString& message, int timeout_ms = 8000);
   void askOpenModel();
   void askOpenRunDirectory();
+  void askFollowRunDirectory();
   void askOverlayRun();
   void askOpenComparison();
   void askResumeRun();
@@ -189,6 +197,8 @@ class MainWindow : public QMainWindow {
   LearnPanel* learn_ = nullptr;
   QMenu* view_menu_ = nullptr;
   QLabel* state_label_ = nullptr;
+  RunFollower* follower_ = nullptr;
+  QLabel* follow_label_ = nullptr;
 
   QString runs_folder_;
   QString run_dir_;

@@ -74,6 +74,7 @@ int64_t trainedStepOf(const QString& model_path) {
 }  // namespace
 
 bool MainWindow::openPath(const QString& path, QString* error) {
+  stopFollowing();
   const QFileInfo info(path);
   if (!info.exists()) {
     if (error) *error = tr("%1 does not exist").arg(path);
@@ -106,6 +107,7 @@ bool MainWindow::openFromCommandLine(const QString& path, QString* error) {
 }
 
 bool MainWindow::openModel(const QString& path, QString* error, const QString& remember) {
+  stopFollowing();
   if (launcher_->busy()) {
     if (error) *error = tr("another run or model is being opened");
     return false;
@@ -144,6 +146,7 @@ void MainWindow::loadFormFromRun(const QString& run_dir) {
 }
 
 bool MainWindow::openRunDirectory(const QString& path, QString* error) {
+  stopFollowing();
   if (!isRunDirectory(path)) {
     if (error) *error = tr("%1 is not a run directory (no config.json and metrics.jsonl)").arg(path);
     return false;
@@ -185,6 +188,7 @@ bool MainWindow::resumeRun(const QString& path, QString* error) {
 }
 
 void MainWindow::launchResume(QString path, std::optional<int64_t> total_steps, bool start) {
+  stopFollowing();
   // This window's own idle session of that run (finished or stopped) still holds the run's
   // lock: let it go first. Its worker waits for commands, so the join is immediate.
   const auto snap = feed_->snapshot();

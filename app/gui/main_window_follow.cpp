@@ -1,0 +1,78 @@
+// MainWindow, following a run that another process writes (File > Follow run directory): the
+// RunFollower's records go to the loss chart, its status to the status bar. Anything else the
+// window opens or starts stops the following first.
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMessageBox>
+#include <QStatusBar>
+
+#include "loss_chart.h"
+#include "main_window.h"
+#include "run_follower.h"
+#include "session_feed.h"
+
+namespace headlab::gui {
+
+bool MainWindow::followRunDirectory(const QString& path, QString* error) {
+  if (!QFileInfo::exists(path + "/config.json")) {
+    if (error) *error = tr("%1 is not a run directory (no config.json)").arg(path);
+    return false;
+  }
+  const auto snap = feed_->snapshot();
+  if (snap && snap->status.training &&
+      (snap->status.state == session::RunState::Running || snap->status.state == session::RunState::Paused)) {
+    if (error) *error = tr("a run is training in this window: stop it (Shift+F5) before following another");
+    return false;
+  }
+  if (!follower_) {
+    follower_ = new RunFollower(this);
+    follow_label_ = new QLabel(this);
+    follow_label_->setObjectName("followStatus");
+    follow_label_->setToolTip(tr("The run this window follows: its newest step, when its logs last grew, and "
+                                 "whether it has finished. File > Follow run directory; opening anything "
+                                 "else stops following."));
+    statusBar()->addPermanentWidget(follow_label_);
+    connect(follower_, &RunFollower::restarted, this, [this] { chart_->clear(); });
+    connect(follower_, &RunFollower::metricsAppended, this, [this](const std::vector<MetricPoint>& points) {
+      const bool first = chart_->metrics().empty();
+      chart_->appendMetrics(points);
+      if (first) chart_->resetView();
+    });
+    connect(follower_, &RunFollower::eventsAppended, this,
+            [this](const std::vector<EventRecord>& events) { chart_->appendEvents(events); });
+    connect(follower_, &RunFollower::statusChanged, follow_label_, &QLabel::setText);
+    connect(follower_, &RunFollower::failed, this, [this](const QString& message) {
+      follow_label_->clear();
+      showMessage(message);
+    });
+  }
+  feed_->closeSession();
+  run_dir_ = path;
+  follow_label_->show();
+  follower_->start(path);
+  showMessage(tr("Following %1: the chart grows as the run writes (every %2 ms at least)")
+                  .arg(path)
+                  .arg(RunFollower::kPollMs));
+  return true;
+}
+
+void MainWindow::stopFollowing() {
+  if (!follower_ || !follower_->following()) return;
+  follower_->stop();
+  follow_label_->clear();
+  follow_label_->hide();
+}
+
+void MainWindow::askFollowRunDirectory() {
+  const QString path = QFileDialog::getExistingDirectory(this, tr("Follow a run directory"), runs_folder_);
+  if (path.isEmpty()) return;
+  QString error;
+  if (!followRunDirectory(path, &error)) {
+    showMessage(tr("Cannot follow %1: %2").arg(path, error));
+    QMessageBox::warning(this, tr("Follow run directory"), tr("Cannot follow %1:\n%2").arg(path, error));
+  }
+}
+
+}  // namespace headlab::gui
