@@ -2,12 +2,14 @@
 // Follows a run's metrics.jsonl while the run writes it: each read() returns only the records
 // that landed since the previous one. Re-reading the whole file every second would cost
 // time in proportion to the steps done, on the GUI thread, for every running run of a
-// comparison; this costs only the new lines. Plain C++ (no Qt).
+// comparison; this costs only the new lines. Plain C++ (no Qt): io::JsonlTail's lines as
+// metric records.
 #include <cstdint>
 #include <filesystem>
 #include <vector>
 
 #include "common/records.h"
+#include "io/jsonl_tail.h"
 
 namespace headlab {
 
@@ -25,9 +27,8 @@ class MetricsTail {
   Update read();
 
  private:
-  std::filesystem::path file_;
-  std::uintmax_t offset_ = 0;  // bytes consumed: always just after a newline
-  int64_t line_ = 0;           // lines consumed, for messages
+  io::JsonlTail tail_;
+  int64_t records_ = 0;  // records read, for messages
 };
 
 }  // namespace headlab

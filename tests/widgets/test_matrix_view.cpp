@@ -35,6 +35,17 @@ std::shared_ptr<ProbeSnapshot> makeSnapshot() {
   s->matrices.push_back(makeMatrix(1, "mea", "mix_k", 3, 2, {0.5f, 0.1f, 0.2f, 1.1f, 0.4f, -0.6f}));
   return s;
 }
+
+// One layer of 16 heads with a 16x16 identity matrix for each of `names` of `module`.
+std::shared_ptr<ProbeSnapshot> sixteenHeadSnapshot(const char* module, std::initializer_list<const char*> names) {
+  auto s = std::make_shared<ProbeSnapshot>();
+  s->n_layers = 1;
+  s->n_heads = 16;
+  std::vector<float> values(16 * 16, 0.f);
+  for (int i = 0; i < 16; ++i) values[size_t(i) * 16 + i] = 1.f;
+  for (const char* name : names) s->matrices.push_back(makeMatrix(0, module, name, 16, 16, values));
+  return s;
+}
 }  // namespace
 
 TEST(MatrixView, RawAndMinusIdentityValues) {
@@ -115,13 +126,7 @@ TEST(MatrixView, EmptyLayerAndNoSnapshot) {
 // 16 heads in a dock that is wider than tall (or taller than wide): the cells stay square,
 // every cell stays in view, and the tick labels are thinned so they never touch.
 TEST(MatrixView, SixteenHeadMatricesKeepSquareCellsAndReadableTicks) {
-  auto s = std::make_shared<ProbeSnapshot>();
-  s->n_layers = 1;
-  s->n_heads = 16;
-  std::vector<float> values(16 * 16, 0.f);
-  for (int i = 0; i < 16; ++i) values[size_t(i) * 16 + i] = 1.f;
-  s->matrices.push_back(makeMatrix(0, "talking_heads", "pre", 16, 16, values));
-  s->matrices.push_back(makeMatrix(0, "talking_heads", "post", 16, 16, values));
+  auto s = sixteenHeadSnapshot("talking_heads", {"pre", "post"});
   for (QSize size : {QSize(700, 260), QSize(260, 700)}) {
     MatrixView view;
     view.resize(size);
@@ -149,16 +154,10 @@ TEST(MatrixView, SixteenHeadMatricesKeepSquareCellsAndReadableTicks) {
 // panel wider than that (each title set its cell's minimum width, and so did the toolbar's
 // combos), so it scrolled sideways and cut titles and "minus identity" at the dock's edge.
 TEST(MatrixView, FitsALaptopDockAndWrapsTitlesToTheirCells) {
-  auto s = std::make_shared<ProbeSnapshot>();
-  s->n_layers = 1;
-  s->n_heads = 16;
-  std::vector<float> values(16 * 16, 0.f);
-  for (int i = 0; i < 16; ++i) values[size_t(i) * 16 + i] = 1.f;
-  for (const char* name : {"t_q", "t_k", "t_v"}) {
-    ModuleMatrix m = makeMatrix(0, "kha", name, 16, 16, values);
+  auto s = sixteenHeadSnapshot("kha", {"t_q", "t_k", "t_v"});
+  for (ModuleMatrix& m : s->matrices) {
     m.distance_from_identity = 1.586f;
     m.effective_rank = 15.11f;
-    s->matrices.push_back(m);
   }
   MatrixView view;
   view.setSnapshot(s);
