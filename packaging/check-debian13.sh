@@ -114,6 +114,16 @@ mkdir -p "$root/srv/headlab/src" "$root/srv/headlab/build"
 git -c safe.directory="$src" -C "$src" ls-files -z -co --exclude-standard --deduplicate |
   (cd "$src" && while IFS= read -r -d '' f; do [[ -e "$f" ]] && printf '%s\0' "$f"; done) |
   tar -C "$src" --null -T - -cf - | tar -C "$root/srv/headlab/src" -xf -
+# A check stopped mid-build leaves objects newer than the sources they were made from; if a
+# source then changes, its kept time can still be older than that object, and the build would
+# keep it. A file whose content differs from the last copy's is therefore dated now.
+sums="$root/srv/headlab/build/.headlab-source-sums"
+(cd "$root/srv/headlab/src" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$sums.new"
+if [[ -f "$sums" ]]; then
+  comm -23 <(sort "$sums.new") <(sort "$sums") | cut -c67- |
+    (cd "$root/srv/headlab/src" && while IFS= read -r f; do touch -- "$f"; done)
+fi
+mv "$sums.new" "$sums"
 
 # --- make test inside -------------------------------------------------------------------
 say "running make test inside the Debian 13 root (log: $log)"
