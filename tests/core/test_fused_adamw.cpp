@@ -84,8 +84,11 @@ TEST(FusedAdamW, SameWeightsAndStateAsTheEagerStep) {
   run_steps(fused_model, fused, 0, 8, frozen);
 
   auto before = model_with_modules()->named_parameters();
+  // Held in a variable: named_parameters() returns a new dict, and a reference into a
+  // temporary one dangles (it crashed on LibTorch 2.6, the first to run this test).
+  const auto eager_parameters = eager_model->named_parameters();
   for (auto& item : fused_model->named_parameters()) {
-    const auto& e = eager_model->named_parameters()[item.key()];
+    const auto& e = eager_parameters[item.key()];
     EXPECT_LT(tu::max_rel_diff(item.value(), e), 1e-5) << item.key();
   }
   EXPECT_TRUE(torch::equal(fused_model->named_parameters()[frozen], before[frozen])) << "no gradient, no step";
