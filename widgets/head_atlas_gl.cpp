@@ -44,6 +44,18 @@ QSurfaceFormat HeadAtlasGlCanvas::requestedFormat() {
   return format;
 }
 
+namespace {
+std::function<bool(QString*)>& defaultProbeSlot() {
+  static std::function<bool(QString*)> probe = &HeadAtlasGlCanvas::probeOpenGl;
+  return probe;
+}
+}  // namespace
+
+std::function<bool(QString* why)> HeadAtlasGlCanvas::defaultProbe() { return defaultProbeSlot(); }
+void HeadAtlasGlCanvas::setDefaultProbe(std::function<bool(QString* why)> probe) {
+  defaultProbeSlot() = probe ? std::move(probe) : &HeadAtlasGlCanvas::probeOpenGl;
+}
+
 bool HeadAtlasGlCanvas::probeOpenGl(QString* why) {
   auto no = [why](const QString& reason) {
     if (why) *why = reason;

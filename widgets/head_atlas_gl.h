@@ -5,6 +5,7 @@
 // and scrolling cost a redraw, not an upload. When the context cannot be created, is invalid,
 // or the ImGui backend cannot start, it emits glFailed() and HeadAtlasView swaps in the
 // QPainter canvas: the user never sees a black panel.
+#include <functional>
 #include <QOpenGLFunctions>
 #include <QOpenGLWidget>
 #include <QString>
@@ -39,6 +40,12 @@ class HeadAtlasGlCanvas : public QOpenGLWidget, protected QOpenGLFunctions {
   // Whether this machine can give us such a context: tries one on an offscreen surface.
   // False (and *why) under the offscreen platform, without a GL driver, or below 3.0.
   static bool probeOpenGl(QString* why);
+  // The probe a HeadAtlasView uses when it is given none: probeOpenGl unless the application
+  // set another. The app sets one that first tries OpenGL in a child process, because a
+  // driver can crash the process that creates a context (Debian 13's llvmpipe did, under
+  // Xvfb on a virtual CPU), and a crash in the child only means the software painter.
+  static std::function<bool(QString* why)> defaultProbe();
+  static void setDefaultProbe(std::function<bool(QString* why)> probe);
 
  signals:
   void headClicked(int index);

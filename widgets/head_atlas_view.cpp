@@ -27,7 +27,7 @@ const char* kSettingDescending = "atlas/sortDescending";
 }  // namespace
 
 HeadAtlasView::HeadAtlasView(QWidget* parent, GlProbe probe)
-    : QWidget(parent), probe_(probe ? std::move(probe) : GlProbe(&HeadAtlasGlCanvas::probeOpenGl)) {
+    : QWidget(parent), probe_(probe ? std::move(probe) : HeadAtlasGlCanvas::defaultProbe()) {
   QSettings settings;
   software_ = settings.value(kSettingSoftware, false).toBool();
   setFocusPolicy(Qt::StrongFocus);

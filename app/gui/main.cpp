@@ -22,7 +22,9 @@
 #include "figure_set.h"
 #include "headless_export.h"
 #include "attention_map_view.h"
+#include "head_atlas_gl.h"
 #include "main_window.h"
+#include "opengl_probe_process.h"
 #include "theme.h"
 #include "session_feed.h"
 
@@ -150,6 +152,9 @@ void scheduleScreenshot(MainWindow& window, const QString& file, int steps) {
 int main(int argc, char** argv) {
   // The training worker shares the machine with the GUI thread and whatever else runs.
   headlab::prefer_passive_openmp_waiting(argv);
+  // The child a window starts to try OpenGL where a driver might crash (opengl_probe_process.h).
+  if (argc >= 2 && std::strcmp(argv[1], headlab::gui::kProbeOpenGlOption) == 0)
+    return headlab::gui::answerOpenGlProbe(argc, argv);
   if (onlyPrints(argc, argv)) {
     QCoreApplication app(argc, argv);
     setUpApplication();
@@ -189,6 +194,7 @@ int main(int argc, char** argv) {
   } else {
     headlab::gui::applyTheme(headlab::gui::savedThemeMode(), /*remember=*/false);
   }
+  headlab::HeadAtlasGlCanvas::setDefaultProbe(&headlab::gui::probeOpenGlInChildProcess);
   MainWindow window;
   if (args.isSet("runs")) window.setRunsFolder(QDir(args.value("runs")).absolutePath());
   if (args.isSet("screenshot-size")) {
