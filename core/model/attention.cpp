@@ -9,8 +9,8 @@
 namespace headlab::model {
 namespace {
 
-torch::nn::Linear make_linear(int64_t in, int64_t out) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+torch::nn::Linear make_linear(int64_t in, int64_t out, bool bias) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
 }  // namespace
@@ -27,17 +27,18 @@ AttentionImpl::AttentionImpl(const ModelConfig& c, int64_t layer, const torch::T
       gta(c.attention == AttentionLayout::Gta),
       use_qk_norm(c.qk_norm),
       eps(c.norm_eps),
-      rope_theta(c.rope_theta) {
+      rope(c.rope()) {
   const int64_t d = c.d_model, dh = c.head_dim;
-  wq = register_module("wq", make_linear(d, n_heads * dh));
+  const bool qkv_bias = c.qkv_bias();  // validate() refuses biases with gta
+  wq = register_module("wq", make_linear(d, n_heads * dh, qkv_bias));
   if (gta) {
-    wkv = register_module("wkv", make_linear(d, kv_heads * dh));
-    wk_rope = register_module("wk_rope", make_linear(d, rope_dims));
+    wkv = register_module("wkv", make_linear(d, kv_heads * dh, false));
+    wk_rope = register_module("wk_rope", make_linear(d, rope_dims, false));
   } else {
-    wk = register_module("wk", make_linear(d, stored_kv_heads * dh));
-    wv = register_module("wv", make_linear(d, stored_kv_heads * dh));
+    wk = register_module("wk", make_linear(d, stored_kv_heads * dh, qkv_bias));
+    wv = register_module("wv", make_linear(d, stored_kv_heads * dh, qkv_bias));
   }
-  wo = register_module("wo", make_linear(n_heads * dh, d));
+  wo = register_module("wo", make_linear(n_heads * dh, d, c.other_bias()));
   if (use_qk_norm) {
     q_norm = register_module("q_norm", std::make_shared<torch::nn::Module>())->register_parameter("weight", torch::ones({dh}));
     k_norm = register_module("k_norm", std::make_shared<torch::nn::Module>())->register_parameter("weight", torch::ones({dh}));
@@ -140,8 +141,8 @@ AttentionImpl::Heads AttentionImpl::project_rows(const torch::Tensor& x, LayerKV
     q = rms_norm(q, q_norm, eps);
     k = rms_norm(k, k_norm, eps);
   }
-  out.q = apply_rope(q, out.q_start, rope_dims, rope_theta);
-  out.k = apply_rope(k, 0, rope_dims, rope_theta);
+  out.q = apply_rope(q, out.q_start, rope_dims, rope);
+  out.k = apply_rope(k, 0, rope_dims, rope);
   out.v = v;
   return out;
 }

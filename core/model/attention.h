@@ -49,7 +49,8 @@ class AttentionImpl : public torch::nn::Module {
   // Head counts can change by compression: kept here, not re-read from the config.
   int64_t n_heads, kv_heads, stored_kv_heads, head_dim, rope_dims;
   bool gta, use_qk_norm;
-  double eps, rope_theta;
+  double eps;
+  RopeSpec rope;
 
   // For a training step split into row shards (train/sharded_backward.h): builds the fused
   // QKV weight once, with KHA/MEA folded in, and makes every fused-path forward use a detached
@@ -76,7 +77,7 @@ class AttentionImpl : public torch::nn::Module {
   // The fused path (attention_fused_qkv.cpp): the concatenated [wq; wk; wv] weight, and which
   // modules are in it.
   struct QkvWeight {
-    torch::Tensor weight;
+    torch::Tensor weight, bias;  // bias: undefined without linear_bias
     bool kha_done = false, mix_k_done = false, mix_v_done = false;
     int64_t k_heads = 0, v_heads = 0;
   };

@@ -25,6 +25,14 @@ torch::Tensor mixed_heads_weight(const torch::Tensor& mix, const torch::Tensor& 
   return torch::matmul(mix.t(), w.view({mix.size(0), -1})).view({-1, w.size(1)});
 }
 
+// The same two moves on a projection's bias (MODEL.md §7: the modules act on x W^T + b).
+torch::Tensor per_head_bias(const torch::Tensor& t, const torch::Tensor& b, int64_t heads, int64_t dh) {
+  return b.view({heads, dh}).mm(t).view({-1});
+}
+torch::Tensor mixed_heads_bias(const torch::Tensor& mix, const torch::Tensor& b) {
+  return torch::matmul(mix.t(), b.view({mix.size(0), -1})).view({-1});
+}
+
 }  // namespace
 
 AttentionImpl::QkvWeight AttentionImpl::qkv_weight(bool into_weights) {
@@ -32,19 +40,32 @@ AttentionImpl::QkvWeight AttentionImpl::qkv_weight(bool into_weights) {
   const bool kha_live = in_forward(ModuleKind::Kha), mea_live = in_forward(ModuleKind::Mea);
   const bool v_mlp = kha_live && kha->v_up.defined();
   auto wq_e = wq->weight, wk_e = wk->weight, wv_e = wv->weight;
+  auto bq = wq->bias, bk = wk->bias, bv = wv->bias;  // all defined or none (linear_bias)
+  const bool biased = bq.defined();
   QkvWeight out;
   if (into_weights) {
     if (kha_live) {
-      if (kha->t_q.defined()) wq_e = per_head_weight(kha->t_q, wq_e, n_heads, dh);
-      if (kha->t_k.defined()) wk_e = per_head_weight(kha->t_k, wk_e, stored_kv_heads, dh);
-      if (kha->t_v.defined()) wv_e = per_head_weight(kha->t_v, wv_e, stored_kv_heads, dh);
+      if (kha->t_q.defined()) {
+        wq_e = per_head_weight(kha->t_q, wq_e, n_heads, dh);
+        if (biased) bq = per_head_bias(kha->t_q, bq, n_heads, dh);
+      }
+      if (kha->t_k.defined()) {
+        wk_e = per_head_weight(kha->t_k, wk_e, stored_kv_heads, dh);
+        if (biased) bk = per_head_bias(kha->t_k, bk, stored_kv_heads, dh);
+      }
+      if (kha->t_v.defined()) {
+        wv_e = per_head_weight(kha->t_v, wv_e, stored_kv_heads, dh);
+        if (biased) bv = per_head_bias(kha->t_v, bv, stored_kv_heads, dh);
+      }
       out.kha_done = true;
     }
     if (mea_live) {
       wk_e = mixed_heads_weight(mea->mix_k, wk_e);
+      if (biased) bk = mixed_heads_bias(mea->mix_k, bk);
       out.mix_k_done = true;
       if (!v_mlp) {  // mix_v acts after the (nonlinear) v mlp otherwise
         wv_e = mixed_heads_weight(mea->mix_v, wv_e);
+        if (biased) bv = mixed_heads_bias(mea->mix_v, bv);
         out.mix_v_done = true;
       }
     }
@@ -52,12 +73,15 @@ AttentionImpl::QkvWeight AttentionImpl::qkv_weight(bool into_weights) {
   out.k_heads = wk_e.size(0) / dh;
   out.v_heads = wv_e.size(0) / dh;
   out.weight = torch::cat({wq_e, wk_e, wv_e}, 0);
+  if (biased) out.bias = torch::cat({bq, bk, bv}, 0);
   return out;
 }
 
 torch::Tensor AttentionImpl::share_qkv_weight() {
   release_shared_qkv(false);
-  if (gta) return {};
+  // Biased projections (imported models) build their fused weight per forward: the shared
+  // leaf carries a weight only.
+  if (gta || wq->bias.defined()) return {};
   shared_qkv_ = qkv_weight(true);
   shared_built_ = shared_qkv_.weight;
   shared_qkv_.weight = shared_built_.detach().requires_grad_(shared_built_.requires_grad());
@@ -84,7 +108,7 @@ AttentionImpl::Heads AttentionImpl::fused_qkv(const torch::Tensor& x) {
   const int64_t kh = w.k_heads, vh = w.v_heads;
   // split (not narrow): its backward writes the gradients into one buffer, where each
   // narrow's backward would allocate a zero-filled full-size buffer of its own.
-  auto qkv = torch::nn::functional::linear(x, w.weight);
+  auto qkv = torch::nn::functional::linear(x, w.weight, w.bias);
   Heads out;
   torch::Tensor qk;  // q and k side by side: one QK norm and one RoPE for both
   if ((!kha_live || kha_done) && (!mea_live || mix_k_done)) {
@@ -107,7 +131,7 @@ AttentionImpl::Heads AttentionImpl::fused_qkv(const torch::Tensor& x) {
   if (mea_live && !mix_v_done) out.v = HeadMixingImpl::mix(out.v, mea->mix_v);
   const int64_t G = qk.size(2) - n_heads;
   if (use_qk_norm) qk = rms_norm(qk, torch::cat({q_norm.expand({n_heads, dh}), k_norm.expand({G, dh})}), eps);
-  auto qk_parts = apply_rope(qk, 0, rope_dims, rope_theta).split_with_sizes({n_heads, G}, 2);
+  auto qk_parts = apply_rope(qk, 0, rope_dims, rope).split_with_sizes({n_heads, G}, 2);
   out.q = qk_parts[0];
   out.k = qk_parts[1];
   return out;

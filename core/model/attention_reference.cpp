@@ -6,9 +6,10 @@
 namespace headlab::model {
 namespace {
 
-// y = x W^T (MODEL.md: weights are stored [out, in]).
+// y = x W^T (+ b with linear_bias, §7) (MODEL.md: weights are stored [out, in]).
 torch::Tensor project(const torch::Tensor& x, const torch::nn::Linear& linear) {
-  return torch::matmul(x, linear->weight.t());
+  auto y = torch::matmul(x, linear->weight.t());
+  return linear->bias.defined() ? y + linear->bias : y;
 }
 
 // RMSNorm(x; w) = x / sqrt(mean(x^2 over last dim) + eps) * w.
@@ -17,14 +18,15 @@ torch::Tensor rms_norm_plain(const torch::Tensor& x, const torch::Tensor& w, dou
 }
 
 // Step 5: rotate-half RoPE over the last r features of x [B, T, N, dh], position p = start + t
-// for row t: x = [pass, x1, x2], freq_j = theta^(-2j/r), a = p freq_j,
-// rope(x) = [pass, x1 cos a - x2 sin a, x2 cos a + x1 sin a]. Angles in double, as the fast
-// path's tables are, so that far positions keep float precision in both.
-torch::Tensor rope_plain(const torch::Tensor& x, int64_t start, int64_t r, double theta) {
+// for row t: x = [pass, x1, x2], freq_j = theta^(-2j/r) (rescaled by §7's rope_scaling),
+// a = p freq_j, rope(x) = [pass, x1 cos a - x2 sin a, x2 cos a + x1 sin a]. Angles in double,
+// as the fast path's tables are, so that far positions keep float precision in both.
+// r = 0 (learned positions): no rotation.
+torch::Tensor rope_plain(const torch::Tensor& x, int64_t start, int64_t r, const RopeSpec& rope) {
+  if (r == 0) return x;
   const int64_t T = x.size(1), dh = x.size(-1), half = r / 2;
   auto dopts = torch::TensorOptions().dtype(torch::kFloat64).device(x.device());
-  auto j = torch::arange(half, dopts);
-  auto freq = torch::pow(torch::full({}, theta, dopts), -2.0 * j / static_cast<double>(r));
+  auto freq = torch::tensor(rope_frequencies(rope, r), dopts);
   auto a = torch::outer(torch::arange(start, start + T, dopts), freq).view({1, T, 1, half});
   auto cos = a.cos().to(x.scalar_type()), sin = a.sin().to(x.scalar_type());
   auto pass = x.narrow(-1, 0, dh - r), x1 = x.narrow(-1, dh - r, half), x2 = x.narrow(-1, dh - r + half, half);
@@ -99,8 +101,8 @@ torch::Tensor attention_reference(const AttentionImpl& a, const torch::Tensor& x
   }
 
   // 5. RoPE: queries at positions start.., keys at 0..Tk-1.
-  q = rope_plain(q, start, dR, a.rope_theta);
-  k = rope_plain(k, 0, dR, a.rope_theta);
+  q = rope_plain(q, start, dR, a.rope);
+  k = rope_plain(k, 0, dR, a.rope);
 
   // 6. Scores s[h, t, u] = q_h[t] . k_{g(h)}[u] / sqrt(dh), g(h) = floor(h / (H/G)).
   const int64_t rep = H / G;

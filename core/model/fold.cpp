@@ -15,18 +15,27 @@ bool wanted(const std::vector<ModuleKind>& kinds, ModuleKind k) {
 std::string where(const std::string& what, int64_t layer) { return what + "@" + std::to_string(layer); }
 
 // Per-head right-multiplication q_h <- q_h T as a weight change: the stored [out, in] block
-// W_h of each head becomes T^T W_h.
+// W_h of each head becomes T^T W_h, and a bias b_h becomes b_h T (MODEL.md §7).
 void fold_feature_matrix(torch::nn::Linear& proj, torch::Tensor& t, int64_t heads, int64_t dh) {
   auto w = proj->weight.view({heads, dh, -1});
   proj->weight.copy_(torch::matmul(t.t(), w).reshape_as(proj->weight));
+  if (proj->bias.defined()) proj->bias.copy_(torch::matmul(proj->bias.view({heads, dh}), t).reshape_as(proj->bias));
   t.copy_(identity_like(dh, t));
 }
 
-// Head-axis mixing W'_j = sum_i mix[i, j] W_i: [G', dh*d] -> [G, dh*d]; mix becomes I_G.
+// Head-axis mixing W'_j = sum_i mix[i, j] W_i: [G', dh*d] -> [G, dh*d] (a bias [G'*dh] is
+// a one-column weight).
 torch::Tensor mixed_weight(const torch::Tensor& weight, const torch::Tensor& mix) {
   const int64_t stored = mix.size(0);
   auto flat = weight.view({stored, -1});
-  return torch::matmul(mix.t(), flat).reshape({-1, weight.size(1)});
+  auto mixed = torch::matmul(mix.t(), flat);
+  return weight.dim() == 1 ? mixed.reshape({-1}) : mixed.reshape({-1, weight.size(1)});
+}
+
+// wk or wv (and its bias) takes the mixing; the caller resets mix to the identity.
+void mix_into_projection(torch::nn::Linear& proj, const torch::Tensor& mix) {
+  proj->weight.set_data(mixed_weight(proj->weight, mix));
+  if (proj->bias.defined()) proj->bias.set_data(mixed_weight(proj->bias, mix));
 }
 
 }  // namespace
@@ -100,15 +109,15 @@ FoldReport fold_modules(Transformer& model, const std::vector<ModuleKind>& kinds
         // the stored head count either, since wk and wv must keep the same number of heads.
         report.skipped.push_back(where("mea.mix_v", l) + " (after the KHA v mlp)");
         if (a.stored_kv_heads == a.kv_heads) {
-          a.wk->weight.set_data(mixed_weight(a.wk->weight, mea.mix_k));
+          mix_into_projection(a.wk, mea.mix_k);
           mea.mix_k.copy_(identity_like(a.kv_heads, mea.mix_k));
           report.folded.push_back(where("mea.mix_k", l));
         } else {
           report.skipped.push_back(where("mea.mix_k", l) + " (virtual heads with an unfoldable mix_v)");
         }
       } else {
-        a.wk->weight.set_data(mixed_weight(a.wk->weight, mea.mix_k));
-        a.wv->weight.set_data(mixed_weight(a.wv->weight, mea.mix_v));
+        mix_into_projection(a.wk, mea.mix_k);
+        mix_into_projection(a.wv, mea.mix_v);
         mea.mix_k.set_data(identity_like(a.kv_heads, mea.mix_k));
         mea.mix_v.set_data(identity_like(a.kv_heads, mea.mix_v));
         a.stored_kv_heads = a.kv_heads;
@@ -163,13 +172,18 @@ void compress_kv_heads(Transformer& model, int64_t target) {
     auto& mea = *a.mea;
     for (auto [proj, mix] : {std::pair{&a.wk, &mea.mix_k}, std::pair{&a.wv, &mea.mix_v}}) {
       auto& w = (*proj)->weight;
-      const int64_t stored = w.size(0) / dh;
-      auto A = w.view({stored, dh * w.size(1)}).t();  // [dh*d, G_stored], column j = head j
+      auto& b = (*proj)->bias;  // with linear_bias (§7) each head's bias is part of its column
+      const int64_t stored = w.size(0) / dh, d = w.size(1), per_head = dh * d + (b.defined() ? dh : 0);
+      auto columns = w.view({stored, dh * d});
+      if (b.defined()) columns = torch::cat({columns, b.view({stored, dh})}, 1);
+      auto A = columns.t();  // [dh*d (+dh), G_stored], column j = head j
       // ATen's op, not torch::linalg::svd: Debian 13's LibTorch 2.6 ships no torch/linalg.h.
       auto [U, S, Vh] = torch::linalg_svd(A.to(torch::kFloat64), /*full_matrices=*/false, c10::nullopt);
-      auto Uk = U.narrow(1, 0, target);                                     // [dh*d, G']
+      auto Uk = U.narrow(1, 0, target);                                     // [dh*d (+dh), G']
       auto SV = S.narrow(0, 0, target).unsqueeze(1) * Vh.narrow(0, 0, target);  // [G', G_stored]
-      w.set_data(Uk.t().reshape({target * dh, w.size(1)}).to(w.scalar_type()).contiguous());
+      auto heads = Uk.t();  // [G', per_head]
+      w.set_data(heads.narrow(1, 0, dh * d).reshape({target * dh, d}).to(w.scalar_type()).contiguous());
+      if (b.defined()) b.set_data(heads.narrow(1, dh * d, per_head - dh * d).reshape({target * dh}).to(b.scalar_type()).contiguous());
       mix->set_data(torch::matmul(SV, mix->to(torch::kFloat64)).to(mix->scalar_type()));
     }
     a.stored_kv_heads = target;

@@ -44,7 +44,46 @@ int64_t checked_alphabet_size(const std::string& alphabet) {
   return static_cast<int64_t>(cps.size());
 }
 
+// One option of §7: its spellings, the default first.
+template <typename E>
+E parse_choice(const std::string& field, const std::string& value, std::initializer_list<std::pair<const char*, E>> choices) {
+  std::string names;
+  for (const auto& [name, e] : choices) {
+    if (value == name) return e;
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  fail(field + " must be one of " + names + "; got '" + value + "'");
+}
+
+const char* name_of(LinearBias b) { return b == LinearBias::None ? "none" : b == LinearBias::Qkv ? "qkv" : "all"; }
+const char* name_of(NormKind n) { return n == NormKind::Rms ? "rms" : "layer"; }
+const char* name_of(MlpKind m) { return m == MlpKind::SwiGlu ? "swiglu" : "gelu"; }
+const char* name_of(PositionKind p) { return p == PositionKind::Rope ? "rope" : "learned"; }
+
 }  // namespace
+
+std::vector<double> rope_frequencies(const RopeSpec& rope, int64_t rotary_dims) {
+  const int64_t half = rotary_dims / 2;
+  std::vector<double> freq(static_cast<size_t>(std::max<int64_t>(half, 0)));
+  const auto& s = rope.scaling;
+  for (int64_t j = 0; j < half; ++j) {
+    double f = std::pow(rope.theta, -2.0 * static_cast<double>(j) / static_cast<double>(rotary_dims));
+    if (s.enabled()) {
+      // Llama 3 (MODEL.md §7): long wavelengths slow down by `factor`, short ones stay, and
+      // the band between blends the two.
+      const double wl = 2 * 3.14159265358979323846 / f, omax = s.original_max_position_embeddings;
+      const double lo = omax / s.low_freq_factor, hi = omax / s.high_freq_factor;
+      if (wl > lo) {
+        f = f / s.factor;
+      } else if (!(wl < hi)) {
+        const double t = (omax / wl - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+        f = (1 - t) * f / s.factor + t * f;
+      }
+    }
+    freq[static_cast<size_t>(j)] = f;
+  }
+  return freq;
+}
 
 std::string to_string(AttentionLayout layout) {
   switch (layout) {
@@ -82,7 +121,10 @@ int64_t ModelConfig::stored_kv_heads() const {
 
 int64_t ModelConfig::gta_rope_dims() const { return rope_dim > 0 ? rope_dim : head_dim / 2; }
 
-int64_t ModelConfig::rotary_dims() const { return attention == AttentionLayout::Gta ? gta_rope_dims() : head_dim; }
+int64_t ModelConfig::rotary_dims() const {
+  if (positions == PositionKind::Learned) return 0;
+  return attention == AttentionLayout::Gta ? gta_rope_dims() : head_dim;
+}
 
 bool ModelConfig::layer_has_modules(int64_t layer) const {
   return std::binary_search(interaction.layers.begin(), interaction.layers.end(), layer);
@@ -135,8 +177,18 @@ void ModelConfig::validate() const {
     if (dR % 2 != 0) fail("rope_dim (" + std::to_string(dR) + ") must be even");
     if (dR > head_dim || dR <= 0)
       fail("rope_dim (" + std::to_string(dR) + ") must be in (0, head_dim (" + std::to_string(head_dim) + ")]");
-  } else if (head_dim % 2 != 0) {
+    if (positions == PositionKind::Learned) fail("attention gta needs rotary positions (positions \"rope\")");
+    if (linear_bias != LinearBias::None) fail("linear_bias is not supported with attention gta");
+  } else if (head_dim % 2 != 0 && positions == PositionKind::Rope) {
     fail("head_dim (" + std::to_string(head_dim) + ") must be even for rotary embeddings");
+  }
+  if (rope_scaling.enabled()) {
+    const auto& s = rope_scaling;
+    if (positions == PositionKind::Learned) fail("rope_scaling needs rotary positions (positions \"rope\")");
+    if (!(s.low_freq_factor > 0) || !(s.high_freq_factor > s.low_freq_factor))
+      fail("rope_scaling: high_freq_factor (" + std::to_string(s.high_freq_factor) +
+           ") must exceed low_freq_factor (" + std::to_string(s.low_freq_factor) + ") > 0");
+    if (!(s.original_max_position_embeddings > 0)) fail("rope_scaling.original_max_position_embeddings must be positive");
   }
   for (size_t i = 0; i < interaction.layers.size(); ++i) {
     const int64_t l = interaction.layers[i];
@@ -184,7 +236,13 @@ void ModelConfig::validate() const {
     if (!tokenizer.is_object() || !tokenizer.contains("type") || !tokenizer["type"].is_string())
       fail("tokenizer.type must be a string (bytes or chars)");
     const std::string type = tokenizer["type"].get<std::string>();
-    if (type == "bytes") {
+    if (type == "hf" || type == "sentencepiece") {
+      // The file lives beside config.json: a plain name, so a config cannot point elsewhere.
+      if (!tokenizer.contains("file") || !tokenizer["file"].is_string()) fail("tokenizer.file must be a string for the " + type + " tokenizer");
+      const std::string file = tokenizer["file"].get<std::string>();
+      if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos || file.find('\\') != std::string::npos)
+        fail("tokenizer.file ('" + file + "') must be a file name in the model directory");
+    } else if (type == "bytes") {
       if (vocab_size != 256) fail("vocab_size (" + std::to_string(vocab_size) + ") must be 256 for the bytes tokenizer");
     } else if (type == "chars") {
       if (!tokenizer.contains("alphabet") || !tokenizer["alphabet"].is_string())
@@ -194,7 +252,7 @@ void ModelConfig::validate() const {
         fail("vocab_size (" + std::to_string(vocab_size) + ") does not match the " + std::to_string(n) +
              " characters of tokenizer.alphabet");
     } else {
-      fail("tokenizer.type must be bytes or chars; got '" + type + "'");
+      fail("tokenizer.type must be bytes, chars, hf or sentencepiece; got '" + type + "'");
     }
   }
 }
@@ -222,6 +280,23 @@ ModelConfig ModelConfig::from_json(const json& j) {
   c.qk_norm = r.boolean("qk_norm", false);
   c.norm_eps = r.number("norm_eps", 1e-6);
   c.tie_embeddings = r.boolean("tie_embeddings", false);
+  c.linear_bias = parse_choice<LinearBias>("linear_bias", r.string("linear_bias", "none"),
+                                           {{"none", LinearBias::None}, {"qkv", LinearBias::Qkv}, {"all", LinearBias::All}});
+  c.norm = parse_choice<NormKind>("norm", r.string("norm", "rms"), {{"rms", NormKind::Rms}, {"layer", NormKind::Layer}});
+  c.mlp = parse_choice<MlpKind>("mlp", r.string("mlp", "swiglu"), {{"swiglu", MlpKind::SwiGlu}, {"gelu", MlpKind::Gelu}});
+  c.positions = parse_choice<PositionKind>("positions", r.string("positions", "rope"),
+                                           {{"rope", PositionKind::Rope}, {"learned", PositionKind::Learned}});
+  if (r.has("rope_scaling")) {
+    FieldReader sr = reader(r.raw("rope_scaling"), "rope_scaling");
+    const std::string type = sr.string("type", "", true);
+    if (type != "llama3") fail("rope_scaling.type must be llama3; got '" + type + "'");
+    c.rope_scaling.factor = sr.number("factor", 0);
+    if (!(c.rope_scaling.factor > 0)) fail("rope_scaling.factor must be positive");
+    c.rope_scaling.low_freq_factor = sr.number("low_freq_factor", 1);
+    c.rope_scaling.high_freq_factor = sr.number("high_freq_factor", 4);
+    c.rope_scaling.original_max_position_embeddings = sr.number("original_max_position_embeddings", 8192);
+    sr.reject_unknown_keys();
+  }
   if (r.has("tokenizer")) {
     c.tokenizer = r.raw("tokenizer");
     if (!c.tokenizer.is_object()) fail("tokenizer must be an object");
@@ -290,6 +365,17 @@ json ModelConfig::to_json() const {
   j["qk_norm"] = qk_norm;
   j["norm_eps"] = norm_eps;
   j["tie_embeddings"] = tie_embeddings;
+  // §7's options only when they differ from §1-§2: v1 configs are written as before.
+  if (linear_bias != LinearBias::None) j["linear_bias"] = name_of(linear_bias);
+  if (norm != NormKind::Rms) j["norm"] = name_of(norm);
+  if (mlp != MlpKind::SwiGlu) j["mlp"] = name_of(mlp);
+  if (positions != PositionKind::Rope) j["positions"] = name_of(positions);
+  if (rope_scaling.enabled())
+    j["rope_scaling"] = {{"type", "llama3"},
+                         {"factor", rope_scaling.factor},
+                         {"low_freq_factor", rope_scaling.low_freq_factor},
+                         {"high_freq_factor", rope_scaling.high_freq_factor},
+                         {"original_max_position_embeddings", rope_scaling.original_max_position_embeddings}};
   json inter = json::object();
   inter["layers"] = interaction.layers;
   if (interaction.kha.enabled())

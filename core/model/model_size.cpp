@@ -14,10 +14,11 @@ double parameter_count_lower_bound(const ModelConfig& c) {
   const double G = static_cast<double>(c.stored_kv_heads()), ff = static_cast<double>(c.d_ff);
   // wq and wo, and at least d x G x dh for the keys and values (wk + wv, or gta's wkv).
   const double attention = d * H * dh + d * G * dh + H * dh * d;
-  const double mlp = 3 * d * ff;
+  const double mlp = (c.mlp == MlpKind::Gelu ? 2 : 3) * d * ff;
   const double per_layer = attention + mlp + 2 * d /* norms */;
   const double head = c.tie_embeddings ? 0 : V * d;
-  return V * d + static_cast<double>(c.n_layers) * per_layer + d + head;
+  const double positions = c.positions == PositionKind::Learned ? static_cast<double>(c.max_seq_len) * d : 0;
+  return V * d + static_cast<double>(c.n_layers) * per_layer + d + head + positions;
 }
 
 double machine_memory_bytes() {

@@ -86,13 +86,15 @@ struct RopeTables {
   torch::Tensor cos_full, sin;
   int64_t length = 0;
 };
-using RopeKey = std::tuple<int, int, int, int64_t, int64_t, double>;
+using RopeKey = std::tuple<int, int, int, int64_t, int64_t, double, double, double, double, double>;
 std::map<RopeKey, RopeTables> g_rope;
 
-std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t start, int64_t T, int64_t dh, int64_t r, double theta,
+std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t start, int64_t T, int64_t dh, int64_t r, const RopeSpec& rope,
                                                     const torch::TensorOptions& options) {
+  const auto& s = rope.scaling;
   const RopeKey key{static_cast<int>(options.device().type()), options.device().index(),
-                    static_cast<int>(options.dtype().toScalarType()), dh, r, theta};
+                    static_cast<int>(options.dtype().toScalarType()), dh, r, rope.theta,
+                    s.factor, s.low_freq_factor, s.high_freq_factor, s.original_max_position_embeddings};
   std::lock_guard<std::mutex> lock(g_cache_mutex);
   if (g_rope.size() >= kMaxRopeTables && !g_rope.count(key)) g_rope.clear();
   auto& tables = g_rope[key];
@@ -100,8 +102,7 @@ std::pair<torch::Tensor, torch::Tensor> rope_tables(int64_t start, int64_t T, in
     const int64_t L = std::max<int64_t>({64, start + T, 2 * tables.length});
     const int64_t half = r / 2;
     auto dopts = torch::TensorOptions().dtype(torch::kFloat64).device(options.device());
-    auto j = torch::arange(half, dopts);
-    auto freq = torch::pow(torch::full({}, theta, dopts), -2.0 * j / static_cast<double>(r));
+    auto freq = torch::tensor(rope_frequencies(rope, r), dopts);
     auto angles = torch::outer(torch::arange(L, dopts), freq);  // [L, half]
     auto cos = angles.cos().to(options.dtype());
     tables.cos_full = torch::cat({torch::ones({L, dh - r}, options), cos, cos}, 1).view({L, 1, dh});
@@ -262,8 +263,9 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
 
 torch::Tensor swiglu(const torch::Tensor& gate_up) { return SwiGluFunction::apply(gate_up); }
 
-torch::Tensor apply_rope(const torch::Tensor& x, int64_t start, int64_t rotary_dims, double theta) {
-  auto [cos_full, sin] = rope_tables(start, x.size(1), x.size(-1), rotary_dims, theta, x.options());
+torch::Tensor apply_rope(const torch::Tensor& x, int64_t start, int64_t rotary_dims, const RopeSpec& rope) {
+  if (rotary_dims == 0) return x;
+  auto [cos_full, sin] = rope_tables(start, x.size(1), x.size(-1), rotary_dims, rope, x.options());
   return RopeFunction::apply(x, cos_full, sin, rotary_dims);
 }
 

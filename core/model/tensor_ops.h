@@ -4,6 +4,8 @@
 // Every function returns a new tensor: the cached tables and masks never leave tensor_ops.cpp.
 #include <torch/torch.h>
 
+#include "model/model_config.h"
+
 namespace headlab::model {
 
 // x / sqrt(mean(x^2 over last dim) + eps) * weight (weight broadcasts against x). One autograd
@@ -17,9 +19,13 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
 torch::Tensor swiglu(const torch::Tensor& gate_up);
 
 // Rotate-half RoPE over the LAST `rotary_dims` features of x [B, T, N, dh], positions
-// start, start+1, ... along dim 1. The first dh - rotary_dims features pass through.
+// start, start+1, ... along dim 1. The first dh - rotary_dims features pass through, and x
+// itself is returned when rotary_dims is 0 (learned positions).
 // One autograd node: the backward is the inverse rotation.
-torch::Tensor apply_rope(const torch::Tensor& x, int64_t start, int64_t rotary_dims, double theta);
+torch::Tensor apply_rope(const torch::Tensor& x, int64_t start, int64_t rotary_dims, const RopeSpec& rope);
+inline torch::Tensor apply_rope(const torch::Tensor& x, int64_t start, int64_t rotary_dims, double theta) {
+  return apply_rope(x, start, rotary_dims, RopeSpec{theta, {}});
+}
 
 // Attention scores with the causal mask, for grouped queries: out[i] = alpha * a[i] @ b[i]
 // plus 0 / -inf, where a is [N, repeat * Tq, K] (row r * Tq + t is query position start + t)

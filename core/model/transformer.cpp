@@ -9,29 +9,46 @@
 namespace headlab::model {
 namespace {
 
-torch::nn::Linear make_linear(int64_t in, int64_t out) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+torch::nn::Linear make_linear(int64_t in, int64_t out, bool bias = false) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
-torch::Tensor register_norm(torch::nn::Module& parent, const std::string& name, int64_t size) {
-  return parent.register_module(name, std::make_shared<torch::nn::Module>())->register_parameter("weight", torch::ones({size}));
+// A network norm: RMS (weight only) or, with norm "layer" (§7), LayerNorm with a bias too.
+// Returns the weight; *bias receives the bias when there is one.
+torch::Tensor register_norm(torch::nn::Module& parent, const std::string& name, int64_t size, bool layer_norm = false,
+                            torch::Tensor* bias = nullptr) {
+  auto module = parent.register_module(name, std::make_shared<torch::nn::Module>());
+  auto weight = module->register_parameter("weight", torch::ones({size}));
+  if (layer_norm) *bias = module->register_parameter("bias", torch::zeros({size}));
+  return weight;
+}
+
+// RMSNorm, or LayerNorm (biased variance) where the norm has a bias.
+torch::Tensor network_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
+  if (bias.defined()) return torch::layer_norm(x, {x.size(-1)}, weight, bias, eps);
+  return rms_norm(x, weight, eps);
 }
 
 }  // namespace
 
-BlockImpl::BlockImpl(const ModelConfig& c, int64_t layer, const torch::TensorOptions& options) : eps(c.norm_eps) {
-  attn_norm = register_norm(*this, "attn_norm", c.d_model);
-  mlp_norm = register_norm(*this, "mlp_norm", c.d_model);
+BlockImpl::BlockImpl(const ModelConfig& c, int64_t layer, const torch::TensorOptions& options)
+    : eps(c.norm_eps), gelu(c.mlp == MlpKind::Gelu) {
+  const bool layer_norm = c.norm == NormKind::Layer, bias = c.other_bias();
+  attn_norm = register_norm(*this, "attn_norm", c.d_model, layer_norm, &attn_norm_bias);
+  mlp_norm = register_norm(*this, "mlp_norm", c.d_model, layer_norm, &mlp_norm_bias);
   attn = register_module("attn", Attention(c, layer, options));
   auto mlp = register_module("mlp", std::make_shared<torch::nn::Module>());
-  w_gate = mlp->register_module("w_gate", make_linear(c.d_model, c.d_ff));
-  w_up = mlp->register_module("w_up", make_linear(c.d_model, c.d_ff));
-  w_down = mlp->register_module("w_down", make_linear(c.d_ff, c.d_model));
+  if (!gelu) w_gate = mlp->register_module("w_gate", make_linear(c.d_model, c.d_ff, bias));
+  w_up = mlp->register_module("w_up", make_linear(c.d_model, c.d_ff, bias));
+  w_down = mlp->register_module("w_down", make_linear(c.d_ff, c.d_model, bias));
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& h, LayerKVCache* cache, torch::Tensor* attention_out) {
-  auto x = h + attn->forward(rms_norm(h, attn_norm, eps), cache, attention_out);
-  auto m = rms_norm(x, mlp_norm, eps);
+  auto x = h + attn->forward(network_norm(h, attn_norm, attn_norm_bias, eps), cache, attention_out);
+  auto m = network_norm(x, mlp_norm, mlp_norm_bias, eps);
+  if (gelu) return x + w_down(torch::gelu(w_up(m), "tanh"));
+  if (w_up->bias.defined())  // swiglu with biases: no fused gate-up path
+    return x + w_down(torch::silu(w_gate(m)) * w_up(m));
   if (m.size(0) * m.size(1) < attention_paths(*attn).fused_projection_min_rows)  // decoding: no weight copies
     return x + w_down(torch::silu(w_gate(m)) * w_up(m));
   // One GEMM for the gate and the up projection (and one for their input gradient).
@@ -52,26 +69,32 @@ TransformerImpl::TransformerImpl(const ModelConfig& config, const torch::Device&
   const auto& c = config_;
   torch::NoGradGuard no_grad;
   tok_emb = register_module("tok_emb", torch::nn::Embedding(c.vocab_size, c.d_model));
+  if (c.positions == PositionKind::Learned)
+    pos_emb = register_module("pos_emb", torch::nn::Embedding(c.max_seq_len, c.d_model));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.n_layers; ++i) {
     blocks.push_back(Block(c, i, torch::TensorOptions()));
     layers->push_back(blocks.back());
   }
-  norm = register_norm(*this, "norm", c.d_model);
+  norm = register_norm(*this, "norm", c.d_model, c.norm == NormKind::Layer, &norm_bias);
   if (!c.tie_embeddings) lm_head = register_module("lm_head", make_linear(c.d_model, c.vocab_size));
 
   const double std = 0.02, out_std = 0.02 / std::sqrt(2.0 * c.n_layers);
   tok_emb->weight.normal_(0.0, std);
+  if (pos_emb) pos_emb->weight.normal_(0.0, std);
   if (lm_head) lm_head->weight.normal_(0.0, std);
   for (auto& b : blocks) {
     auto& a = *b->attn;
     for (auto* lin : {&a.wq, &a.wk, &a.wv, &a.wkv, &a.wk_rope})
       if (*lin) (*lin)->weight.normal_(0.0, std);
     a.wo->weight.normal_(0.0, out_std);
-    b->w_gate->weight.normal_(0.0, std);
+    if (b->w_gate) b->w_gate->weight.normal_(0.0, std);
     b->w_up->weight.normal_(0.0, std);
     b->w_down->weight.normal_(0.0, out_std);
   }
+  // linear_bias (§7) starts at zero: a model trained here begins as its bias-free twin.
+  for (auto& item : named_parameters(/*recurse=*/true))
+    if (item.key().size() > 5 && item.key().compare(item.key().size() - 5, 5, ".bias") == 0) item.value().zero_();
   to(device);
 }
 
@@ -87,12 +110,16 @@ ForwardResult TransformerImpl::forward(const torch::Tensor& tokens, const Forwar
     throw InputError("sequence of " + std::to_string(total) + " tokens exceeds max_seq_len (" +
                      std::to_string(config_.max_seq_len) + ")");
   auto h = tok_emb(tokens);
+  if (pos_emb) {
+    const int64_t start = total - tokens.size(1);
+    h = h + pos_emb(torch::arange(start, total, torch::TensorOptions().dtype(torch::kLong).device(tokens.device())));
+  }
   for (size_t i = 0; i < blocks.size(); ++i) {
     torch::Tensor attention;
     h = blocks[i]->forward(h, cache ? &cache->layers[i] : nullptr, options.return_attention ? &attention : nullptr);
     if (options.return_attention) result.attention.push_back(attention);
   }
-  h = rms_norm(h, norm, config_.norm_eps);
+  h = network_norm(h, norm, norm_bias, config_.norm_eps);
   result.logits = torch::matmul(h, (lm_head ? lm_head->weight : tok_emb->weight).t());
   return result;
 }

@@ -18,9 +18,11 @@ class BlockImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& h, LayerKVCache* cache, torch::Tensor* attention_out);
 
   torch::Tensor attn_norm, mlp_norm;
+  torch::Tensor attn_norm_bias, mlp_norm_bias;  // norm "layer" only (MODEL.md §7)
   Attention attn{nullptr};
-  torch::nn::Linear w_gate{nullptr}, w_up{nullptr}, w_down{nullptr};
+  torch::nn::Linear w_gate{nullptr}, w_up{nullptr}, w_down{nullptr};  // w_gate: swiglu only
   double eps;
+  bool gelu;
 };
 TORCH_MODULE(Block);
 
@@ -83,8 +85,9 @@ class TransformerImpl : public torch::nn::Module {
   void sync_bypassed_list();
 
   torch::nn::Embedding tok_emb{nullptr};
+  torch::nn::Embedding pos_emb{nullptr};  // positions "learned" only (MODEL.md §7)
   torch::nn::ModuleList layers{nullptr};
-  torch::Tensor norm;
+  torch::Tensor norm, norm_bias;
   torch::nn::Linear lm_head{nullptr};  // null when tied
   std::vector<Block> blocks;
 

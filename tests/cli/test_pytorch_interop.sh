@@ -35,6 +35,8 @@ cases=(
   "gta_all|{\"attention\": \"gta\", \"n_heads\": 4, \"n_kv_heads\": 2, \"rope_dim\": 4, \"interaction\": {$KHA_ALL, \"mea\": {\"enabled\": true}, $TALK}}|"
   "gta_plain_noqk|{\"attention\": \"gta\", \"n_heads\": 4, \"n_kv_heads\": 2, \"rope_dim\": 4, \"qk_norm\": false}|"
   "gta_kha_noqk|{\"attention\": \"gta\", \"n_heads\": 4, \"n_kv_heads\": 2, \"rope_dim\": 4, \"qk_norm\": false, \"interaction\": {$KHA_LIN}}|"
+  "gqa_qkv_bias_llama3_kha_mea|{\"attention\": \"gqa\", \"n_heads\": 4, \"n_kv_heads\": 2, \"qk_norm\": false, \"linear_bias\": \"qkv\", \"rope_theta\": 500000.0, \"rope_scaling\": {\"type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 32}, \"interaction\": {$KHA_LIN, \"mea\": {\"enabled\": true}}}|"
+  "mha_gpt2_style_kha|{\"attention\": \"mha\", \"n_heads\": 4, \"qk_norm\": false, \"linear_bias\": \"all\", \"norm\": \"layer\", \"mlp\": \"gelu\", \"positions\": \"learned\", \"interaction\": {$KHA_ALL}}|"
   "gta_mea_talking_noqk|{\"attention\": \"gta\", \"n_heads\": 4, \"n_kv_heads\": 2, \"qk_norm\": false, \"interaction\": {\"mea\": {\"enabled\": true}, $TALK}}|"
 )
 

@@ -88,8 +88,8 @@ torch::Tensor reference_attention(AttentionImpl& a, const torch::Tensor& x_in, t
     for (auto& t : q) t = ref_rms(t, d(a.q_norm), eps);
     for (auto& t : k) t = ref_rms(t, d(a.k_norm), eps);
   }
-  for (auto& t : q) t = ref_rope(t, a.rope_dims, a.rope_theta);
-  for (auto& t : k) t = ref_rope(t, a.rope_dims, a.rope_theta);
+  for (auto& t : q) t = ref_rope(t, a.rope_dims, a.rope.theta);
+  for (auto& t : k) t = ref_rope(t, a.rope_dims, a.rope.theta);
   const int64_t rep = H / G;
   std::vector<torch::Tensor> s(H), p(H);
   for (int64_t h = 0; h < H; ++h) s[h] = q[h].matmul(k[h / rep].t()) / std::sqrt(double(dh));

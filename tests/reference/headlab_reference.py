@@ -69,6 +69,14 @@ class Config:
         self.qk_norm = c.get("qk_norm", False)
         self.eps = c.get("norm_eps", 1e-6)
         self.tie = c.get("tie_embeddings", False)
+        # MODEL.md §7: options of imported architectures (defaults: §1-2 exactly).
+        self.bias = c.get("linear_bias", "none")
+        self.layer_norm = c.get("norm", "rms") == "layer"
+        self.gelu = c.get("mlp", "swiglu") == "gelu"
+        self.learned_positions = c.get("positions", "rope") == "learned"
+        if self.learned_positions:
+            self.dR = 0
+        self.rope_scaling = c.get("rope_scaling")
         inter = c.get("interaction")
         self.module_layers = set(inter.get("layers", range(self.L))) if inter is not None else set()
         inter = inter or {}
@@ -99,6 +107,25 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
+def norm_layer(c, n):
+    """A network norm: RMSNorm, or with norm "layer" (§7) LayerNorm (biased variance, with bias)."""
+    return nn.LayerNorm(n, eps=c.eps) if c.layer_norm else RMSNorm(n, c.eps)
+
+
+def rope_frequencies(c):
+    """freq_j = theta^(-2j/r), rescaled by §7's llama3 rope_scaling."""
+    freq = c.theta ** (-2.0 * torch.arange(c.dR // 2, dtype=torch.float64) / c.dR)
+    s = c.rope_scaling
+    if s:
+        factor, low, high = s["factor"], s.get("low_freq_factor", 1.0), s.get("high_freq_factor", 4.0)
+        omax = s.get("original_max_position_embeddings", 8192)
+        wl = 2 * math.pi / freq
+        t = (omax / wl - low) / (high - low)
+        blended = (1 - t) * freq / factor + t * freq
+        freq = torch.where(wl > omax / low, freq / factor, torch.where(wl < omax / high, freq, blended))
+    return freq
+
+
 def rms(x, eps):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
 
@@ -119,13 +146,14 @@ class Attention(nn.Module):
         super().__init__()
         self.c = c
         d, H, G, Gs, dh = c.d, c.H, c.G, c.Gs, c.dh
-        lin = lambda i, o: nn.Linear(i, o, bias=False)
-        self.wq = lin(d, H * dh)
+        lin = lambda i, o, b=False: nn.Linear(i, o, bias=b)
+        qkv_bias = c.bias != "none"
+        self.wq = lin(d, H * dh, qkv_bias)
         if c.gta:
             self.wkv, self.wk_rope = lin(d, G * dh), lin(d, c.dR)
         else:
-            self.wk, self.wv = lin(d, Gs * dh), lin(d, Gs * dh)
-        self.wo = lin(H * dh, d)
+            self.wk, self.wv = lin(d, Gs * dh, qkv_bias), lin(d, Gs * dh, qkv_bias)
+        self.wo = lin(H * dh, d, c.bias == "all")
         if c.qk_norm:
             self.q_norm, self.k_norm = RMSNorm(dh, c.eps), RMSNorm(dh, c.eps)
         eye = lambda n, m=None: nn.Parameter(torch.eye(n, m if m is not None else n))
@@ -174,7 +202,8 @@ class Attention(nn.Module):
             v = torch.einsum("btid,ij->btjd", v, self.mea.mix_v)
         if c.qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
-        q, k = rope(q, cos, sin, c.dR), rope(k, cos, sin, c.dR)
+        if c.dR:
+            q, k = rope(q, cos, sin, c.dR), rope(k, cos, sin, c.dR)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, heads, T, dh]
         if G != H:
             k, v = k.repeat_interleave(H // G, 1), v.repeat_interleave(H // G, 1)
@@ -197,15 +226,21 @@ class Attention(nn.Module):
 class Block(nn.Module):
     def __init__(self, c, layer):
         super().__init__()
-        self.attn_norm, self.mlp_norm = RMSNorm(c.d, c.eps), RMSNorm(c.d, c.eps)
+        self.attn_norm, self.mlp_norm = norm_layer(c, c.d), norm_layer(c, c.d)
         self.attn = Attention(c, layer)
         self.mlp = Empty()
-        self.mlp.w_gate, self.mlp.w_up = nn.Linear(c.d, c.d_ff, bias=False), nn.Linear(c.d, c.d_ff, bias=False)
-        self.mlp.w_down = nn.Linear(c.d_ff, c.d, bias=False)
+        b = c.bias == "all"
+        if not c.gelu:
+            self.mlp.w_gate = nn.Linear(c.d, c.d_ff, bias=b)
+        self.mlp.w_up = nn.Linear(c.d, c.d_ff, bias=b)
+        self.mlp.w_down = nn.Linear(c.d_ff, c.d, bias=b)
+        self.gelu = c.gelu
 
     def forward(self, h, cos, sin):
         h = h + self.attn(self.attn_norm(h), cos, sin)
         m = self.mlp_norm(h)
+        if self.gelu:  # §7: the tanh form of GELU
+            return h + self.mlp.w_down(F.gelu(self.mlp.w_up(m), approximate="tanh"))
         return h + self.mlp.w_down(F.silu(self.mlp.w_gate(m)) * self.mlp.w_up(m))
 
 
@@ -214,12 +249,14 @@ class HeadLabModel(nn.Module):
         super().__init__()
         c = self.c = Config(config)
         self.tok_emb = nn.Embedding(c.V, c.d)
+        if c.learned_positions:
+            self.pos_emb = nn.Embedding(c.max_seq_len, c.d)
         self.layers = nn.ModuleList(Block(c, i) for i in range(c.L))
-        self.norm = RMSNorm(c.d, c.eps)
+        self.norm = norm_layer(c, c.d)
         if not c.tie:
             self.lm_head = nn.Linear(c.d, c.V, bias=False)
         # RoPE tables once, angles in float64 (as the spec's reference does).
-        freq = c.theta ** (-2.0 * torch.arange(c.dR // 2, dtype=torch.float64) / c.dR)
+        freq = rope_frequencies(c)
         angles = torch.outer(torch.arange(c.max_seq_len, dtype=torch.float64), freq)
         self.register_buffer("cos", angles.cos().float().unsqueeze(1), persistent=False)
         self.register_buffer("sin", angles.sin().float().unsqueeze(1), persistent=False)
@@ -229,11 +266,15 @@ class HeadLabModel(nn.Module):
                     p.normal_(0.0, 0.02 / math.sqrt(2 * c.L))
                 elif p.dim() == 2 and ".kha." not in name and ".mea." not in name and ".talking." not in name:
                     p.normal_(0.0, 0.02)
+                elif name.endswith(".bias") and "norm" not in name:  # §7 linear_bias starts at zero
+                    p.zero_()
 
     def forward(self, tokens):
         T = tokens.shape[1]
         cos, sin = self.cos[:T], self.sin[:T]
         h = self.tok_emb(tokens)
+        if self.c.learned_positions:
+            h = h + self.pos_emb.weight[:T]
         for block in self.layers:
             h = block(h, cos, sin)
         h = self.norm(h)
