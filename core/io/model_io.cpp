@@ -6,6 +6,7 @@
 #include "common/errors.h"
 #include "common/json_file.h"
 #include "io/atomic_file.h"
+#include "io/hf_import.h"
 #include "io/safetensors.h"
 #include "model/model_size.h"
 
@@ -46,11 +47,34 @@ model::ModelConfig config_from(const fs::path& path, const SafetensorsContents* 
 }  // namespace
 
 void write_model_files(model::Transformer& model, const fs::path& dir) {
-  const std::string config_text = model->config().to_json().dump(2) + "\n";
+  const auto& config = model->config();
+  const std::string config_text = config.to_json().dump(2) + "\n";
   NamedTensors tensors;
   for (auto& [name, t] : model->named_tensors()) tensors.emplace_back(name, t.detach());
-  write_safetensors(dir / kWeightsFile, tensors, {{kConfigMetadataKey, model->config().to_json().dump()}});
+  write_safetensors(dir / kWeightsFile, tensors, {{kConfigMetadataKey, config.to_json().dump()}});
   write_file_atomic(dir / kConfigFile, config_text);
+  // A tokenizer file (a pretrained model's tokenizer.json) travels with the model, so that the
+  // saved directory is whole on its own.
+  if (config.tokenizer.is_object() && config.tokenizer.contains("file")) {
+    const std::string file = config.tokenizer["file"].get<std::string>();
+    if (!config.tokenizer_file_bytes)
+      throw InputError("the model's tokenizer file " + file + " was not loaded with it; cannot save the model without it");
+    write_file_atomic(dir / file, *config.tokenizer_file_bytes);
+  }
+}
+
+void attach_tokenizer_file(model::ModelConfig& config, const fs::path& dir) {
+  config.files_dir = dir;
+  if (!config.tokenizer.is_object() || !config.tokenizer.contains("file")) return;
+  const fs::path file = dir / config.tokenizer["file"].get<std::string>();
+  std::error_code ec;
+  if (!fs::exists(file, ec))
+    throw InputError(file.string() + ": the tokenizer file that the model's config names is missing");
+  require_regular_file(file);
+  std::ifstream in(file, std::ios::binary);
+  auto bytes = std::make_shared<std::string>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw InputError(file.string() + ": read error");
+  config.tokenizer_file_bytes = std::move(bytes);
 }
 
 void save_model(model::Transformer& model, const fs::path& dir) {
@@ -61,17 +85,30 @@ void save_model(model::Transformer& model, const fs::path& dir) {
 
 model::ModelConfig load_model_config(const fs::path& path) {
   if (!fs::exists(path)) throw InputError(path.string() + ": no such file or directory");
-  if (fs::is_directory(path) && fs::exists(path / kConfigFile)) return config_from(path, nullptr);
-  auto contents = read_safetensors(weights_path_of(path));
-  return config_from(path, &contents);
+  if (model::is_hf_model_dir(path)) {
+    auto config = model::hf_model_config(read_json_file(path / kConfigFile), path).config;
+    attach_tokenizer_file(config, path);
+    return config;
+  }
+  model::ModelConfig config;
+  if (fs::is_directory(path) && fs::exists(path / kConfigFile)) {
+    config = config_from(path, nullptr);
+  } else {
+    auto contents = read_safetensors(weights_path_of(path));
+    config = config_from(path, &contents);
+  }
+  attach_tokenizer_file(config, fs::is_directory(path) ? path : path.parent_path());
+  return config;
 }
 
 model::Transformer load_model(const fs::path& path, const torch::Device& device) {
   if (!fs::exists(path)) throw InputError(path.string() + ": no such file or directory");
+  if (model::is_hf_model_dir(path)) return import_hf_model(path, device).model;
   const fs::path weights = weights_path_of(path);
   if (!fs::exists(weights)) throw InputError(path.string() + ": no " + kWeightsFile + " in this directory");
   auto contents = read_safetensors(weights);
   auto config = config_from(path, &contents);
+  attach_tokenizer_file(config, fs::is_directory(path) ? path : path.parent_path());
   // Shapes before allocation: a config that does not belong to these weights (vocab_size 1e12
   // next to a 1 MB file) is refused before the model is built, not by std::bad_alloc.
   double file_parameters = 0;

@@ -23,6 +23,10 @@ void write_model_files(model::Transformer& model, const std::filesystem::path& d
 // the tensor or field. The loaded model computes bit-identical logits to the saved one.
 model::Transformer load_model(const std::filesystem::path& path, const torch::Device& device = torch::kCPU);
 
+// Sets config.files_dir and reads the tokenizer file the config names (if any) into
+// config.tokenizer_file_bytes; InputError when it is missing.
+void attach_tokenizer_file(model::ModelConfig& config, const std::filesystem::path& dir);
+
 // The config alone (for inspect and for building a model before loading weights).
 model::ModelConfig load_model_config(const std::filesystem::path& path);
 

@@ -5,6 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -184,10 +189,10 @@ float half_to_float(uint16_t h) {
   return bits_to_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
 }
 
-torch::Tensor decode(const std::string& source, const Entry& e, const char* data) {
-  torch::Tensor out = torch::empty(e.shape, torch::kFloat32);
-  float* dst = out.data_ptr<float>();
-  const uint64_t n = static_cast<uint64_t>(out.numel());
+// Decodes one tensor's bytes (from `data`, the start of the data section) into e.numel floats.
+void decode_into(const std::string& source, const Entry& e, const char* data, float* dst) {
+  uint64_t n = 1;
+  for (int64_t dim : e.shape) n *= static_cast<uint64_t>(dim);
   const char* src = data + e.begin;
   auto non_finite = [&](uint64_t i) {
     fail_tensor(source, e.name, "holds a non-finite value (NaN or Inf) at element " + std::to_string(i));
@@ -210,6 +215,11 @@ torch::Tensor decode(const std::string& source, const Entry& e, const char* data
       }
     }
   }
+}
+
+torch::Tensor decode(const std::string& source, const Entry& e, const char* data) {
+  torch::Tensor out = torch::empty(e.shape, torch::kFloat32);
+  decode_into(source, e, data, out.data_ptr<float>());
   return out;
 }
 
@@ -230,49 +240,148 @@ nlohmann::json parse_header_json(const std::string& source, const char* begin, c
   }
 }
 
-}  // namespace
+// The validated header of a file of `size` bytes starting at `bytes` (only the header needs
+// to be readable): entries in data order, the metadata, and where the data section starts.
+struct Layout {
+  std::vector<Entry> entries;
+  std::map<std::string, std::string> metadata;
+  uint64_t data_offset = 0;
+};
 
-SafetensorsContents parse_safetensors(const std::string& bytes, const std::string& source) {
-  if (bytes.size() < 8)
-    fail(source, "too short for a safetensors file (" + std::to_string(bytes.size()) +
+Layout parse_layout(const char* bytes, uint64_t size, const std::string& source) {
+  if (size < 8)
+    fail(source, "too short for a safetensors file (" + std::to_string(size) +
                      " bytes; the header length alone takes 8)");
   uint64_t header_len = 0;
-  std::memcpy(&header_len, bytes.data(), 8);
+  std::memcpy(&header_len, bytes, 8);
   if (header_len > kMaxSafetensorsHeaderBytes)
     fail(source, "header length " + std::to_string(header_len) + " is absurdly large (limit " +
                      std::to_string(kMaxSafetensorsHeaderBytes) + " bytes); not a safetensors file?");
-  if (header_len > bytes.size() - 8)
+  if (header_len > size - 8)
     fail(source, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
-                     std::to_string(bytes.size()) + " bytes); the file is truncated");
-  const char* header_begin = bytes.data() + 8;
+                     std::to_string(size) + " bytes); the file is truncated");
+  const char* header_begin = bytes + 8;
   const nlohmann::json header = parse_header_json(source, header_begin, header_begin + header_len);
   if (!header.is_object()) fail(source, "header is not a JSON object");
 
-  const uint64_t data_size = bytes.size() - 8 - header_len;
-  SafetensorsContents contents;
-  std::vector<Entry> entries;
+  const uint64_t data_size = size - 8 - header_len;
+  Layout layout;
+  layout.data_offset = 8 + header_len;
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__") {
       if (value.is_null()) continue;
       if (!value.is_object()) fail(source, "__metadata__ must be a JSON object of strings");
       for (const auto& [mkey, mvalue] : value.items()) {
         if (!mvalue.is_string()) fail(source, "metadata value for key '" + mkey + "' is not a string");
-        contents.metadata[mkey] = mvalue.get<std::string>();
+        layout.metadata[mkey] = mvalue.get<std::string>();
       }
       continue;
     }
-    entries.push_back(parse_entry(source, key, value));
-    check_entry_bounds(source, entries.back(), data_size);
+    layout.entries.push_back(parse_entry(source, key, value));
+    check_entry_bounds(source, layout.entries.back(), data_size);
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+  std::sort(layout.entries.begin(), layout.entries.end(), [](const Entry& a, const Entry& b) {
     return std::tie(a.begin, a.end, a.name) < std::tie(b.begin, b.end, b.name);
   });
-  check_no_overlap(source, entries);
+  check_no_overlap(source, layout.entries);
+  return layout;
+}
 
-  const char* data = header_begin + header_len;
-  contents.tensors.reserve(entries.size());
-  for (const Entry& e : entries) contents.tensors.emplace_back(e.name, decode(source, e, data));
+}  // namespace
+
+SafetensorsContents parse_safetensors(const std::string& bytes, const std::string& source) {
+  const Layout layout = parse_layout(bytes.data(), bytes.size(), source);
+  SafetensorsContents contents;
+  contents.metadata = layout.metadata;
+  const char* data = bytes.data() + layout.data_offset;
+  contents.tensors.reserve(layout.entries.size());
+  for (const Entry& e : layout.entries) contents.tensors.emplace_back(e.name, decode(source, e, data));
   return contents;
+}
+
+struct MappedSafetensors::Impl {
+  std::string source;
+  const char* base = nullptr;
+  uint64_t size = 0;
+  Layout layout;
+  std::map<std::string, size_t> index;  // name -> entry
+
+  const Entry& entry(const std::string& name) const {
+    auto it = index.find(name);
+    if (it == index.end()) fail(source, "has no tensor '" + name + "'");
+    return layout.entries[it->second];
+  }
+};
+
+MappedSafetensors::MappedSafetensors(const fs::path& path) : impl_(std::make_unique<Impl>()) {
+  auto& m = *impl_;
+  m.source = path.string();
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) fail(m.source, "is a directory, not a safetensors file");
+  require_regular_file(path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(m.source, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    fail(m.source, std::string("cannot stat: ") + std::strerror(err));
+  }
+  m.size = static_cast<uint64_t>(st.st_size);
+  if (m.size < 8) {
+    ::close(fd);
+    fail(m.source, "too short for a safetensors file (" + std::to_string(m.size) + " bytes; the header length alone takes 8)");
+  }
+  void* p = ::mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int err = errno;
+  ::close(fd);  // the mapping keeps the file
+  if (p == MAP_FAILED) fail(m.source, std::string("cannot map: ") + std::strerror(err));
+  m.base = static_cast<const char*>(p);
+  try {
+    m.layout = parse_layout(m.base, m.size, m.source);
+  } catch (...) {
+    ::munmap(const_cast<char*>(m.base), m.size);
+    throw;
+  }
+  for (size_t i = 0; i < m.layout.entries.size(); ++i) m.index[m.layout.entries[i].name] = i;
+}
+
+MappedSafetensors::~MappedSafetensors() {
+  if (impl_ && impl_->base) ::munmap(const_cast<char*>(impl_->base), impl_->size);
+}
+
+const std::string& MappedSafetensors::source() const { return impl_->source; }
+const std::map<std::string, std::string>& MappedSafetensors::metadata() const { return impl_->layout.metadata; }
+
+std::vector<std::string> MappedSafetensors::names() const {
+  std::vector<std::string> out;
+  for (const auto& e : impl_->layout.entries) out.push_back(e.name);
+  return out;
+}
+
+bool MappedSafetensors::contains(const std::string& name) const { return impl_->index.count(name) > 0; }
+
+std::vector<int64_t> MappedSafetensors::shape(const std::string& name) const { return impl_->entry(name).shape; }
+
+void MappedSafetensors::read_into(const std::string& name, torch::Tensor& out) const {
+  const auto& m = *impl_;
+  const Entry& e = m.entry(name);
+  uint64_t n = 1;
+  for (int64_t dim : e.shape) n *= static_cast<uint64_t>(dim);
+  if (!out.is_contiguous() || out.scalar_type() != torch::kFloat32 || !out.device().is_cpu() ||
+      static_cast<uint64_t>(out.numel()) != n)
+    throw std::invalid_argument("MappedSafetensors::read_into: the destination of '" + name + "' does not fit");
+  decode_into(m.source, e, m.base + m.layout.data_offset, out.data_ptr<float>());
+  // Read once: the pages may go (the mapping is private and read-only, so they are only dropped).
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t from = (m.layout.data_offset + e.begin) / page * page, to = m.layout.data_offset + e.end;
+  if (to > from) ::madvise(const_cast<char*>(m.base) + from, to - from, MADV_DONTNEED);
+}
+
+torch::Tensor MappedSafetensors::read(const std::string& name) const {
+  torch::Tensor out = torch::empty(impl_->entry(name).shape, torch::kFloat32);
+  read_into(name, out);
+  return out;
 }
 
 SafetensorsContents read_safetensors(const fs::path& path) {

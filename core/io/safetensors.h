@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,5 +40,31 @@ SafetensorsContents read_safetensors(const std::filesystem::path& path);
 // Validates and decodes the bytes of a safetensors file; `source_name` (usually the path)
 // starts every error message.
 SafetensorsContents parse_safetensors(const std::string& bytes, const std::string& source_name);
+
+// A safetensors file mapped into memory, for models larger than a copy should be: the header
+// is validated up front (as parse_safetensors does), each tensor is decoded on demand straight
+// into its destination, and the file pages it came from are handed back to the kernel, so that
+// loading costs the float32 model plus one tensor, not the file plus two copies.
+class MappedSafetensors {
+ public:
+  explicit MappedSafetensors(const std::filesystem::path& path);  // InputError naming the file
+  ~MappedSafetensors();
+  MappedSafetensors(const MappedSafetensors&) = delete;
+  MappedSafetensors& operator=(const MappedSafetensors&) = delete;
+
+  const std::string& source() const;
+  const std::map<std::string, std::string>& metadata() const;
+  std::vector<std::string> names() const;  // in data order
+  bool contains(const std::string& name) const;
+  std::vector<int64_t> shape(const std::string& name) const;  // InputError when absent
+  // Decodes `name` as float32 into `out` (a contiguous float32 CPU tensor with as many
+  // elements); InputError on a non-finite value. The tensor's file pages are released after.
+  void read_into(const std::string& name, torch::Tensor& out) const;
+  torch::Tensor read(const std::string& name) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace headlab::io
