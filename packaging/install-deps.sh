@@ -11,6 +11,9 @@ core_pkgs=(
   libopenblas0-openmp     # optimized BLAS: matmul 12-30x faster than the reference one
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libcli11-dev
+  libpcre2-dev            # Hugging Face byte-level BPE: the pre-tokenizer regexes (Unicode classes, lookahead)
+  libsentencepiece-dev    # SentencePiece tokenizer.model files of pretrained models
+  libicu-dev              # NFC normalization (tokenizer.json normalizers)
   libboost-dev            # Boost.Math (header-only): Student-t quantiles for confidence intervals
   python3-numpy           # reads .npy in the CLI end-to-end tests
   python3-torch           # tests/reference/headlab_reference.py: interop test, headlab-bench's reference
