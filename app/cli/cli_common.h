@@ -16,6 +16,7 @@ const std::vector<std::string>& command_line();
 
 // Each command file adds its subcommands to the app.
 void add_model_commands(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
 // Commands that may end with a code other than 0 (e.g. 130 after Ctrl-C) set exit_code.
 void add_train_commands(CLI::App& app, int& exit_code);
 void add_eval_commands(CLI::App& app);

@@ -13,6 +13,7 @@
 #include "common/json_file.h"
 #include "data/data_source.h"
 #include "data/tokenizer.h"
+#include "data/model_tokenizer.h"
 #include "io/model_io.h"
 #include "train/sampler.h"
 
@@ -46,9 +47,9 @@ std::string escape_control_characters(const std::string& text) {
 
 namespace {
 
-std::unique_ptr<data::Tokenizer> tokenizer_of(const model::ModelConfig& c) {
+std::shared_ptr<const data::Tokenizer> tokenizer_of(const model::ModelConfig& c) {
   if (c.tokenizer.is_null()) throw InputError("this model's config has no tokenizer");
-  return data::Tokenizer::from_json(c.tokenizer);
+  return data::shared_model_tokenizer(c.tokenizer, c.files_dir);
 }
 
 struct EvalArgs {

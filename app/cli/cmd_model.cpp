@@ -14,6 +14,8 @@
 #include "common/json_file.h"
 #include "common/runtime.h"
 #include "data/tokenizer.h"
+#include "data/model_tokenizer.h"
+#include "io/hf_export.h"
 #include "io/model_io.h"
 #include "io/npy.h"
 #include "model/fold.h"
@@ -46,7 +48,7 @@ std::vector<int64_t> tokens_for(const model::ModelConfig& config, const std::str
     ids = parse_token_list(tokens);
   } else {
     if (config.tokenizer.is_null()) throw InputError("--text: this model's config has no tokenizer; use --tokens");
-    ids = data::Tokenizer::from_json(config.tokenizer)->encode(text);
+    ids = data::shared_model_tokenizer(config.tokenizer, config.files_dir)->encode(text);
     if (ids.empty()) throw InputError("--text: empty text");
   }
   for (int64_t id : ids)
@@ -201,6 +203,21 @@ void add_model_commands(CLI::App& app) {
                 << " bytes (" << m->config().stored_kv_heads() << " kv heads)\n";
       io::save_model(m, *out);
       std::cout << "wrote " << *out << "\n";
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("export-hf", "Write a model as a Hugging Face folder (KHA-linear and MEA mixing folded in)");
+    auto model_dir = std::make_shared<std::string>(), out = std::make_shared<std::string>();
+    auto force = std::make_shared<bool>(false);
+    cmd->add_option("--model", *model_dir, "Model directory")->required();
+    cmd->add_option("--out", *out, "Output folder (must not exist, unless --force)")->required();
+    cmd->add_flag("--force", *force, "Replace --out when it is a model directory");
+    cmd->callback([=] {
+      check_model_output(*out, *force);
+      auto m = io::load_model(*model_dir);
+      const auto report = io::export_hf_model(m, *out);
+      std::cout << "folded " << report.folded.size() << " matrices into the projections\n"
+                << "wrote " << *out << " (" << report.architecture << ", float32)\n";
     });
   }
   {

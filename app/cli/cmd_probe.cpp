@@ -6,6 +6,7 @@
 #include "cli_common.h"
 #include "common/errors.h"
 #include "data/tokenizer.h"
+#include "data/model_tokenizer.h"
 #include "io/atomic_file.h"
 #include "io/model_io.h"
 #include "io/npy.h"
@@ -31,8 +32,8 @@ void add_probe_commands(CLI::App& app) {
     auto m = io::load_model(*model_dir);
     const auto& cfg = m->config();
     const auto ids = tokens_for(cfg, *tokens, *text);
-    std::unique_ptr<data::Tokenizer> tok;
-    if (!cfg.tokenizer.is_null()) tok = data::Tokenizer::from_json(cfg.tokenizer);
+    std::shared_ptr<const data::Tokenizer> tok;
+    if (!cfg.tokenizer.is_null()) tok = data::shared_model_tokenizer(cfg.tokenizer, cfg.files_dir);
     std::vector<std::string> labels;
     for (int64_t id : ids) labels.push_back(tok ? tok->token_label(id) : std::to_string(id));
     auto snapshot = probe::run_probe(m, ids, labels, 0);

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { headlab::configure_threads(threads); });
   int exit_code = 0;
   headlab::cli::add_model_commands(app);
+  headlab::cli::add_tokenize_command(app);
   headlab::cli::add_train_commands(app, exit_code);
   headlab::cli::add_eval_commands(app);
   headlab::cli::add_probe_commands(app);

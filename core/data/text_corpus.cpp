@@ -9,6 +9,7 @@
 #include "common/errors.h"
 #include "common/json_file.h"
 #include "data/config_reader.h"
+#include "data/model_tokenizer.h"
 #include "data/row_task.h"
 #include "data/utf8.h"
 
@@ -105,7 +106,10 @@ class TextCorpusTask final : public RowTask {
 
   std::string describe() const override {
     return "text: " + path_ + " (" + std::to_string(n_files_) + (n_files_ == 1 ? " file, " : " files, ") +
-           std::to_string(tokens_.size()) + " " + tokenizer_type_ + " tokens, vocabulary " +
+           std::to_string(tokens_.size()) +
+           (tokenizer_type_ == "bytes" || tokenizer_type_ == "chars" ? " " + tokenizer_type_ + " tokens"
+                                                                      : " tokens of the tokenizer of " + tokenizer_type_) +
+           ", vocabulary " +
            std::to_string(tokenizer_->vocab_size()) + "), last " + std::to_string(n_validation_) +
            " tokens for validation";
   }
@@ -125,6 +129,13 @@ class TextCorpusTask final : public RowTask {
 
   // int32 ids: a quarter of the memory of int64 for corpora of hundreds of megabytes.
   void tokenize(const std::string& text) {
+    if (tokenizer_type_ != "bytes" && tokenizer_type_ != "chars") {
+      // A model directory: the text in its tokenizer's ids (fine-tuning a pretrained model).
+      tokenizer_ = tokenizer_of_model_dir(tokenizer_type_);
+      const std::vector<int64_t> ids = tokenizer_->encode(text);
+      tokens_.assign(ids.begin(), ids.end());
+      return;
+    }
     if (tokenizer_type_ == "bytes") {
       tokenizer_ = std::make_unique<BytesTokenizer>();
       tokens_.assign(text.begin(), text.end());
@@ -153,7 +164,19 @@ class TextCorpusTask final : public RowTask {
 std::unique_ptr<RowTask> make_text_task(const nlohmann::json& config, uint64_t) {
   ConfigReader reader(config, "data", {"path", "tokenizer", "val_fraction"});
   std::string path = reader.required_string("path");
-  std::string tokenizer = reader.choice("tokenizer", "bytes", {"bytes", "chars"});
+  // "bytes", "chars", or the directory of a model whose tokenizer reads the corpus ("model"
+  // is init_from's directory, which the trainer writes in before the corpus is read).
+  std::string tokenizer = config.contains("tokenizer") && config["tokenizer"].is_string() ? config["tokenizer"].get<std::string>() : "bytes";
+  if (tokenizer == "model")
+    throw InputError("data.tokenizer \"model\" means the tokenizer of the model the run starts from: give init_from too");
+  if (tokenizer != "bytes" && tokenizer != "chars") {
+    std::error_code ec;
+    if (!fs::is_directory(tokenizer, ec))
+      throw InputError("data.tokenizer must be bytes, chars, model or a model directory; " + tokenizer + " is none of them");
+    tokenizer = fs::absolute(tokenizer, ec).lexically_normal().string();
+  } else {
+    tokenizer = reader.choice("tokenizer", "bytes", {"bytes", "chars"});
+  }
   const double val_fraction = reader.fraction("val_fraction", 0.1, 0.0, 1.0);
   return std::make_unique<TextCorpusTask>(std::move(path), std::move(tokenizer), val_fraction);
 }

@@ -14,7 +14,6 @@
 namespace headlab::model {
 
 enum class AttentionLayout { Mha, Gqa, Mqa, Gta };
-enum class KhaMode { None, Linear, Mlp };
 // MODEL.md §7: options of the same network that imported architectures need. The defaults
 // are §1-§2 exactly, and a config that leaves them at their defaults does not write them.
 enum class LinearBias { None, Qkv, All };  // which linear layers carry a .bias
@@ -44,12 +43,6 @@ std::vector<double> rope_frequencies(const RopeSpec& rope, int64_t rotary_dims);
 std::string to_string(AttentionLayout layout);
 std::string to_string(KhaMode mode);
 
-struct KhaConfig {
-  KhaMode q = KhaMode::None;
-  KhaMode k = KhaMode::None;
-  KhaMode v = KhaMode::None;
-  bool enabled() const { return q != KhaMode::None || k != KhaMode::None || v != KhaMode::None; }
-};
 
 struct MeaConfig {
   bool enabled = false;

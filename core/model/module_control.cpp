@@ -39,7 +39,7 @@ ModuleActionResult apply_module_action(Transformer& model, const ModuleActionReq
   out.message = done.describe();
   switch (r.action) {
     case ModuleAction::Insert:
-      model->insert_module(r.module, out.layers);
+      model->insert_module(r.module, out.layers, InsertOptions{r.insert_kha, r.insert_mea_group_norm});
       out.new_parameters = true;
       if (r.module == ModuleKind::Mea && model->config().interaction.mea.group_norm)
         out.message += " (note: the MEA group norm is not an identity; the function changes)";

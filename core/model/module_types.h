@@ -39,12 +39,25 @@ std::vector<ModuleAction> allowed_actions(ModuleKind kind, ModuleState state);
 ModuleState state_after(ModuleAction action, ModuleState state);
 
 // One module action as asked for: by the schedule, a user command or the CLI.
+enum class KhaMode { None, Linear, Mlp };
+
+struct KhaConfig {
+  KhaMode q = KhaMode::None;
+  KhaMode k = KhaMode::None;
+  KhaMode v = KhaMode::None;
+  bool enabled() const { return q != KhaMode::None || k != KhaMode::None || v != KhaMode::None; }
+};
+
 struct ModuleActionRequest {
   ModuleAction action = ModuleAction::Bypass;
   ModuleKind module = ModuleKind::Kha;
   // Empty: every layer where the action is allowed for this module now (insert: every layer
   // that lacks it). Listed layers must each allow the action, or nothing is changed.
   std::vector<int64_t> layers;
+  // insert, into a model that has no such module yet: KHA's modes (v mlp by default) and
+  // whether MEA brings its group norm (which is not an identity).
+  KhaConfig insert_kha{KhaMode::Linear, KhaMode::Linear, KhaMode::Mlp};
+  bool insert_mea_group_norm = true;
   // "bypass kha in layers 0,1" (the layers as asked; none when empty).
   std::string describe() const;
 };

@@ -5,13 +5,14 @@
 
 #include "common/errors.h"
 #include "data/tokenizer.h"
+#include "data/model_tokenizer.h"
 
 namespace headlab::probe {
 
 ProbeInput resolve_probe_input(const model::ModelConfig& cfg, const data::DataSource* data, int64_t seq_len,
                                const std::string& text) {
-  std::unique_ptr<data::Tokenizer> tokenizer;
-  if (!cfg.tokenizer.is_null()) tokenizer = data::Tokenizer::from_json(cfg.tokenizer);
+  std::shared_ptr<const data::Tokenizer> tokenizer;
+  if (!cfg.tokenizer.is_null()) tokenizer = data::shared_model_tokenizer(cfg.tokenizer, cfg.files_dir);
   ProbeInput in;
   if (!text.empty()) {
     if (!tokenizer) throw InputError("this model has no tokenizer: a probe text needs one (probe token ids instead)");

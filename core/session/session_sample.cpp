@@ -5,6 +5,7 @@
 
 #include "common/errors.h"
 #include "data/tokenizer.h"
+#include "data/model_tokenizer.h"
 #include "data/utf8.h"
 #include "session/session_impl.h"
 #include "train/sampler.h"
@@ -35,7 +36,7 @@ void Session::Impl::sample(const cmd::Sample& c) {
     auto& m = live_model();
     const auto& cfg = m->config();
     if (cfg.tokenizer.is_null()) throw InputError("this model has no tokenizer: it cannot read a text prompt");
-    const auto tokenizer = data::Tokenizer::from_json(cfg.tokenizer);
+    const auto tokenizer = data::shared_model_tokenizer(cfg.tokenizer, cfg.files_dir);
     const auto prompt = tokenizer->encode(c.prompt);
     if (prompt.empty()) throw InputError("the prompt is empty: type at least one character the model knows");
     if (c.options.max_tokens < 1 || c.options.max_tokens > 10000)

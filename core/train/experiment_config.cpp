@@ -143,6 +143,20 @@ ScheduleAction parse_schedule_action(const json& j, const std::string& where) {
         m.layers.push_back(l.get<int64_t>());
       }
     }
+    if (m.action == model::ModuleAction::Insert && r.has("kha")) {
+      // Upcycling a pretrained model wants KHA whose every part folds: {"v": "linear"}.
+      FieldReader kr(r.raw("kha"), where + ".kha");
+      auto mode = [&](const char* key, model::KhaMode fallback, bool allow_mlp) {
+        const std::string s = kr.string(key, fallback == model::KhaMode::None ? "none" : fallback == model::KhaMode::Linear ? "linear" : "mlp");
+        if (s == "none") return model::KhaMode::None;
+        if (s == "linear") return model::KhaMode::Linear;
+        if (s == "mlp" && allow_mlp) return model::KhaMode::Mlp;
+        kr.fail(where + ".kha." + key + " must be " + (allow_mlp ? "none, linear or mlp" : "none or linear") + "; got '" + s + "'");
+      };
+      m.insert_kha = {mode("q", model::KhaMode::Linear, false), mode("k", model::KhaMode::Linear, false), mode("v", model::KhaMode::Mlp, true)};
+      kr.reject_unknown_keys();
+    }
+    if (m.action == model::ModuleAction::Insert && r.has("group_norm")) m.insert_mea_group_norm = r.boolean("group_norm", true);
     a.module = std::move(m);
   }
   r.reject_unknown_keys();
@@ -153,6 +167,13 @@ json ScheduleAction::to_json() const {
   if (is_set_lr()) return {{"step", step}, {"action", "set_lr"}, {"value", value}};
   json j = {{"step", step}, {"action", model::to_string(module->action)}, {"module", model::to_string(module->module)}};
   if (!module->layers.empty()) j["layers"] = module->layers;
+  if (module->action == model::ModuleAction::Insert) {
+    const model::KhaConfig defaults = model::ModuleActionRequest{}.insert_kha;
+    const auto& k = module->insert_kha;
+    if (k.q != defaults.q || k.k != defaults.k || k.v != defaults.v)
+      j["kha"] = {{"q", model::to_string(k.q)}, {"k", model::to_string(k.k)}, {"v", model::to_string(k.v)}};
+    if (!module->insert_mea_group_norm) j["group_norm"] = false;
+  }
   return j;
 }
 
@@ -263,10 +284,18 @@ model::ModelConfig resolve_model_config(const nlohmann::json& model_json, const 
   nlohmann::json j = model_json;
   if (!j.contains("format")) j["format"] = "headlab-model/1";
   const int64_t data_vocab = tokenizer.vocab_size();
-  if (j.contains("vocab_size") && j["vocab_size"].is_number_integer() && j["vocab_size"].get<int64_t>() != data_vocab)
-    throw InputError("model.vocab_size (" + j["vocab_size"].dump() + ") does not match the data's tokenizer (" +
-                     std::to_string(data_vocab) + " tokens); leave it out to take it from the data");
-  j["vocab_size"] = data_vocab;
+  // A pretrained model's embedding often has more rows than its tokenizer has tokens (padded
+  // to a multiple of 64 or 128): the rows past the tokenizer are never read, and stay.
+  const auto tokenizer_json = tokenizer.to_json();
+  const bool padded_ok = tokenizer_json.is_object() && tokenizer_json.contains("file");
+  if (j.contains("vocab_size") && j["vocab_size"].is_number_integer()) {
+    const int64_t model_vocab = j["vocab_size"].get<int64_t>();
+    if (model_vocab != data_vocab && !(padded_ok && model_vocab > data_vocab))
+      throw InputError("model.vocab_size (" + j["vocab_size"].dump() + ") does not match the data's tokenizer (" +
+                       std::to_string(data_vocab) + " tokens); leave it out to take it from the data");
+  } else {
+    j["vocab_size"] = data_vocab;
+  }
   if (!j.contains("tokenizer")) j["tokenizer"] = tokenizer.to_json();
   return model::ModelConfig::from_json(j);
 }

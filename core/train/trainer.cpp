@@ -52,13 +52,22 @@ void check_run_fits_in_memory(const model::ModelConfig& c, const TrainSettings& 
   model::check_fits_in_memory(4.0 * (4.0 * params + tokens * per_token), "this run (weights, gradients, optimizer state, activations)");
 }
 
+// data.tokenizer "model": the corpus is read with the tokenizer of the model the run starts
+// from, named by its directory so that a resumed run (which has no init_from) reads it again.
+ExperimentConfig with_model_tokenizer(ExperimentConfig config) {
+  auto& data = config.data;
+  if (!config.init_from.empty() && data.is_object() && data.value("tokenizer", nlohmann::json()) == "model")
+    data["tokenizer"] = fs::absolute(config.init_from).lexically_normal().string();
+  return config;
+}
+
 }  // namespace
 
 Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir) : Trainer(config, run_dir, false) {}
 
 Trainer::Trainer(const ExperimentConfig& config, const fs::path& run_dir, bool resuming)
-    : config_(config),
-      data_(data::make_data_source(config.data, config.train.seed)),
+    : config_(with_model_tokenizer(config)),
+      data_(data::make_data_source(config_.data, config.train.seed)),
       device_(resolve_device_name(config.train.device)),
       anomalies_(config.train.spike_threshold, config.train.spike_window, config.train.max_bad_steps) {
   model::Transformer initial{nullptr};
