@@ -78,4 +78,8 @@ nlohmann::json bench_data_parallel(int ranks, const BenchOptions& options, const
 bool is_data_parallel_worker();
 int run_data_parallel_worker(const BenchOptions& options);
 
+// --open-model DIR: load time, probe time (all attention maps of `probe_tokens` tokens) and peak
+// RSS against the float32 model (open_model_bench.cpp).
+nlohmann::json bench_open_model(const std::string& dir, int64_t probe_tokens);
+
 }  // namespace headlab::bench

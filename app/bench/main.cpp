@@ -194,6 +194,10 @@ int main(int argc, char** argv) {
                  "Instead of the grid: training with N local ranks (c10d Gloo, 1 thread each) against 1 rank, and the "
                  "allreduce share of the step")
       ->check(CLI::Range(2, 64));
+  std::string open_model;
+  int64_t probe_tokens = 256;
+  app.add_option("--open-model", open_model, "Time opening this model directory (HeadLab or Hugging Face) and one probe; peak RSS");
+  app.add_option("--probe-tokens", probe_tokens, "Tokens of the --open-model probe")->check(CLI::Range(2, 1 << 20));
   std::string profile;
   app.add_option("--profile", profile,
                  "Write a Chrome trace of a few training steps of each selected row to FILE-size-variant.json "
@@ -202,6 +206,12 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a reference that dies is reported, not fatal
   try {
     if (is_data_parallel_worker()) return run_data_parallel_worker(o);
+    if (!open_model.empty()) {
+      headlab::configure_threads(o.threads);
+      const auto result = bench_open_model(open_model, probe_tokens);
+      if (!out.empty()) std::ofstream(out) << nlohmann::json{{"headlab_bench", 1}, {"open_model", result}}.dump(2) << "\n";
+      return 0;
+    }
     if (data_parallel > 0) {
       const auto result = bench_data_parallel(data_parallel, o, std::vector<std::string>(argv, argv + argc));
       if (!out.empty()) std::ofstream(out) << nlohmann::json{{"headlab_bench", 1}, {"data_parallel", result}}.dump(2) << "\n";
