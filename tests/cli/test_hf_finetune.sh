@@ -77,6 +77,24 @@ assert rel < 2e-5 and not unused
 PYEOF
 cmp -s "$WORK/exported/tokenizer.json" "$TOK/llama3_style.tokenizer.json" && pass "the export carries the tokenizer" || fail "export tokenizer"
 
+# 4. Compress the pretrained model's KV heads (2 -> 1, MEA virtual heads) and fine-tune it.
+"$CLI" compress --model "$WORK/hf" --kv-heads 1 --out "$WORK/kv1" >"$WORK/compress.txt"
+grep -q "KV cache per token: 512 bytes (2 kv heads) -> 256 bytes (1 kv heads)" "$WORK/compress.txt" \
+  && pass "compress halves the KV cache per token" || fail "compress: $(cat "$WORK/compress.txt")"
+$PY - "$WORK/plain.json" "$WORK/kv1" "$WORK/recover.json" <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1])); c["init_from"] = sys.argv[2]; json.dump(c, open(sys.argv[3], "w"))
+PYEOF
+"$CLI" train --config "$WORK/recover.json" --out "$WORK/run-kv1" --quiet >/dev/null
+$PY - "$WORK/run-plain/metrics.jsonl" "$WORK/run-kv1/metrics.jsonl" <<'PYEOF' && pass "truncation changes the function (random weights: not always for the worse) and fine-tuning lowers the loss" || fail "compress + recover"
+import json, sys
+def losses(path):
+    return [r["loss"] for r in map(json.loads, open(path)) if "loss" in r and r.get("split", "train") == "train"]
+plain, kv1 = losses(sys.argv[1]), losses(sys.argv[2])
+print(f"  first loss: full KV {plain[0]:.4f}, 1 virtual KV head {kv1[0]:.4f}; after 12 steps {kv1[-1]:.4f}")
+assert kv1[0] != plain[0] and kv1[-1] < kv1[0] - 0.05, (plain[0], kv1)
+PYEOF
+
 # A model with a KHA v mlp (the default insert) cannot fold: refused, nothing written.
 run_config "$WORK/mlp.json" '[{"step": 0, "action": "insert", "module": "kha"}]'
 "$CLI" train --config "$WORK/mlp.json" --steps 1 --out "$WORK/run-mlp" --quiet >/dev/null

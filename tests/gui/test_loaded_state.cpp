@@ -1,5 +1,8 @@
 // What the window shows after opening or resuming a run, and the module table after actions
 // on a live model (issue #17 items 4 and 5), on the real session.
+// LibTorch before Qt: Qt's `slots` macro breaks ATen's headers.
+#include "io/hf_export.h"
+
 #include <gtest/gtest.h>
 
 #include <QAction>
@@ -139,4 +142,36 @@ TEST(LoadedState, TheModuleTableFollowsFoldInsertAndUndo) {
   ASSERT_TRUE(QTest::qWaitFor([&] { return panel->state(0, ModuleKind::Mea) == ModuleState::Active; }, 10000));
   EXPECT_EQ(panel->state(1, ModuleKind::Mea), ModuleState::Bypassed);
   EXPECT_TRUE(panel->warningText().contains("bypassed, in layer 1")) << panel->warningText().toStdString();
+}
+
+// A Hugging Face folder (here written by HeadLab's own export of a GPT-2-shaped model) opens
+// like any model: File > Open and drag and drop both go through openPath.
+TEST(LoadedState, AHuggingFaceFolderOpensAsAModel) {
+  QTemporaryDir dir;
+  const QString folder = dir.filePath("gpt2-tiny");
+  headlab::model::ModelConfig c;
+  c.vocab_size = 61;
+  c.d_model = 32;
+  c.n_layers = 3;
+  c.n_heads = 4;
+  c.n_kv_heads = 4;
+  c.head_dim = 8;
+  c.d_ff = 64;
+  c.attention = headlab::model::AttentionLayout::Mha;
+  c.max_seq_len = 64;
+  c.linear_bias = headlab::model::LinearBias::All;
+  c.norm = headlab::model::NormKind::Layer;
+  c.mlp = headlab::model::MlpKind::Gelu;
+  c.positions = headlab::model::PositionKind::Learned;
+  c.tie_embeddings = true;
+  for (int64_t i = 0; i < c.n_layers; ++i) c.interaction.layers.push_back(i);
+  headlab::model::Transformer m(c);
+  ASSERT_EQ(headlab::io::export_hf_model(m, folder.toStdString()).architecture, "GPT2LMHeadModel");
+  MainWindow w;
+  ASSERT_TRUE(openAndWait(w, folder));
+  const auto snap = w.attentionView()->snapshot();
+  EXPECT_EQ(snap->n_layers, 3);
+  EXPECT_EQ(snap->n_heads, 4);
+  EXPECT_EQ(w.experimentPanel()->layersBox()->value(), 3);
+  EXPECT_EQ(w.experimentPanel()->dModelBox()->value(), 32);
 }

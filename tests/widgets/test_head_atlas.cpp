@@ -481,3 +481,48 @@ TEST_F(AtlasGl, OneTooltipAtATime) {
   EXPECT_FALSE(QToolTip::isVisible());
   QToolTip::hideText();
 }
+
+// A pretrained model's atlas: 30 layers x 16 heads (480 maps) in a laptop dock.
+// The maps keep a readable side, the grid scrolls, only the rows in view are drawn, and a
+// thumbnail deep in the grid is drawn right after scrolling to it.
+TEST(AtlasLayout, ThirtyLayersOfSixteenHeadsStayUsable) {
+  constexpr int L = 30, H = 16, T = 16;
+  auto s = std::make_shared<headlab::ProbeSnapshot>();
+  s->n_layers = L;
+  s->n_heads = H;
+  s->seq_len = T;
+  s->token_labels.assign(T, "x");
+  s->attention.assign(size_t(L) * H * T * T, 0.0f);
+  for (int l = 0; l < L; ++l)
+    for (int h = 0; h < H; ++h) {
+      for (int q = 0; q < T; ++q) s->attention[((size_t(l) * H + h) * T + q) * T + q] = 1.0f;  // the diagonal
+      headlab::HeadStats st;
+      st.layer = l;
+      st.head = h;
+      st.role = "self";
+      s->heads.push_back(st);
+    }
+  HeadAtlasModel m;
+  m.setSnapshot(s);
+  const QSizeF dock(640, 420);
+  const AtlasLayout top = HeadAtlasPainterCanvas::layoutFor(m, dock);
+  EXPECT_EQ(top.columns(), H);
+  EXPECT_GE(top.side(), AtlasLayout::kMinSide);
+  EXPECT_GT(top.maxScroll(), 0.0f);
+  const int rows_in_view = int(dock.height() / (top.side() + top.labelRect(0).height() + AtlasLayout::kPadding)) + 2;
+  EXPECT_LE(top.endVisible() - top.firstVisible(), rows_in_view * H);  // culled: not 480 maps a frame
+  const int last = L * H - 1;
+  const AtlasLayout bottom = HeadAtlasPainterCanvas::layoutFor(m, dock, 1e9f);
+  EXPECT_EQ(bottom.endVisible(), L * H);
+  EXPECT_EQ(bottom.positionAt(bottom.mapRect(last).center()), last);
+  HeadAtlasPainterCanvas canvas(&m);
+  canvas.resize(dock.toSize());
+  canvas.setScroll(1e9f);
+  const QImage image = canvas.grab().toImage();
+  const QRectF map = canvas.layout().mapRect(last);
+  // The diagonal is drawn (probability 1) and a future key is masked.
+  const double block = map.width() / T;
+  auto texel = [&](int query, int key) { return QPointF(map.left() + (key + 0.5) * block, map.top() + (query + 0.5) * block); };
+  EXPECT_EQ(pixel(image, texel(T - 1, T - 1)), color::lut()[color::probabilityToByte(1.0f)]);
+  EXPECT_EQ(pixel(image, texel(0, T - 1)), color::kMasked);
+}
