@@ -274,6 +274,14 @@ bool MainWindow::trainFromInspectedModel(QString* error) {
   config.erase("model");
   config.erase("initialized_from");
   config["init_from"] = inspected_model_.toStdString();
+  // A pretrained model (its tokenizer is a file: tokenizer.json, tokenizer.model) reads a text
+  // corpus with that tokenizer, unless the form asked for another.
+  const auto model = nlohmann::json::parse(model_config_json_, nullptr, false);
+  const bool tokenizer_file = model.is_object() && model.contains("tokenizer") && model["tokenizer"].is_object() &&
+                              model["tokenizer"].contains("file");
+  auto& data = config["data"];
+  if (tokenizer_file && data.is_object() && data.value("task", "") == "text" && !data.contains("tokenizer"))
+    data["tokenizer"] = "model";
   return startExperiment(config, error);
 }
 

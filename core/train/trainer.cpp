@@ -31,10 +31,14 @@ model::Transformer load_initial_model(const fs::path& path, const data::Tokenize
     throw InputError("init_from: " + std::string(e.what()));
   }
   const auto& c = m->config();
-  if (c.tokenizer != tokenizer.to_json())
+  if (c.tokenizer != tokenizer.to_json()) {
+    // A pretrained model reads text with its own tokenizer file: say how to ask for it.
+    const bool file = c.tokenizer.is_object() && c.tokenizer.contains("file");
     throw InputError("init_from: the model's tokenizer (" + c.tokenizer.dump().substr(0, 120) +
-                     ") differs from the data's (" + tokenizer.to_json().dump().substr(0, 120) +
-                     "); train it on data with the same tokenizer");
+                     ") differs from the data's (" + tokenizer.to_json().dump().substr(0, 120) + "); " +
+                     (file ? "read a text corpus with the model's tokenizer: data.tokenizer \"model\""
+                           : "train it on data with the same tokenizer"));
+  }
   return m;
 }
 

@@ -59,6 +59,16 @@ assert c["interaction"]["kha"] == {"q": "linear", "k": "linear", "v": "linear"} 
 PYEOF
 [[ -f "$WORK/run-up/model/tokenizer.json" ]] && pass "the run's model carries its tokenizer.json" || fail "tokenizer.json not saved with the model"
 
+# The corpus must be read with the model's tokenizer, and "model" needs a model.
+$PY - "$WORK/plain.json" "$WORK/bytes.json" "$WORK/nomodel.json" <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1])); c["data"]["tokenizer"] = "bytes"; json.dump(c, open(sys.argv[2], "w"))
+c["data"]["tokenizer"] = "model"; del c["init_from"]; c["model"] = {"d_model": 32, "n_layers": 1, "n_heads": 2, "d_ff": 64}
+json.dump(c, open(sys.argv[3], "w"))
+PYEOF
+expect_exit 2 'read a text corpus with the model' -- "$CLI" train --config "$WORK/bytes.json" --out "$WORK/run-bytes" --quiet
+expect_exit 2 'give init_from too' -- "$CLI" train --config "$WORK/nomodel.json" --out "$WORK/run-nomodel" --quiet
+
 # 3. Export back to the Hugging Face layout: the modules fold away and an independent forward agrees.
 "$CLI" export-hf --model "$WORK/run-up/model" --out "$WORK/exported" >"$WORK/export.txt"
 grep -q "LlamaForCausalLM" "$WORK/export.txt" && pass "export-hf writes a LlamaForCausalLM" || fail "export-hf: $(cat "$WORK/export.txt")"

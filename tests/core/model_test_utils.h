@@ -26,6 +26,15 @@ inline model::ModelConfig tiny_config(model::AttentionLayout layout = model::Att
   return c;
 }
 
+// MODEL.md §7's GPT-2 options on a config: all biases, LayerNorm, GELU MLP, learned positions.
+inline void use_gpt2_options(model::ModelConfig& c) {
+  c.qk_norm = false;
+  c.linear_bias = model::LinearBias::All;
+  c.norm = model::NormKind::Layer;
+  c.mlp = model::MlpKind::Gelu;
+  c.positions = model::PositionKind::Learned;
+}
+
 inline void enable_all_modules(model::ModelConfig& c, model::KhaMode v_mode = model::KhaMode::Linear) {
   c.interaction.layers.clear();
   for (int64_t i = 0; i < c.n_layers; ++i) c.interaction.layers.push_back(i);

@@ -41,11 +41,7 @@ std::vector<Arch> architectures() {
   auto qwen3 = tu::tiny_config(AttentionLayout::Gqa, 4, 2);
   qwen3.head_dim = 16;  // n_heads * head_dim != d_model
   auto gpt2 = tu::tiny_config(AttentionLayout::Mha, 4, 4);
-  gpt2.qk_norm = false;
-  gpt2.linear_bias = LinearBias::All;
-  gpt2.norm = NormKind::Layer;
-  gpt2.mlp = MlpKind::Gelu;
-  gpt2.positions = PositionKind::Learned;
+  tu::use_gpt2_options(gpt2);
   gpt2.tie_embeddings = true;
   return {{"llama", "LlamaForCausalLM", llama}, {"qwen2", "Qwen2ForCausalLM", qwen2},
           {"qwen3", "Qwen3ForCausalLM", qwen3}, {"gpt2", "GPT2LMHeadModel", gpt2}};

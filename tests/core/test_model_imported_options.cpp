@@ -23,11 +23,7 @@ namespace {
 
 ModelConfig gpt2_like() {
   auto c = tu::tiny_config(AttentionLayout::Mha, 4, 4);
-  c.qk_norm = false;
-  c.linear_bias = LinearBias::All;
-  c.norm = NormKind::Layer;
-  c.mlp = MlpKind::Gelu;
-  c.positions = PositionKind::Learned;
+  tu::use_gpt2_options(c);
   c.norm_eps = 1e-5;
   return c;
 }

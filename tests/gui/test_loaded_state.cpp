@@ -2,6 +2,9 @@
 // on a live model (issue #17 items 4 and 5), on the real session.
 // LibTorch before Qt: Qt's `slots` macro breaks ATen's headers.
 #include "io/hf_export.h"
+#include "common/json_file.h"
+
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
@@ -9,6 +12,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFileInfo>
+#include <QMessageBox>
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QTemporaryDir>
@@ -150,7 +154,7 @@ TEST(LoadedState, AHuggingFaceFolderOpensAsAModel) {
   QTemporaryDir dir;
   const QString folder = dir.filePath("gpt2-tiny");
   headlab::model::ModelConfig c;
-  c.vocab_size = 61;
+  c.vocab_size = 600;  // the tokenizer fixture has 559 ids
   c.d_model = 32;
   c.n_layers = 3;
   c.n_heads = 4;
@@ -167,11 +171,27 @@ TEST(LoadedState, AHuggingFaceFolderOpensAsAModel) {
   for (int64_t i = 0; i < c.n_layers; ++i) c.interaction.layers.push_back(i);
   headlab::model::Transformer m(c);
   ASSERT_EQ(headlab::io::export_hf_model(m, folder.toStdString()).architecture, "GPT2LMHeadModel");
+  const std::string source = HEADLAB_SOURCE_DIR;
+  std::filesystem::copy_file(source + "/tests/data/tokenizers/gpt2_style.tokenizer.json", folder.toStdString() + "/tokenizer.json");
   MainWindow w;
+  w.setRunsFolder(dir.filePath("runs"));
   ASSERT_TRUE(openAndWait(w, folder));
   const auto snap = w.attentionView()->snapshot();
   EXPECT_EQ(snap->n_layers, 3);
   EXPECT_EQ(snap->n_heads, 4);
   EXPECT_EQ(w.experimentPanel()->layersBox()->value(), 3);
   EXPECT_EQ(w.experimentPanel()->dModelBox()->value(), 32);
+
+  // Train from this model on a text file: the corpus is read with the model's tokenizer.json.
+  auto experiment = headlab::testing::tinyExperiment(3);
+  experiment["data"] = {{"task", "text"}, {"path", source + "/docs/model.md"}};
+  w.experimentPanel()->setConfig(experiment);
+  QString error;
+  ASSERT_TRUE(w.trainFromInspectedModel(&error)) << error.toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return windowStatus(w).state == RunState::Finished; }, 60000))
+      << (w.findChild<QMessageBox*>("launchFailure") ? w.findChild<QMessageBox*>("launchFailure")->text().toStdString()
+                                                     : std::string());
+  const auto config = headlab::read_json_file((w.runDirectory() + "/config.json").toStdString());
+  EXPECT_EQ(config["data"]["tokenizer"], std::filesystem::absolute(folder.toStdString()).lexically_normal().string());
+  EXPECT_TRUE(QFileInfo::exists(w.runDirectory() + "/model/tokenizer.json"));
 }
