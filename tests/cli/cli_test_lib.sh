@@ -19,6 +19,14 @@ expect_exit() {
   pass "exit $code${phrase:+ with '$phrase'}: ${*:1:3}"
 }
 
+# The scripts that compare with a PyTorch reference skip (77, ctest's SKIP_RETURN_CODE) without it.
+require_python_torch() {
+  if ! $PY -c "import torch" 2>/dev/null; then
+    echo "SKIP: $PY has no torch (install python3-torch: packaging/install-deps.sh)"
+    exit 77
+  fi
+}
+
 finish() {
   if [[ $failures -gt 0 ]]; then echo "$failures check(s) failed"; exit 1; fi
   echo "all checks passed"

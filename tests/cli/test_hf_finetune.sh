@@ -9,10 +9,7 @@ SRC=$2
 source "$(dirname "$0")/cli_test_lib.sh"
 REF="$SRC/tests/reference/hf_reference.py"
 TOK="$SRC/tests/data/tokenizers"
-if ! $PY -c "import torch" 2>/dev/null; then
-  echo "SKIP: $PY has no torch (install python3-torch: packaging/install-deps.sh)"
-  exit 77
-fi
+require_python_torch
 
 # A Llama-style folder whose embedding (640 rows) is padded past its tokenizer (559 ids).
 $PY "$REF" make --arch llama --vocab 640 --layers 2 --hidden 64 --heads 4 --kv-heads 2 --seed 3 --out "$WORK/hf" >/dev/null

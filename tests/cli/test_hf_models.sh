@@ -9,10 +9,7 @@ CLI=$1
 SRC=$2
 source "$(dirname "$0")/cli_test_lib.sh"
 REF="$SRC/tests/reference/hf_reference.py"
-if ! $PY -c "import torch" 2>/dev/null; then
-  echo "SKIP: $PY has no torch (install python3-torch: packaging/install-deps.sh)"
-  exit 77
-fi
+require_python_torch
 
 TOKENS=5,1,4,1,5,9,2,6,5,3,5,8,9,7,9,3,2,3,8,4,6,2,6,4,3,3,8,3,2,7,9,5
 # name | hf_reference.py make options

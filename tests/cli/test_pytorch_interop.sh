@@ -8,10 +8,7 @@ CLI=$1
 SRC=$2
 source "$(dirname "$0")/cli_test_lib.sh"
 REF="$SRC/tests/reference/headlab_reference.py"
-if ! $PY -c "import torch" 2>/dev/null; then
-  echo "SKIP: $PY has no torch (install python3-torch: packaging/install-deps.sh)"
-  exit 77
-fi
+require_python_torch
 
 # name | model JSON (merged into the base, where qk_norm is on) | extra step after training
 KHA_ALL='"kha": {"q": "linear", "k": "linear", "v": "mlp"}'
