@@ -1,31 +1,15 @@
 // tokenize: a model's tokenizer on a text, ids out as JSON (and back with --decode), so that
 // HeadLab's C++ tokenizers can be held against any other implementation.
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "cli_common.h"
 #include "common/errors.h"
-#include "common/json_file.h"
+#include "common/read_file.h"
 #include "data/model_tokenizer.h"
 #include "io/model_io.h"
 
 namespace headlab::cli {
-namespace {
-
-std::string read_text_file(const std::string& path) {
-  require_regular_file(path);  // a FIFO or a device would block or never end
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open for reading");
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) throw InputError(path + ": read error");
-  return content.str();
-}
-
-}  // namespace
-
 void add_tokenize_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("tokenize", "Print the ids of a text under a model's tokenizer as JSON");
   auto model_dir = std::make_shared<std::string>(), text = std::make_shared<std::string>(),
@@ -45,7 +29,7 @@ void add_tokenize_command(CLI::App& app) {
     if (!decode->empty()) {
       out["text"] = tokenizer->decode(parse_token_list(*decode));
     } else {
-      const auto ids = tokenizer->encode(text_file->empty() ? *text : read_text_file(*text_file));
+      const auto ids = tokenizer->encode(text_file->empty() ? *text : read_file_bytes(*text_file));
       out["count"] = ids.size();
       out["ids"] = ids;
     }

@@ -8,6 +8,7 @@
 
 #include "common/errors.h"
 #include "common/json_file.h"
+#include "common/read_file.h"
 #include "data/config_reader.h"
 #include "data/model_tokenizer.h"
 #include "data/row_task.h"
@@ -17,16 +18,6 @@ namespace headlab::data {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_file(const fs::path& path) {
-  require_regular_file(path);  // a FIFO or a device would block or never end
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open for reading");
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) throw InputError(path.string() + ": read error");
-  return content.str();
-}
 
 // The files of the corpus in name order: `path` itself, or the *.txt directly inside it.
 std::vector<fs::path> corpus_files(const std::string& path) {
@@ -54,7 +45,7 @@ class TextCorpusTask final : public RowTask {
     n_files_ = files.size();
     std::string text;
     for (const auto& file : files) {
-      std::string content = read_file(file);
+      std::string content = read_file_bytes(file);
       validate_utf8(content, file.string());
       if (content.empty()) continue;
       // Keep files apart so the last word of one does not run into the first of the next.

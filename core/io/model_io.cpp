@@ -5,6 +5,7 @@
 
 #include "common/errors.h"
 #include "common/json_file.h"
+#include "common/read_file.h"
 #include "io/atomic_file.h"
 #include "io/hf_import.h"
 #include "io/safetensors.h"
@@ -70,11 +71,7 @@ void attach_tokenizer_file(model::ModelConfig& config, const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(file, ec))
     throw InputError(file.string() + ": the tokenizer file that the model's config names is missing");
-  require_regular_file(file);
-  std::ifstream in(file, std::ios::binary);
-  auto bytes = std::make_shared<std::string>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw InputError(file.string() + ": read error");
-  config.tokenizer_file_bytes = std::move(bytes);
+  config.tokenizer_file_bytes = std::make_shared<const std::string>(read_file_bytes(file));
 }
 
 void save_model(model::Transformer& model, const fs::path& dir) {
