@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "common/errors.h"
-#include "probe/probe_json.h"
+#include "probe/probe_record.h"
 #include "probe/probe_runner.h"
 
 namespace headlab::run {
@@ -100,7 +100,7 @@ std::shared_ptr<const ProbeSnapshot> RunDriver::probe() {
   budget_.record_probe(seconds);
   budget_.record_busy(seconds);
   last_probe_step_ = trainer_->step_count();
-  if (auto* run = trainer_->run_directory()) run->append_probe(probe::summary_json(*snapshot));
+  if (auto* run = trainer_->run_directory()) run->append_probe(probe::record_json(*snapshot));
   newest_probe_ = snapshot;
   if (on_probe) on_probe(snapshot);
   return snapshot;
