@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "heatmap_style.h"
+#include "probe/map_blocks.h"
 #include "plot_theme.h"
 #include "title_wrap.h"
 
@@ -171,7 +172,9 @@ void AttentionMapView::redraw() {
     setHoveredCell(-1, -1);
     map_->data()->clear();
     title_head_.clear();
-    title_->setText(tr("Attention map (no probe yet)"));
+    // A probe without maps: a followed run's record of an older version keeps statistics only.
+    title_->setText(snapshot_ ? tr("Attention map: the probe of step %1 has no maps").arg(snapshot_->step)
+                              : tr("Attention map (no probe yet)"));
     updateTicks();
     plot_->replot(QCustomPlot::rpQueuedReplot);
     return;
@@ -194,6 +197,11 @@ void AttentionMapView::redraw() {
   setHoveredCell(hover_query_, hover_key_);  // the same cell of the new map, if it has it
 
   title_head_ = tr("Layer %1, head %2  (step %3)").arg(layer_).arg(head_).arg(s.step);
+  // A followed run's record keeps a large model's maps block-averaged (probe/map_blocks.h):
+  // the axes then count blocks, and the title says so.
+  if (const auto blocks = probe::map_blocks(s.token_labels))
+    title_head_ = tr("Layer %1, head %2  (step %3, %4 tokens in blocks of %5)")
+                      .arg(layer_).arg(head_).arg(s.step).arg(blocks->tokens).arg(blocks->block);
   title_detail_.clear();
   const size_t hi = size_t(layer_) * s.n_heads + head_;
   if (hi < s.heads.size() && !s.heads[hi].role.empty())

@@ -181,7 +181,13 @@ void MatrixView::rebuild() {
 
   const auto matrices = selectedMatrices();
   if (matrices.empty()) {
+    // A followed run's probe record of an older version names its modules but has no values.
+    const bool no_values =
+        snapshot_ && !snapshot_->matrices.empty() &&
+        std::all_of(snapshot_->matrices.begin(), snapshot_->matrices.end(),
+                    [](const ModuleMatrix& m) { return m.matrix.values.empty(); });
     const QString why = !snapshot_ ? tr("No probe yet")
+                        : no_values ? tr("The probe of step %1 has no matrix values").arg(snapshot_->step)
                         : arrangement_ == Arrangement::ByLayer
                             ? tr("No interaction-module matrices in layer %1").arg(layer_)
                             : tr("No matrix selected");

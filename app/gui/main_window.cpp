@@ -29,6 +29,7 @@
 #include "loss_chart.h"
 #include "matrix_view.h"
 #include "module_panel.h"
+#include "run_follower.h"
 #include "probe_input_bar.h"
 #include "recent_files.h"
 #include "run_controls.h"
@@ -334,7 +335,12 @@ void MainWindow::onCommand(const Command& command) {
     }
     return;
   }
-  if (!feed_->hasSession()) return;
+  if (!feed_->hasSession()) {
+    if (follower_ && follower_->following())
+      showMessage(tr("This window follows a run that another process trains: its modules, learning rate and "
+                     "probes are that process's to change."));
+    return;
+  }
   feed_->post(command);
   feed_->poll();  // pick up the echo without waiting for the next tick
 }

@@ -15,6 +15,7 @@
 #include "main_window.h"
 #include "matrix_view.h"
 #include "replay_export_controller.h"
+#include "run_follower.h"
 #include "session_feed.h"
 #include "timeline_bar.h"
 
@@ -42,9 +43,13 @@ void MainWindow::buildAtlasAndTimeline() {
     showMessage(tr("Showing the probe of step %1 (timeline); tick Live to follow training again.").arg(probe->step));
   });
   connect(timeline_, &TimelineBar::liveChanged, this, [this](bool live) {
-    if (live) chart_->setCursorStep(std::nullopt);
+    if (!live) return;
+    chart_->setCursorStep(std::nullopt);
+    // The newest probe again: of the run this window follows, or of its session.
+    const auto followed = follower_ && follower_->following() ? follower_->probeHistory() : TimelineBar::History{};
     const auto snap = feed_->snapshot();
-    if (live && snap && snap->probe) showProbe(snap->probe);
+    if (!followed.empty()) showProbe(followed.back());
+    else if (snap && snap->probe) showProbe(snap->probe);
   });
 }
 

@@ -9,8 +9,12 @@
 #include "common/json_file.h"
 #include "io/jsonl_tail.h"
 #include "io/run_directory.h"
+#include "probe/probe_record.h"
 
 namespace headlab::gui {
+namespace {
+const char* const kLogs[] = {"metrics.jsonl", "events.jsonl", "probes.jsonl"};
+}  // namespace
 
 RunFollower::RunFollower(QObject* parent) : QObject(parent) {
   watcher_ = new QFileSystemWatcher(this);
@@ -29,6 +33,8 @@ void RunFollower::start(const QString& run_dir) {
   const std::filesystem::path dir = run_dir.toStdString();
   metrics_ = std::make_unique<io::JsonlTail>(dir / "metrics.jsonl");
   events_ = std::make_unique<io::JsonlTail>(dir / "events.jsonl");
+  probe_log_ = std::make_unique<io::JsonlTail>(dir / "probes.jsonl");
+  probes_ = session::ProbeTimeline();
   total_steps_.reset();
   try {
     const auto config = io::RunDirectory::read_config(dir);
@@ -42,7 +48,7 @@ void RunFollower::start(const QString& run_dir) {
   finished_ = false;
   last_change_ = QDateTime::currentDateTime();
   watcher_->addPath(run_dir);
-  for (const char* log : {"metrics.jsonl", "events.jsonl"})
+  for (const char* log : kLogs)
     if (QFileInfo::exists(QDir(run_dir).filePath(log))) watcher_->addPath(QDir(run_dir).filePath(log));
   emit restarted();
   poll();
@@ -55,6 +61,7 @@ void RunFollower::stop() {
   if (!watcher_->directories().isEmpty()) watcher_->removePaths(watcher_->directories());
   metrics_.reset();
   events_.reset();
+  probe_log_.reset();
   run_dir_.clear();
 }
 
@@ -72,8 +79,9 @@ void RunFollower::poll() {
   try {
     const auto metric_update = metrics_->poll();
     const auto event_update = events_->poll();
-    if (metric_update.restarted || event_update.restarted) {
-      // A resume cut the logs back: what the views hold is no longer the run. Both logs are
+    const auto probe_update = probe_log_->poll();
+    if (metric_update.restarted || event_update.restarted || probe_update.restarted) {
+      // A resume cut the logs back: what the views hold is no longer the run. The logs are
       // read again from their start.
       const QString dir = run_dir_;
       start(dir);
@@ -87,14 +95,20 @@ void RunFollower::poll() {
     } catch (const nlohmann::json::exception&) {
       throw InputError("a record of metrics.jsonl or events.jsonl has a wrongly typed field (step must be a number)");
     }
-    if (!points.empty() || !events.empty()) last_change_ = QDateTime::currentDateTime();
+    std::vector<std::shared_ptr<const ProbeSnapshot>> probes;
+    for (const auto& j : probe_update.records) {
+      probes.push_back(std::make_shared<const ProbeSnapshot>(probe::snapshot_from_record(j)));
+      probes_.add(probes.back());
+    }
+    if (!points.empty() || !events.empty() || !probes.empty()) last_change_ = QDateTime::currentDateTime();
     if (!points.empty()) {
       last_step_ = points.back().step;
       emit metricsAppended(points);
     }
     if (!events.empty()) emit eventsAppended(events);
+    if (!probes.empty()) emit probesAppended(probes);
     // A log created after the start is watched from now on.
-    for (const char* log : {"metrics.jsonl", "events.jsonl"}) {
+    for (const char* log : kLogs) {
       const QString path = QDir(run_dir_).filePath(log);
       if (!watcher_->files().contains(path) && QFileInfo::exists(path)) watcher_->addPath(path);
     }

@@ -159,8 +159,8 @@ TEST(AtlasTimeline, MenusCarryTheSettingAndTheReplayExports) {
 }
 
 TEST(AtlasTimeline, ARunDirectoryFromDiskReplaysOnlyWhatItsModelShows) {
-  // probes.jsonl keeps statistics, not attention maps: an opened run directory has one probe,
-  // of its newest model, and the timeline says so by holding exactly that.
+  // An opened run directory is probed on its newest model: one probe, and the timeline says so
+  // by holding exactly that (File > Follow run directory replays its probes.jsonl instead).
   QTemporaryDir dir;
   const QString run = dir.filePath("run");
   headlab::testing::makeTinyRun(run.toStdString(), 10);
