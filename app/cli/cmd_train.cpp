@@ -13,6 +13,7 @@
 #include "common/json_file.h"
 #include "common/runtime.h"
 #include "dist/data_parallel.h"
+#include "dist/gradient_reducer.h"
 #include "dist/local_ranks.h"
 #include "run/run_driver.h"
 #include "train/experiment_config.h"
@@ -21,6 +22,13 @@ namespace headlab::cli {
 namespace fs = std::filesystem;
 
 namespace {
+
+// "25 MiB", "0.5 MiB": a bucket cap as HEADLAB_DIST_BUCKET_MB gives it.
+std::string megabytes(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return text;
+}
 
 // The run that Ctrl-C (SIGINT) or SIGTERM asks to stop; request_stop() is a lock-free store.
 std::atomic<run::RunDriver*> g_running{nullptr};
@@ -144,7 +152,12 @@ int run_training(const TrainArgs& a) {
               << "device: " << trainer.device().str() << " (" << runtime_summary() << ")\n";
     if (options.data_parallel)
       std::cout << "data-parallel: " << options.data_parallel->world_size() << " ranks (Gloo), "
-                << trainer.config().train.batch_size << " rows per step in all\n";
+                << trainer.config().train.batch_size << " rows per step in all, "
+                << (dist::overlap_enabled()
+                        ? "gradients allreduced in " + megabytes(dist::bucket_bytes_cap()) +
+                              " buckets during the backward (c10d Reducer)"
+                        : std::string("gradients allreduced after the backward (HEADLAB_DIST_OVERLAP=0)"))
+                << "\n";
     // Allowed (a preset cut short with --steps), but the peak learning rate is never reached:
     // say so where the user looks, not only in events.jsonl.
     if (const auto note = train::warmup_note(trainer.config().train); !note.empty()) std::cerr << "note: " << note << "\n";

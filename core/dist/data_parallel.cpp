@@ -8,8 +8,9 @@
 
 #if defined(HEADLAB_HAVE_GLOO)
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "dist/process_group.h"
 #endif
 
 namespace headlab::dist {
@@ -71,11 +72,6 @@ std::pair<int64_t, int64_t> DataParallel::share_of(int64_t rows) const {
 
 bool data_parallel_available() { return true; }
 
-struct DataParallel::Impl {
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
-};
-
 std::unique_ptr<DataParallel> DataParallel::connect(const RankEnvironment& env, std::chrono::seconds timeout) {
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
   auto impl = std::make_unique<Impl>();
@@ -117,6 +113,7 @@ std::unique_ptr<DataParallel> DataParallel::connect(const RankEnvironment& env, 
     else
       options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank, env.world_size, options);
+    impl->process_group = as_process_group<c10d::ProcessGroup>(impl->group, impl->store, env.rank, env.world_size);
   } catch (const std::exception& e) {
     const std::string first_line = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     throw InputError("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size) +
@@ -149,10 +146,7 @@ void DataParallel::allreduce_sum(const std::vector<torch::Tensor>& tensors) {
     try {
       impl_->group->allreduce(buffer)->wait();
     } catch (const std::exception& e) {
-      const std::string first_line = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
-      throw DataParallelError("rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world_size) +
-                              ": the gradient allreduce failed, so another rank has stopped or is stuck (" + first_line +
-                              "); the run directory keeps its last checkpoint, resume it with `train --resume`");
+      throw collective_failure(e);
     }
     int64_t offset = 0;
     for (auto& t : group) {
@@ -178,6 +172,13 @@ std::unique_ptr<DataParallel> DataParallel::connect(const RankEnvironment&, std:
 void DataParallel::allreduce_sum(const std::vector<torch::Tensor>&) {}
 
 #endif
+
+DataParallelError DataParallel::collective_failure(const std::exception& e) const {
+  const std::string first_line = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+  return DataParallelError("rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world_size) +
+                           ": the gradient allreduce failed, so another rank has stopped or is stuck (" + first_line +
+                           "); the run directory keeps its last checkpoint, resume it with `train --resume`");
+}
 
 DataParallel::DataParallel(RankEnvironment env, std::unique_ptr<Impl> impl) : env_(std::move(env)), impl_(std::move(impl)) {}
 DataParallel::~DataParallel() = default;

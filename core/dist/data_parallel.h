@@ -17,6 +17,8 @@
 
 namespace headlab::dist {
 
+class DataParallelError;
+
 struct RankEnvironment {
   int rank = 0;
   int world_size = 1;
@@ -61,7 +63,12 @@ class DataParallel {
   // contiguous, in rank order, sizes differing by at most one.
   std::pair<int64_t, int64_t> share_of(int64_t rows) const;
 
+  // The error a failed collective becomes: it names this rank and says that the run directory
+  // keeps its last checkpoint.
+  DataParallelError collective_failure(const std::exception& e) const;
+
  private:
+  friend class GradientReducer;  // builds c10d's Reducer on this process group
   struct Impl;
   DataParallel(RankEnvironment env, std::unique_ptr<Impl> impl);
   RankEnvironment env_;

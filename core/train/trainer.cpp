@@ -5,6 +5,7 @@
 #include "common/errors.h"
 #include "common/runtime.h"
 #include "common/torch_compat.h"
+#include "dist/gradient_reducer.h"
 #include "io/model_io.h"
 #include "model/fold.h"
 #include "model/model_size.h"
@@ -194,9 +195,22 @@ double Trainer::backward_batch(const data::Batch& batch, double scale) {
   const int64_t rows = batch.inputs.size(0);
   const int shards =
       device_.is_cpu() ? shard_count(static_cast<int>(config_.train.cpu_shards), at::get_num_threads(), rows) : 1;
-  if (shards <= 1) {
+  // A backward whose gradients c10d's Reducer allreduces runs in one piece: its hooks sit on
+  // the gradient accumulators, which the shards' autograd::grad passes never reach.
+  if (shards <= 1 || reduce_in_backward_) {
     auto loss = masked_loss(batch);
-    (loss * scale).backward();
+    if (!reduce_in_backward_) {
+      (loss * scale).backward();
+      return loss.item<double>();
+    }
+    reduce_in_backward_ = false;
+    gradients_reduced_ = reducer_->expect_backward(loss);
+    try {
+      (loss * scale).backward();
+    } catch (const std::exception& e) {  // c10::Error, or Gloo's own exceptions
+      if (gradients_reduced_) throw dp_->collective_failure(e);  // a bucket's allreduce failed: a rank is gone
+      throw;
+    }
     return loss.item<double>();
   }
   if (!shards_ || shards_->shards() != shards)
@@ -287,16 +301,23 @@ StepReport Trainer::step() {
   const double lr = current_lr();
   optimizer_->zero_grad();
   double micro_losses = 0;
+  const bool overlapped = dp_ && begin_overlapped_step();
+  gradients_reduced_ = false;
+  // c10d's Reducer leaves the ranks' mean in .grad, as DDP does: the world size times the
+  // rank's share makes that mean the whole batch's gradient.
+  const double rank_scale = overlapped ? static_cast<double>(dp_->world_size()) : 1.0;
   for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
     const uint64_t index = static_cast<uint64_t>(step_ * t.grad_accum + micro);
     auto batch = data_->batch(data::Split::Train, index, t.batch_size, t.seq_len);
     // Data-parallel: every rank draws the same global batch and trains on its rows only.
     double share = 1.0;
     if (dp_) batch = rank_share(batch, &share);
-    micro_losses += share * backward_batch(batch, share / static_cast<double>(t.grad_accum));
+    // Earlier micro-batches accumulate locally (DDP's no_sync); the last one's backward reduces.
+    reduce_in_backward_ = overlapped && micro == t.grad_accum - 1;
+    micro_losses += share * backward_batch(batch, rank_scale * share / static_cast<double>(t.grad_accum));
   }
   double loss = micro_losses / static_cast<double>(t.grad_accum);
-  if (dp_) loss = reduce_over_ranks(loss);
+  if (dp_) loss = reduce_over_ranks(loss, gradients_reduced_);
   const double norm = optimizer_->grad_norm();
   if (!std::isfinite(loss) || !std::isfinite(norm)) {
     optimizer_->zero_grad();

@@ -23,6 +23,10 @@
 #include "train/optimizer.h"
 #include "train/row_losses.h"
 
+namespace headlab::dist {
+class GradientReducer;
+}
+
 namespace headlab::train {
 
 enum class StepOutcome { Trained, Skipped, Paused, Finished };
@@ -121,8 +125,14 @@ class Trainer {
   // Data-parallel (trainer_data_parallel.cpp): this rank's rows of a global batch, with the
   // share of the batch's scored tokens they hold (their loss and gradient weigh that much).
   data::Batch rank_share(const data::Batch& batch, double* token_share) const;
-  // Sums the gradients, the loss and the stop votes over the ranks; returns the global loss.
-  double reduce_over_ranks(double local_loss);
+  // Whether this step's gradients are reduced during the last micro-batch's backward, by
+  // c10d's Reducer (dist/gradient_reducer.h), rather than in one allreduce after it: decided
+  // by all ranks together at the first step (HEADLAB_DIST_OVERLAP). That backward then runs
+  // in one piece, not in row shards, whose autograd::grad passes the Reducer's hooks miss.
+  bool begin_overlapped_step();
+  // Sums the loss and the stop votes over the ranks, and the gradients too unless the
+  // backward has reduced them already; returns the global loss.
+  double reduce_over_ranks(double local_loss, bool gradients_reduced);
   void log_metric(const MetricPoint& m);
 
   ExperimentConfig config_;
@@ -135,6 +145,10 @@ class Trainer {
   std::unique_ptr<io::RunDirectory> run_;
   std::unique_ptr<ShardPool> shards_;  // made on the first sharded step
   std::shared_ptr<dist::DataParallel> dp_;  // null: one process
+  std::optional<bool> ranks_overlap_;  // all ranks agreed at the first step: see begin_overlapped_step
+  std::unique_ptr<dist::GradientReducer> reducer_;
+  bool reduce_in_backward_ = false;  // the next backward_batch hands its loss to reducer_
+  bool gradients_reduced_ = false;   // this step's backward left the ranks' mean in .grad
   bool stop_agreed_ = false;
   int64_t step_ = 0;
   int64_t tokens_ = 0;

@@ -6,6 +6,7 @@
 // ranks sees the same data as a 1-rank run with the same batch_size. Drawing a batch costs
 // microseconds next to its forward and backward.
 #include "common/errors.h"
+#include "dist/gradient_reducer.h"
 #include "train/trainer.h"
 
 namespace headlab::train {
@@ -14,11 +15,16 @@ void Trainer::check_ranks(const TrainSettings& train, int ranks) {
   if (ranks > train.batch_size)
     throw InputError("train.batch_size (" + std::to_string(train.batch_size) + ") is smaller than the " +
                      std::to_string(ranks) + " ranks: each rank needs at least one row of every batch");
+  // Bad HEADLAB_DIST_* values are exit 2 before anything is written, not at the first step.
+  dist::overlap_enabled();
+  dist::bucket_bytes_cap();
 }
 
 void Trainer::set_data_parallel(std::shared_ptr<dist::DataParallel> group) {
   if (group) check_ranks(config_.train, group->world_size());
   dp_ = std::move(group);
+  ranks_overlap_.reset();
+  reducer_.reset();
 }
 
 data::Batch Trainer::rank_share(const data::Batch& batch, double* token_share) const {
@@ -34,11 +40,25 @@ data::Batch Trainer::rank_share(const data::Batch& batch, double* token_share) c
   return mine;
 }
 
-double Trainer::reduce_over_ranks(double local_loss) {
+bool Trainer::begin_overlapped_step() {
+  if (!ranks_overlap_) {
+    // Every rank must take the same path, or their collectives would not pair up: one vote,
+    // at the first step, on HEADLAB_DIST_OVERLAP.
+    auto against = torch::tensor({dist::overlap_enabled() ? 0.0 : 1.0}, torch::kFloat64);
+    dp_->allreduce_sum({against});
+    ranks_overlap_ = against.item<double>() == 0;
+    if (*ranks_overlap_) reducer_ = std::make_unique<dist::GradientReducer>(*dp_);
+  }
+  return *ranks_overlap_;
+}
+
+double Trainer::reduce_over_ranks(double local_loss, bool gradients_reduced) {
   std::vector<torch::Tensor> tensors;
-  for (auto& p : model_->parameters())
-    if (p.grad().defined()) tensors.push_back(p.grad());
-  // The loss and this rank's stop vote travel with the gradients: one collective per step.
+  if (!gradients_reduced)
+    for (auto& p : model_->parameters())
+      if (p.grad().defined()) tensors.push_back(p.grad());
+  // The loss and this rank's stop vote travel with the gradients (or alone, after a backward
+  // that reduced them): one collective.
   const bool vote = stop_vote && stop_vote();
   auto scalars = torch::tensor({local_loss, vote ? 1.0 : 0.0}, torch::kFloat64);
   tensors.push_back(scalars);

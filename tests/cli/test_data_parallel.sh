@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel training on c10d's Gloo process group (issue #15), over loopback: 2 ranks
-# against 1 with the same global batch (losses and final weights within 1e-5), the torchrun
+# against 1 with the same global batch (losses and final weights within 1e-5), with the
+# allreduce overlapped with the backward in buckets (c10d Reducer) or after it, the torchrun
 # environment launch, resume of a 2-rank run on 1 rank, a killed rank, and a bad rendezvous.
 CLI=$1
 source "$(dirname "$0")/cli_test_lib.sh"
@@ -58,6 +59,23 @@ PYEOF
 out=$("$CLI" train --config "$WORK/exp.json" --out "$WORK/two" --nproc 2 --quiet 2>&1) || fail "--nproc 2: $out"
 [[ "$out" == *"data-parallel: 2 ranks (Gloo), 8 rows per step in all"* ]] && pass "--nproc 2 says how it trains" || fail "no data-parallel line: $out"
 res=$(same_run "$WORK/one" "$WORK/two" 1e-5) && pass "2 ranks = 1 rank with the same global batch: $res" || fail "2 ranks vs 1: $res"
+[[ "$out" == *"gradients allreduced in 25 MiB buckets during the backward (c10d Reducer)"* ]] &&
+  pass "--nproc 2 overlaps the allreduce with the backward by default" || fail "no overlap line: $out"
+# The same run with the allreduce after the backward, and with 4 KiB buckets (many per step).
+HEADLAB_DIST_OVERLAP=0 "$CLI" train --config "$WORK/exp.json" --out "$WORK/flat" --nproc 2 --quiet >/dev/null ||
+  fail "HEADLAB_DIST_OVERLAP=0 --nproc 2"
+res=$(same_run "$WORK/one" "$WORK/flat" 1e-5) && pass "one allreduce after the backward = 1 rank: $res" || fail "flat: $res"
+HEADLAB_DIST_BUCKET_MB=0.004 "$CLI" train --config "$WORK/exp.json" --out "$WORK/buckets" --nproc 2 --quiet >/dev/null ||
+  fail "HEADLAB_DIST_BUCKET_MB=0.004 --nproc 2"
+res=$(same_run "$WORK/one" "$WORK/buckets" 1e-5) && pass "4 KiB buckets = 1 rank: $res" || fail "small buckets: $res"
+# Gradient accumulation: the first micro-batch stays local (DDP's no_sync), the second reduces
+# both; the freeze at step 12 makes the Reducer anew.
+"$CLI" train --config "$WORK/exp.json" --set train.grad_accum=2 --set train.steps=16 --out "$WORK/acc1" --quiet >/dev/null
+"$CLI" train --config "$WORK/exp.json" --set train.grad_accum=2 --set train.steps=16 --out "$WORK/acc2" --nproc 2 --quiet \
+  >/dev/null || fail "grad_accum 2 on 2 ranks"
+res=$(same_run "$WORK/acc1" "$WORK/acc2" 1e-5) && pass "grad_accum 2, 2 ranks = 1 rank: $res" || fail "grad_accum: $res"
+expect_exit 2 "HEADLAB_DIST_OVERLAP='yes' must be 1" -- \
+  env HEADLAB_DIST_OVERLAP=yes "$CLI" train --config "$WORK/exp.json" --out "$WORK/badoverlap" --nproc 2
 [[ -e "$WORK/two/checkpoints/step-30" && $(grep -c '"kind": *"resume"' "$WORK/two/events.jsonl" || true) -eq 0 ]] &&
   pass "rank 0 alone wrote the run directory" || fail "run directory of the 2-rank run"
 
@@ -122,6 +140,6 @@ expect_exit 2 "RANK='5' must be an integer from 0 to 1" -- \
   env RANK=5 WORLD_SIZE=2 "$CLI" train --config "$WORK/exp.json" --out "$WORK/r5"
 expect_exit 2 "train.batch_size (1) is smaller than the 2 ranks" -- \
   "$CLI" train --config "$WORK/exp.json" --set train.batch_size=1 --out "$WORK/b1" --nproc 2
-[[ ! -e "$WORK/busy" && ! -e "$WORK/alone" && ! -e "$WORK/r5" && ! -e "$WORK/b1" ]] && pass "no run directory left by a bad rendezvous" ||
+[[ ! -e "$WORK/busy" && ! -e "$WORK/alone" && ! -e "$WORK/r5" && ! -e "$WORK/b1" && ! -e "$WORK/badoverlap" ]] && pass "no run directory left by a bad rendezvous" ||
   fail "a bad rendezvous left a run directory"
 finish
