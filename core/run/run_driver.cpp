@@ -96,11 +96,13 @@ std::shared_ptr<const ProbeSnapshot> RunDriver::probe() {
   options.scored_rows = ablation_rows_.get();
   auto snapshot = std::make_shared<const ProbeSnapshot>(
       probe::run_probe(trainer_->model(), probe_input_.tokens, probe_input_.labels, trainer_->step_count(), options));
+  // Writing the record (maps included: up to ~1 MB for a large model) is part of what a probe
+  // costs the run, so the adaptive cadence counts it.
+  if (auto* run = trainer_->run_directory()) run->append_probe(probe::record_json(*snapshot));
   const double seconds = seconds_since(started);
   budget_.record_probe(seconds);
   budget_.record_busy(seconds);
   last_probe_step_ = trainer_->step_count();
-  if (auto* run = trainer_->run_directory()) run->append_probe(probe::record_json(*snapshot));
   newest_probe_ = snapshot;
   if (on_probe) on_probe(snapshot);
   return snapshot;
