@@ -72,20 +72,25 @@ for t in r["targets"]:
 print("report ok:", len(r["training"]), "training rows,", len(r["probes"]), "probe rows,", len(r["inference"]), "inference rows")
 PYEOF
 
-# --data-parallel 2 --quick: a 1-rank and a 2-rank row with positive throughput, the speed-up
-# between them, and an allreduce share in (0, 1) for the ranks that have one.
+# --data-parallel 2 --quick: a 1-rank row and two 2-rank rows (allreduce after the backward,
+# and during it) with positive throughput, the speed-up, and an allreduce share in (0, 1).
 if "$BENCH" --data-parallel 2 --quick --out "$WORK/dp.json" >"$WORK/dp.txt" 2>&1; then
   cat "$WORK/dp.txt"
   /usr/bin/python3 - "$WORK/dp.json" <<'PYEOF'
 import json, math, sys
 dp = json.load(open(sys.argv[1]))["data_parallel"]
 rows = dp["rows"]
-assert [r["ranks"] for r in rows] == [1, 2], rows
+assert [r["ranks"] for r in rows] == [1, 2, 2], rows
+assert [r["overlap"] for r in rows] == [False, False, True], rows
 for r in rows:
     assert math.isfinite(r["tokens_per_s"]) and r["tokens_per_s"] > 0, r
-    assert r["params"] == rows[0]["params"], rows  # the same model on both
+    assert r["params"] == rows[0]["params"], rows  # the same model on all
 assert rows[0]["allreduce_share"] == 0 and 0 < rows[1]["allreduce_share"] < 1, rows
-assert abs(dp["speedup"] - rows[1]["tokens_per_s"] / rows[0]["tokens_per_s"]) < 1e-9, dp
+# Overlapped, only the loss and stop vote go after the backward: a smaller share than all gradients.
+assert rows[2]["allreduce_share"] < rows[1]["allreduce_share"], rows
+best = max(rows[1]["tokens_per_s"], rows[2]["tokens_per_s"])
+assert abs(dp["speedup"] - best / rows[0]["tokens_per_s"]) < 1e-9, dp
+assert abs(dp["overlap_gain"] - rows[2]["tokens_per_s"] / rows[1]["tokens_per_s"]) < 1e-9, dp
 print(f"data-parallel rows ok: speed-up {dp['speedup']:.2f}x")
 PYEOF
 elif grep -q "no data-parallel training" "$WORK/dp.txt"; then
