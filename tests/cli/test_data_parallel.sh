@@ -2,7 +2,7 @@
 # Data-parallel training on c10d's Gloo process group (issue #15), over loopback: 2 ranks
 # against 1 with the same global batch (losses and final weights within 1e-5), with the
 # allreduce overlapped with the backward in buckets (c10d Reducer) or after it, the torchrun
-# environment launch, resume of a 2-rank run on 1 rank, a killed rank, and a bad rendezvous.
+# environment launch by hand and under PyTorch's own torchrun, resume of a 2-rank run on 1 rank, a killed rank, and a bad rendezvous.
 CLI=$1
 source "$(dirname "$0")/cli_test_lib.sh"
 
@@ -86,6 +86,27 @@ for rank in 0 1; do
     "$CLI" train --config "$WORK/exp.json" --out "$WORK/env" --quiet >/dev/null 2>"$WORK/env-$rank.err" &
 done
 wait && res=$(same_run "$WORK/two" "$WORK/env" 1e-6) && pass "RANK/WORLD_SIZE launch = --nproc: $res" || fail "env launch: $res $(cat "$WORK"/env-*.err)"
+
+# PyTorch's own launcher: torchrun's elastic agent on one node with 2 workers (every rank a
+# client of the agent's store), and two agents as two "nodes" over loopback, as on a cluster.
+if $PY -c "import torch.distributed.run" 2>/dev/null; then
+  torchrun=("$PY" "$(dirname "$0")/torchrun_debian.py")
+  port=$(free_port)
+  "${torchrun[@]}" --no_python --nnodes 1 --nproc_per_node 2 --master_addr 127.0.0.1 --master_port "$port" \
+    "$CLI" train --config "$WORK/exp.json" --out "$WORK/torchrun" --quiet >"$WORK/torchrun.log" 2>&1 &&
+    res=$(same_run "$WORK/two" "$WORK/torchrun" 1e-6) && pass "torchrun, 1 node x 2 workers = --nproc 2: $res" ||
+    fail "torchrun 1 node: $res $(tail -20 "$WORK/torchrun.log")"
+  port=$(free_port)
+  for node in 0 1; do
+    "${torchrun[@]}" --no_python --nnodes 2 --node_rank $node --nproc_per_node 1 --master_addr 127.0.0.1 \
+      --master_port "$port" "$CLI" train --config "$WORK/exp.json" --out "$WORK/nodes" --quiet \
+      >"$WORK/nodes-$node.log" 2>&1 &
+  done
+  wait && res=$(same_run "$WORK/two" "$WORK/nodes" 1e-6) && pass "torchrun, 2 nodes x 1 worker = --nproc 2: $res" ||
+    fail "torchrun 2 nodes: $res $(tail -20 "$WORK"/nodes-*.log)"
+else
+  echo "skip: $PY has no torch.distributed.run (python3-torch), torchrun launches not checked"
+fi
 
 # A 2-rank run stopped at step 15 (checkpoint 15) resumes on 1 rank: the same run.
 "$CLI" train --config "$WORK/exp.json" --out "$WORK/half" --nproc 2 --stop-after 15 --quiet >/dev/null ||
