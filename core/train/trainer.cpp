@@ -348,7 +348,10 @@ StepReport Trainer::step() {
   elapsed_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   MetricPoint m{step_, loss, lr, tokens_, elapsed_s_, std::nullopt};
-  if (t.eval_every > 0 && (step_ % t.eval_every == 0 || finished())) {
+  // Data-parallel, rank 0 alone logs, so it alone evaluates (the others would only wait for
+  // it at the next allreduce anyway, having spent the time).
+  const bool logs = !dp_ || dp_->rank() == 0;
+  if (logs && t.eval_every > 0 && (step_ % t.eval_every == 0 || finished())) {
     const auto v = evaluate();
     m.val_loss = v.loss;
     m.val_loss_se = v.standard_error;
