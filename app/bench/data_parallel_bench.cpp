@@ -67,7 +67,8 @@ int run_data_parallel_worker(const BenchOptions& o) {
   return 0;
 }
 
-nlohmann::json bench_data_parallel(int ranks, const BenchOptions& o, const std::vector<std::string>& args) {
+nlohmann::json bench_data_parallel(int ranks, const BenchOptions& /*the ranks parse it from args*/,
+                                   const std::vector<std::string>& args) {
   if (!dist::data_parallel_available()) throw std::runtime_error("this build has no data-parallel training (libgloo-dev)");
   // One thread per rank, and for the single rank too: the row compares ranks, not threads.
   setenv("OMP_NUM_THREADS", "1", 1);

@@ -153,10 +153,12 @@ int run_training(const TrainArgs& a) {
     if (options.data_parallel)
       std::cout << "data-parallel: " << options.data_parallel->world_size() << " ranks (Gloo), "
                 << trainer.config().train.batch_size << " rows per step in all, "
-                << (dist::overlap_enabled()
+                << (!dist::overlap_enabled()
+                        ? std::string("gradients allreduced after the backward (HEADLAB_DIST_OVERLAP=0)")
+                    : trainer.device().is_cpu()
                         ? "gradients allreduced in " + megabytes(dist::bucket_bytes_cap()) +
                               " buckets during the backward (c10d Reducer)"
-                        : std::string("gradients allreduced after the backward (HEADLAB_DIST_OVERLAP=0)"))
+                        : std::string("gradients allreduced after the backward, through the CPU (no NCCL yet)"))
                 << "\n";
     // Allowed (a preset cut short with --steps), but the peak learning rate is never reached:
     // say so where the user looks, not only in events.jsonl.

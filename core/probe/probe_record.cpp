@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <string_view>
 
 #include "common/errors.h"
 #include "model/module_types.h"
@@ -76,10 +77,13 @@ struct Where {
   }
 };
 
-const json& field(const json& object, const std::string& key, const Where& where, const std::string& name) {
-  if (!object.is_object()) where.fail(name + " is not an object");
-  const auto it = object.find(key);
-  if (it == object.end()) where.fail((name.empty() ? key : name + "." + key) + " is missing");
+// field() and array() take their names as string_view, by value: GCC 14's -Wdangling-reference
+// takes any reference-returning call that binds a temporary string for a danger.
+const json& field(const json& object, std::string_view key, const Where& where, std::string_view name) {
+  if (!object.is_object()) where.fail(std::string(name) + " is not an object");
+  const auto it = object.find(std::string(key));
+  if (it == object.end())
+    where.fail((name.empty() ? std::string(key) : std::string(name) + "." + std::string(key)) + " is missing");
   return *it;
 }
 
@@ -103,8 +107,8 @@ std::string text(const json& v, const Where& where, const std::string& name) {
   return v.get<std::string>();
 }
 
-const json& array(const json& v, const Where& where, const std::string& name) {
-  if (!v.is_array()) where.fail(name + " is not an array");
+const json& array(const json& v, const Where& where, std::string_view name) {
+  if (!v.is_array()) where.fail(std::string(name) + " is not an array");
   return v;
 }
 

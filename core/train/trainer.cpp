@@ -347,7 +347,7 @@ StepReport Trainer::step() {
   tokens_ += t.batch_size * t.seq_len * t.grad_accum;
   elapsed_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-  MetricPoint m{step_, loss, lr, tokens_, elapsed_s_, std::nullopt};
+  MetricPoint m{step_, loss, lr, tokens_, elapsed_s_, std::nullopt, std::nullopt};
   // Data-parallel, rank 0 alone logs, so it alone evaluates (the others would only wait for
   // it at the next allreduce anyway, having spent the time).
   const bool logs = !dp_ || dp_->rank() == 0;

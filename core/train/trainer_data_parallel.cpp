@@ -43,8 +43,12 @@ data::Batch Trainer::rank_share(const data::Batch& batch, double* token_share) c
 bool Trainer::begin_overlapped_step() {
   if (!ranks_overlap_) {
     // Every rank must take the same path, or their collectives would not pair up: one vote,
-    // at the first step, on HEADLAB_DIST_OVERLAP.
-    auto against = torch::tensor({dist::overlap_enabled() ? 0.0 : 1.0}, torch::kFloat64);
+    // at the first step, on HEADLAB_DIST_OVERLAP. CUDA ranks keep the flat allreduce, which
+    // stages the gradients through the CPU for Gloo: the Reducer would hand Gloo the CUDA
+    // buckets themselves, a path no GPU has checked here (NCCL, its real partner, is still to
+    // come).
+    const bool can_overlap = dist::overlap_enabled() && device_.is_cpu();
+    auto against = torch::tensor({can_overlap ? 0.0 : 1.0}, torch::kFloat64);
     dp_->allreduce_sum({against});
     ranks_overlap_ = against.item<double>() == 0;
     if (*ranks_overlap_) reducer_ = std::make_unique<dist::GradientReducer>(*dp_);
