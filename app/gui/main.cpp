@@ -77,9 +77,13 @@ void addOptions(QCommandLineParser& args) {
       {"size", "Pixel size of exported figures.", "WxH", "1500x1000"},
       {"probe-text", "Probe input for --export-figures (default: the run's own).", "TEXT"},
       {"runs", "Folder for new run directories (remembered; default ~/headlab-runs).", "DIR"},
+      {"follow", "Follow a run directory that another process or machine writes (File > Follow run directory).",
+       "RUN_DIR"},
       {"theme", "system, light or dark for this start (default: the View menu's choice).", "MODE"},
   });
-  QCommandLineOption screenshot("screenshot", "Train --steps steps, save the window to FILE, quit.", "FILE");
+  QCommandLineOption screenshot("screenshot",
+                                "Train --steps steps (with --follow: follow for 5 s), save the window to FILE, quit.",
+                                "FILE");
   screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
   args.addOption(screenshot);
   QCommandLineOption screenshot_size("screenshot-size", "Window size for --screenshot.", "WxH");
@@ -201,11 +205,32 @@ int main(int argc, char** argv) {
     const QStringList wh = args.value("screenshot-size").split('x');
     if (wh.size() == 2) window.resize(wh[0].toInt(), wh[1].toInt());
   }
+  if (args.isSet("follow")) {
+    if (args.isSet("demo") || !args.positionalArguments().isEmpty()) {
+      std::cerr << "headlab: --follow shows a run another process writes; it cannot go with --demo or a path to open\n";
+      return 2;
+    }
+    // Before the window shows: a path that is no run directory is exit 2, as for the CLI.
+    QString error;
+    const QString run_dir = QDir(args.value("follow")).absolutePath();
+    if (!window.followRunDirectory(run_dir, &error)) {
+      std::cerr << "headlab: cannot follow " << run_dir.toStdString() << ": " << error.toStdString() << "\n";
+      return 2;
+    }
+  }
   window.show();
   // Screenshots show the default layout at the size asked for, whatever was saved.
   if (args.isSet("screenshot")) QTimer::singleShot(0, &window, [&window] { window.resetLayout(); });
   const int steps = args.value("steps").toInt();
-  if (args.isSet("screenshot")) {
+  if (args.isSet("screenshot") && args.isSet("follow")) {
+    // What following shows once the run's logs have been read and a poll or two has passed.
+    const QString file = args.value("screenshot");
+    QTimer::singleShot(5000, &window, [&window, file] {
+      const bool saved = window.grab().save(file);
+      std::cout << (saved ? "screenshot saved to " : "cannot write the screenshot ") << file.toStdString() << "\n";
+      QCoreApplication::exit(saved ? 0 : 1);
+    });
+  } else if (args.isSet("screenshot")) {
     scheduleScreenshot(window, args.value("screenshot"), steps > 0 ? steps : 100);
   } else if (args.isSet("demo")) {
     QString error;

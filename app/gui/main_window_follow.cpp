@@ -100,6 +100,7 @@ bool MainWindow::followRunDirectory(const QString& path, QString* error) {
   }
   feed_->closeSession();
   run_dir_ = path;
+  loadFormFromRun(path);  // the form shows the followed run's settings, as for an opened run
   follow_label_->show();
   follower_->start(path);
   showMessage(tr("Following %1: the chart and the probe views grow as the run writes (every %2 ms at least)")

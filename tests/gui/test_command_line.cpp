@@ -52,6 +52,28 @@ TEST(CommandLine, NoDisplaySaysWhatToDoInsteadOfAborting) {
   EXPECT_TRUE(err.contains("no display")) << err.toStdString();
   EXPECT_TRUE(err.contains("--export-figures")) << err.toStdString();
 }
+
+// `headlab --follow DIR`: a folder that is no run directory, or --follow with something else
+// to open, is exit 2 with the reason, and no window waits for an answer.
+TEST(CommandLine, FollowOfAFolderThatIsNoRunIsExitTwo) {
+  QTemporaryDir dir;
+  QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+  env.insert("QT_QPA_PLATFORM", "offscreen");
+  QProcess p;
+  p.setProcessEnvironment(env);
+  p.start(HEADLAB_GUI_BINARY, {"--follow", dir.path()});
+  ASSERT_TRUE(p.waitForFinished(60000));
+  EXPECT_EQ(p.exitCode(), 2);
+  QString err = p.readAllStandardError();
+  EXPECT_TRUE(err.contains("cannot follow " + dir.path()) && err.contains("not a run directory (no config.json)"))
+      << err.toStdString();
+
+  p.start(HEADLAB_GUI_BINARY, {"--follow", dir.path(), "--demo"});
+  ASSERT_TRUE(p.waitForFinished(60000));
+  EXPECT_EQ(p.exitCode(), 2);
+  err = p.readAllStandardError();
+  EXPECT_TRUE(err.contains("cannot go with --demo or a path")) << err.toStdString();
+}
 #endif
 
 // `headlab broken.safetensors`: the window says why in a dialog, not only on stderr.

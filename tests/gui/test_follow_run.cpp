@@ -22,6 +22,7 @@
 #include "matrix_view.h"
 #include "module_panel.h"
 #include "probe/probe_json.h"
+#include "experiment_panel.h"
 #include "probe/probe_record.h"
 #include "run_follower.h"
 #include "timeline_bar.h"
@@ -59,6 +60,8 @@ TEST(FollowRun, AppendedLinesReachTheChartWithinTwoSecondsAndTheEndIsSaid) {
   auto* chart = w.lossChart();
   ASSERT_TRUE(QTest::qWaitFor([&] { return chart->metrics().size() == 6; }, 2000)) << chart->metrics().size();
   EXPECT_TRUE(w.follower()->status().startsWith("Following run: step 6 of 12, updated")) << w.follower()->status().toStdString();
+  // The form shows the followed run's settings, not the defaults.
+  EXPECT_EQ(w.experimentPanel()->config()["train"]["steps"], 12);
 
   const QString metrics = run + "/metrics.jsonl";
   append(metrics, metricLine(7, 2.5));
