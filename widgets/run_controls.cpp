@@ -86,6 +86,21 @@ void RunControls::clearStatus() {
   updateActions();
 }
 
+void RunControls::showFollowedRun(int64_t step, std::optional<int64_t> total_steps, bool finished, const QString& name) {
+  has_status_ = false;
+  status_ = {};
+  const int64_t total = std::max<int64_t>(1, total_steps.value_or(std::max<int64_t>(step, 1)));
+  const int64_t scale = total > 1'000'000'000 ? total / 1'000'000 : 1;
+  progress_->setRange(0, int(total / scale));
+  progress_->setValue(int(std::min(step, total) / scale));
+  progress_->setFormat(total_steps ? tr("step %1 / %2").arg(step).arg(*total_steps) : tr("step %1").arg(step));
+  detail_->setText(finished ? tr("Followed run %1: finished (trained by another process).").arg(name)
+                            : tr("Followed run %1: trained by another process; Start begins a run here and stops "
+                                 "following.")
+                                  .arg(name));
+  updateActions();
+}
+
 void RunControls::setStartAllowed(bool allowed) {
   start_allowed_ = allowed;
   updateActions();

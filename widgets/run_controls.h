@@ -5,6 +5,8 @@
 //   Ctrl+Enter / F5 start, Space pause/resume, F10 one step, Shift+F5 stop, Ctrl+S save.
 // The widget only emits commands; the main window posts them to the session.
 #include <QString>
+#include <cstdint>
+#include <optional>
 #include <QWidget>
 
 #include "session/session.h"
@@ -26,6 +28,10 @@ class RunControls : public QWidget {
   void setStatus(const session::SessionStatus& status);
   // No session (nothing started or opened yet): only Start can be used.
   void clearStatus();
+  // No session here, but a run that another process trains is being followed (File > Follow
+  // run directory): the bar shows its progress, the line says who trains it. Start stays
+  // usable (a new run stops the following); the others have nothing here to act on.
+  void showFollowedRun(int64_t step, std::optional<int64_t> total_steps, bool finished, const QString& name);
   // The experiment form's verdict: Start stays disabled while the config is invalid.
   void setStartAllowed(bool allowed);
 

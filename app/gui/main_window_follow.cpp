@@ -18,6 +18,7 @@
 #include "matrix_view.h"
 #include "model/module_types.h"
 #include "module_panel.h"
+#include "run_controls.h"
 #include "run_follower.h"
 #include "session_feed.h"
 #include "timeline_bar.h"
@@ -92,7 +93,11 @@ bool MainWindow::followRunDirectory(const QString& path, QString* error) {
                                "recorded statistics only): open the run's model or checkpoint for its maps.")
                                 .arg(newest->step));
             });
-    connect(follower_, &RunFollower::statusChanged, follow_label_, &QLabel::setText);
+    connect(follower_, &RunFollower::statusChanged, this, [this](const QString& status) {
+      follow_label_->setText(status);
+      controls_->showFollowedRun(follower_->lastStep(), follower_->totalSteps(), follower_->finished(),
+                                 QFileInfo(follower_->runDirectory()).fileName());
+    });
     connect(follower_, &RunFollower::failed, this, [this](const QString& message) {
       follow_label_->clear();
       showMessage(message);
@@ -112,6 +117,7 @@ bool MainWindow::followRunDirectory(const QString& path, QString* error) {
 void MainWindow::stopFollowing() {
   if (!follower_ || !follower_->following()) return;
   follower_->stop();
+  if (!feed_->snapshot()) controls_->clearStatus();
   follow_label_->clear();
   follow_label_->hide();
 }

@@ -44,6 +44,8 @@ class RunFollower : public QObject {
   // "Following NAME: step 120 of 600, updated 3 s ago" / "...: finished at step 600".
   QString status() const;
   bool finished() const { return finished_; }
+  int64_t lastStep() const { return last_step_; }
+  std::optional<int64_t> totalSteps() const { return total_steps_; }
   // The probes read so far, oldest first, thinned like a live session's history when long
   // (session/probe_timeline.h): what the timeline and the heads view replay.
   std::vector<std::shared_ptr<const ProbeSnapshot>> probeHistory() const { return probes_.entries(); }

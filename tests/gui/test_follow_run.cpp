@@ -5,6 +5,9 @@
 // view, the matrices, the module table and the timeline.
 #include <gtest/gtest.h>
 
+#include <QAction>
+#include <QProgressBar>
+
 #include <QLabel>
 #include <qcustomplot.h>
 #include <QStatusBar>
@@ -24,6 +27,7 @@
 #include "probe/probe_json.h"
 #include "experiment_panel.h"
 #include "probe/probe_record.h"
+#include "run_controls.h"
 #include "run_follower.h"
 #include "timeline_bar.h"
 #include "tiny_run.h"
@@ -60,8 +64,12 @@ TEST(FollowRun, AppendedLinesReachTheChartWithinTwoSecondsAndTheEndIsSaid) {
   auto* chart = w.lossChart();
   ASSERT_TRUE(QTest::qWaitFor([&] { return chart->metrics().size() == 6; }, 2000)) << chart->metrics().size();
   EXPECT_TRUE(w.follower()->status().startsWith("Following run: step 6 of 12, updated")) << w.follower()->status().toStdString();
-  // The form shows the followed run's settings, not the defaults.
+  // The form shows the followed run's settings, not the defaults; the run panel its progress.
   EXPECT_EQ(w.experimentPanel()->config()["train"]["steps"], 12);
+  EXPECT_EQ(w.runControls()->progressBar()->format(), "step 6 / 12");
+  EXPECT_TRUE(w.runControls()->progressText().contains("trained by another process")) << w.runControls()->progressText().toStdString();
+  EXPECT_TRUE(w.runControls()->startAction()->isEnabled());
+  EXPECT_FALSE(w.runControls()->pauseAction()->isEnabled());
 
   const QString metrics = run + "/metrics.jsonl";
   append(metrics, metricLine(7, 2.5));
@@ -89,6 +97,12 @@ TEST(FollowRun, AppendedLinesReachTheChartWithinTwoSecondsAndTheEndIsSaid) {
   std::ofstream(run.toStdString() + "/model/model.safetensors") << "x";
   ASSERT_TRUE(QTest::qWaitFor([&] { return w.follower()->finished(); }, 2000));
   EXPECT_EQ(w.follower()->status(), "Following run: finished at step 8");
+  EXPECT_EQ(w.runControls()->progressBar()->format(), "step 8 / 12");
+  EXPECT_TRUE(w.runControls()->progressText().contains("finished (trained by another process)"))
+      << w.runControls()->progressText().toStdString();
+  // Following stops: the run panel no longer speaks of the followed run.
+  w.stopFollowing();
+  EXPECT_EQ(w.runControls()->progressBar()->format(), "not started");
 
   // Opening something else stops following.
   w.stopFollowing();
