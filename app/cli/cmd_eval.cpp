@@ -2,14 +2,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <unistd.h>
 
 #include "cli_common.h"
 #include "common/errors.h"
+#include "common/read_file.h"
 #include "common/json_file.h"
 #include "data/data_source.h"
 #include "data/tokenizer.h"
@@ -60,11 +59,8 @@ struct EvalArgs {
 
 // Loss over non-overlapping windows of a text file encoded with the model's own tokenizer.
 void eval_text(model::Transformer& m, const EvalArgs& a) {
-  std::ifstream in(a.text, std::ios::binary);
-  if (!in) throw InputError(a.text + ": no such file or not readable");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  // A FIFO or a folder is refused (exit 2) before anything waits on it.
+  const std::string text = read_file_bytes(a.text);
   auto ids = tokenizer_of(m->config())->encode(text);
   const int64_t T = a.seq_len > 0 ? a.seq_len : m->config().max_seq_len;
   const int64_t windows = std::min<int64_t>(a.batches * a.batch_size, (static_cast<int64_t>(ids.size()) - 1) / T);

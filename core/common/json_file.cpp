@@ -4,10 +4,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include "common/errors.h"
+#include "common/read_file.h"
 
 namespace headlab {
 
@@ -62,12 +62,7 @@ void require_regular_file(const std::filesystem::path& path) {
 }
 
 nlohmann::json read_json_file(const std::filesystem::path& path) {
-  require_regular_file(path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": no such file or not readable");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_json_text(ss.str(), path.string());
+  return parse_json_text(read_file_bytes(path), path.string());
 }
 
 void apply_override(nlohmann::json& target, const std::string& assignment) {

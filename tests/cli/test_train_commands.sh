@@ -70,6 +70,10 @@ ev=$("$CLI" eval --model "$WORK/whole/model" --task grammar --batches 2)
 printf 'the dog sees the cat. a bird sings near the old house. %.0s' {1..20} > "$WORK/corpus.txt"
 ev=$("$CLI" eval --model "$WORK/whole/model" --text "$WORK/corpus.txt" --seq-len 32 --batches 1)
 [[ "$ev" == *"bits_per_byte"* ]] && pass "eval on a text file" || fail "eval text: $ev"
+# A named pipe as the text is refused at once, not waited on.
+mkfifo "$WORK/pipe.txt"
+expect_exit 2 "pipe.txt is a FIFO (named pipe), not a regular file" -- \
+  timeout 60 "$CLI" eval --model "$WORK/whole/model" --text "$WORK/pipe.txt" --seq-len 32 --batches 1
 s1=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 --seed 9)
 s2=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 --seed 9)
 s3=$("$CLI" sample --model "$WORK/whole/model" --prompt "the " --max-tokens 40 --seed 10)
